@@ -1,0 +1,74 @@
+using System.Reactive.Concurrency;
+
+namespace RxEventBus;
+
+/// <summary>
+/// Settings of an <see cref="EventBus"/>: the seed's config (default ttl, id generator; the time unit is
+/// gone, times are <see cref="DateTimeOffset"/>) plus the scheduler that is the bus's only clock.
+/// </summary>
+public sealed class EventBusOptions
+{
+    /// <summary>
+    /// The bus's clock: every timestamp the bus stamps and every time-based operator built on the bus reads
+    /// it. Default: <see cref="System.Reactive.Concurrency.Scheduler.Default"/>. Tests pass a
+    /// <c>TestScheduler</c> to drive time.
+    /// </summary>
+    public IScheduler Scheduler { get; init; } = System.Reactive.Concurrency.Scheduler.Default;
+
+    /// <summary>Topics registered when the bus is built. Default: none.</summary>
+    public IReadOnlyCollection<string> Topics { get; init; } = [];
+
+    /// <summary>
+    /// When true, publishing to (or subscribing to, or attaching a source to) a topic that is not registered
+    /// registers it. Default: false — an unregistered topic is an error, which catches typos.
+    /// </summary>
+    public bool AutoRegisterTopics { get; init; }
+
+    /// <summary>Ttl given to events built by the bus when the caller gives none. Default: null (no ttl).</summary>
+    public TimeSpan? DefaultTtl { get; init; }
+
+    /// <summary>Source given to events built by the bus when the caller gives none. Default: null.</summary>
+    public string? DefaultSource { get; init; }
+
+    /// <summary>
+    /// Makes ids for events built by the bus. It receives the bus's current time. Default: a time-ordered
+    /// UUIDv7 of that time (<see cref="Guid.CreateVersion7(DateTimeOffset)"/>), so ids sort by creation and
+    /// keep a database primary-key index append-only.
+    /// </summary>
+    public Func<DateTimeOffset, Guid> IdGenerator { get; init; } = static now => Guid.CreateVersion7(now);
+
+    /// <summary>
+    /// Longest time one topic pattern may take to match one topic name. Patterns are matched only when a
+    /// subscription or a topic is added, never per publish. Default: 100 ms.
+    /// </summary>
+    public TimeSpan RegexMatchTimeout { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    internal void Validate()
+    {
+        if (Scheduler is null)
+        {
+            throw new ArgumentException("EventBusOptions.Scheduler must not be null.", "options");
+        }
+
+        if (Topics is null)
+        {
+            throw new ArgumentException("EventBusOptions.Topics must not be null (use an empty list).", "options");
+        }
+
+        if (IdGenerator is null)
+        {
+            throw new ArgumentException("EventBusOptions.IdGenerator must not be null.", "options");
+        }
+
+        if (DefaultTtl is { } ttl && ttl <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"EventBusOptions.DefaultTtl must be positive or null, not {ttl}.", "options");
+        }
+
+        if (RegexMatchTimeout <= TimeSpan.Zero || RegexMatchTimeout > TimeSpan.FromDays(24))
+        {
+            throw new ArgumentException(
+                $"EventBusOptions.RegexMatchTimeout must be positive and at most 24 days, not {RegexMatchTimeout}.", "options");
+        }
+    }
+}

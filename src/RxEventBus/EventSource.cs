@@ -1,0 +1,157 @@
+namespace RxEventBus;
+
+/// <summary>
+/// Wraps the code that produces an event's data (the seed's <c>EventSource.build</c> and
+/// <c>EventSource.notify</c>): <see cref="Event.InitializedAt"/> is stamped before it runs and
+/// <see cref="Event.OccurredAt"/> after, both from the bus's scheduler; id, source and ttl come from the
+/// <see cref="EventSourceParams"/> or the bus's options.
+/// </summary>
+/// <remarks>
+/// <para><b>What "fails" means.</b> The function fails when it throws, or when it returns null (an event must
+/// carry data). On failure, if <see cref="EventSourceParams.ErrorTopic"/> is set, an event whose data is an
+/// <see cref="EventFailure"/> is built for that topic (same id, times, source, ttl and transaction); then
+/// <c>Notify</c> publishes it and rethrows the original exception, so the caller still sees it, as
+/// <c>event_bus</c>'s caller still gets its <c>{:error, _}</c>. A cancellation of the async form's token is
+/// not a failure: it is only rethrown.</para>
+/// </remarks>
+public static class EventSource
+{
+    /// <summary>
+    /// Runs <paramref name="produce"/> and returns the event for its result, unpublished. On failure with an
+    /// error topic, returns the error event instead; without one, throws.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    public static Event Build<T>(this EventBus bus, string topic, Func<T> produce, EventSourceParams? parameters = null)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(produce);
+        parameters ??= Defaults;
+        var initializedAt = bus.Scheduler.Now;
+        T data;
+        try
+        {
+            data = produce();
+        }
+        catch (Exception e) when (parameters.ErrorTopic is not null)
+        {
+            return Stamp(bus, parameters.ErrorTopic, Failure(topic, e), parameters, initializedAt);
+        }
+
+        return data is null
+            ? FailForNull(bus, topic, parameters, initializedAt)
+            : Stamp(bus, topic, data, parameters, initializedAt);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="produce"/>, publishes the event for its result and returns the result. On failure,
+    /// publishes to the error topic (if any) and rethrows.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <inheritdoc cref="EventBus.Publish(Event)" path="/exception"/>
+    public static T Notify<T>(this EventBus bus, string topic, Func<T> produce, EventSourceParams? parameters = null)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(produce);
+        parameters ??= Defaults;
+        var initializedAt = bus.Scheduler.Now;
+        T data;
+        try
+        {
+            data = produce();
+        }
+        catch (Exception e) when (PublishFailure(bus, topic, e, parameters, initializedAt))
+        {
+            throw; // Not reached: the filter publishes the failure and lets the exception go on unchanged.
+        }
+
+        if (data is null)
+        {
+            bus.Publish(FailForNull(bus, topic, parameters, initializedAt));
+            return data;
+        }
+
+        bus.Publish(Stamp(bus, topic, data, parameters, initializedAt));
+        return data;
+    }
+
+    /// <summary>
+    /// The asynchronous form of <see cref="Notify{T}"/>: awaits <paramref name="produce"/>, publishes the event
+    /// for its result and returns the result.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <inheritdoc cref="EventBus.Publish(Event)" path="/exception"/>
+    public static async Task<T> NotifyAsync<T>(
+        this EventBus bus,
+        string topic,
+        Func<CancellationToken, Task<T>> produce,
+        EventSourceParams? parameters = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(produce);
+        parameters ??= Defaults;
+        var initializedAt = bus.Scheduler.Now;
+        T data;
+        try
+        {
+            data = await produce(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested) &&
+                                  PublishFailure(bus, topic, e, parameters, initializedAt))
+        {
+            throw; // Not reached, as in Notify.
+        }
+
+        bus.Publish(data is null
+            ? FailForNull(bus, topic, parameters, initializedAt)
+            : Stamp(bus, topic, data, parameters, initializedAt));
+        return data;
+    }
+
+    private static readonly EventSourceParams Defaults = new();
+
+    // An exception filter: runs before the stack unwinds and returns false, so the original exception
+    // propagates untouched after its failure event was published.
+    private static bool PublishFailure(EventBus bus, string topic, Exception e, EventSourceParams parameters, DateTimeOffset initializedAt)
+    {
+        if (parameters.ErrorTopic is not null)
+        {
+            bus.Publish(Stamp(bus, parameters.ErrorTopic, Failure(topic, e), parameters, initializedAt));
+        }
+
+        return false;
+    }
+
+    private static Event FailForNull(EventBus bus, string topic, EventSourceParams parameters, DateTimeOffset initializedAt)
+    {
+        var e = new InvalidOperationException($"The function producing the data of an event on topic '{topic}' returned null; an event must carry data.");
+        if (parameters.ErrorTopic is null)
+        {
+            throw e;
+        }
+
+        return Stamp(bus, parameters.ErrorTopic, Failure(topic, e), parameters, initializedAt);
+    }
+
+    private static EventFailure Failure(string topic, Exception e) =>
+        new(topic, e.GetType().FullName ?? e.GetType().Name, e.Message) { Exception = e };
+
+    private static Event Stamp(EventBus bus, string topic, object data, EventSourceParams parameters, DateTimeOffset initializedAt)
+    {
+        var occurredAt = bus.Scheduler.Now;
+        return new Event
+        {
+            Id = parameters.Id ?? bus.Options.IdGenerator(occurredAt),
+            Topic = topic,
+            Data = data,
+            TransactionId = parameters.TransactionId,
+            InitializedAt = initializedAt,
+            OccurredAt = occurredAt,
+            Source = parameters.Source ?? bus.Options.DefaultSource,
+            Ttl = parameters.Ttl ?? bus.Options.DefaultTtl,
+        };
+    }
+}

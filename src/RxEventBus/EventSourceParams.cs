@@ -1,0 +1,26 @@
+namespace RxEventBus;
+
+/// <summary>
+/// What <see cref="EventSource"/> stamps on the event it builds, beyond the topic and data (the seed's
+/// <c>EventSource</c> params). Anything left null is taken from the bus's options.
+/// </summary>
+public sealed record EventSourceParams
+{
+    /// <summary>The event id. Default: a new id from <see cref="EventBusOptions.IdGenerator"/>.</summary>
+    public Guid? Id { get; init; }
+
+    /// <summary>The transaction id. Default: none.</summary>
+    public Guid? TransactionId { get; init; }
+
+    /// <summary>The source. Default: <see cref="EventBusOptions.DefaultSource"/>.</summary>
+    public string? Source { get; init; }
+
+    /// <summary>The ttl. Default: <see cref="EventBusOptions.DefaultTtl"/>.</summary>
+    public TimeSpan? Ttl { get; init; }
+
+    /// <summary>
+    /// Where a failure of the producing function is published, as an event whose data is an
+    /// <see cref="EventFailure"/> (the seed's <c>error_topic</c>). Default: none — a failure is only thrown.
+    /// </summary>
+    public string? ErrorTopic { get; init; }
+}

@@ -1,0 +1,32 @@
+namespace RxEventBus.Internal;
+
+// Match(patterns): one observer of every topic its patterns match, now or registered later. It receives
+// from several hubs at once, so its own lock keeps OnNext calls from overlapping.
+internal sealed class PatternSubscription(EventBus bus, long id, TopicPatterns patterns, IObserver<Event> observer)
+    : Subscription(bus, id)
+{
+    private readonly Lock _gate = new();
+
+    internal TopicPatterns Matcher { get; } = patterns;
+
+    internal override SubscriptionKind Kind => SubscriptionKind.Pattern;
+
+    internal override IReadOnlyList<string> Patterns => Matcher.Patterns;
+
+    internal override void Deliver(Event @event)
+    {
+        using (_gate.EnterScope())
+        {
+            if (!IsStopped)
+            {
+                observer.OnNext(@event);
+            }
+        }
+    }
+
+    protected override Lock TerminalLock() => _gate;
+
+    protected override void SendCompleted() => observer.OnCompleted();
+
+    protected override void SendError(Exception error) => observer.OnError(error);
+}

@@ -1,0 +1,80 @@
+namespace RxEventBus.Internal;
+
+// One published event that tracked subscribers still owe an answer. Its subscriber list is the tracked
+// subscribers of the topic at publish time; each answers once, and the last answer removes the entry
+// from its store. Answers come from any thread, so every state change is a CAS.
+internal sealed class PendingEntry
+{
+    internal const int Waiting = 0;
+    internal const int Completed = 1;
+    internal const int Skipped = 2;
+
+    private readonly int[] _states;
+    private int _remaining;
+
+    internal PendingEntry(Event @event, TrackedSubscription[] subscribers, PendingStore store)
+    {
+        Event = @event;
+        Subscribers = subscribers;
+        Store = store;
+        _states = new int[subscribers.Length];
+        _remaining = subscribers.Length;
+    }
+
+    internal Event Event { get; }
+
+    internal TrackedSubscription[] Subscribers { get; }
+
+    internal PendingStore Store { get; }
+
+    internal int StateOf(int slot) => Volatile.Read(ref _states[slot]);
+
+    internal void Mark(int slot, int state)
+    {
+        if (!TryMark(slot, state))
+        {
+            throw new InvalidOperationException(
+                $"Tracked subscriber '{Subscribers[slot].Name}' already marked event {Event.Id} on topic '{Event.Topic}' " +
+                (StateOf(slot) == Completed ? "completed." : "skipped."));
+        }
+    }
+
+    // False when this slot was already answered: marking is idempotent for the bus's own bookkeeping
+    // (a subscriber that throws, or goes away, is marked skipped without racing its own answers).
+    internal bool TryMark(int slot, int state)
+    {
+        if (Interlocked.CompareExchange(ref _states[slot], state, Waiting) != Waiting)
+        {
+            return false;
+        }
+
+        if (Interlocked.Decrement(ref _remaining) == 0)
+        {
+            Store.Remove(this);
+        }
+
+        return true;
+    }
+
+    internal PendingEvent Snapshot()
+    {
+        var subscribers = new string[Subscribers.Length];
+        var completers = new List<string>();
+        var skippers = new List<string>();
+        for (var i = 0; i < Subscribers.Length; i++)
+        {
+            subscribers[i] = Subscribers[i].Name;
+            switch (StateOf(i))
+            {
+                case Completed:
+                    completers.Add(Subscribers[i].Name);
+                    break;
+                case Skipped:
+                    skippers.Add(Subscribers[i].Name);
+                    break;
+            }
+        }
+
+        return new PendingEvent(Event, subscribers, completers, skippers);
+    }
+}
