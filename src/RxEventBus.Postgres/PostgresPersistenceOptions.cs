@@ -1,0 +1,155 @@
+namespace RxEventBus.Postgres;
+
+/// <summary>
+/// Settings of the persistence consumer. Each has the default of <c>event_bus_postgres</c> where the seed has
+/// one, and can be read from the seed's environment variables (<c>FromEnvironment</c>); the variable
+/// is named in each property's documentation.
+/// </summary>
+public sealed partial class PostgresPersistenceOptions
+{
+    /// <summary><c>EB_PG_ENABLED</c>. Whether the consumer runs at all. Default: true.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>
+    /// <c>EB_PG_DATABASE_URL</c>, in either <c>postgres://user:pass@host:port/db</c> or Npgsql
+    /// <c>Host=…;Username=…</c> form (normalized to the latter). Required.
+    /// </summary>
+    public string ConnectionString { get; init; } = string.Empty;
+
+    /// <summary><c>EB_PG_DATABASE_POOL_SIZE</c>. Most connections the consumer opens. Default: 10.</summary>
+    public int DatabasePoolSize { get; init; } = 10;
+
+    /// <summary><c>EB_PG_TOPICS</c> (<c>;</c>-separated). Regexes of the topics to persist. Default: <c>.*</c>.</summary>
+    public IReadOnlyList<string> Topics { get; init; } = [".*"];
+
+    /// <summary><c>EB_PG_BUFFER_SIZE</c>. Events held between the bus and the batcher. Default: 200.</summary>
+    public int BufferSize { get; init; } = 200;
+
+    /// <summary><c>EB_PG_OVERFLOW</c> (<c>wait</c>, <c>drop_oldest</c>, <c>drop_newest</c>, <c>fail</c>). What
+    /// happens when the buffer is full. Default: <see cref="OverflowPolicy.Wait"/>.</summary>
+    public OverflowPolicy Overflow { get; init; } = OverflowPolicy.Wait;
+
+    /// <summary><c>EB_PG_POOL_SIZE</c>. Batch writers running at once. Default: 1.</summary>
+    public int PoolSize { get; init; } = 1;
+
+    /// <summary>
+    /// <c>EB_PG_MAX_DEMAND</c> (or its alias <c>EB_PG_BATCH_SIZE</c>). Most events in one batch: a batch is
+    /// written when it has this many, or when its oldest event is <see cref="MaxBatchDelay"/> old. Default: 100.
+    /// </summary>
+    public int MaxBatchSize { get; init; } = 100;
+
+    /// <summary>
+    /// <c>EB_PG_MIN_DEMAND</c>. Read and checked (0 ≤ value ≤ <see cref="MaxBatchSize"/>) so the seed's
+    /// configurations keep working, but without effect: in a pull pipeline a writer asks for the next batch
+    /// as soon as it is free, which is what GenStage's refill threshold approximates. Default: 75.
+    /// </summary>
+    public int MinDemand { get; init; } = 75;
+
+    /// <summary>
+    /// <c>EB_PG_BATCH_DELAY_IN_MS</c>. Oldest an event may be in a batch being filled before the batch is
+    /// written anyway (a maximum age, timed from the batch's first event, not a debounce). Default: 50 ms.
+    /// </summary>
+    public TimeSpan MaxBatchDelay { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary><c>EB_PG_AUTO_DELETE_WITH_TTL</c>. Whether expired rows are deleted periodically. Default: true.</summary>
+    public bool AutoDeleteWithTtl { get; init; } = true;
+
+    /// <summary><c>EB_PG_DEFAULT_TTL_IN_MS</c>. Ttl of events that have none. Default: 900000 ms (15 minutes).</summary>
+    public TimeSpan DefaultTtl { get; init; } = TimeSpan.FromMilliseconds(900_000);
+
+    /// <summary><c>EB_PG_DELETION_PERIOD_IN_MS</c>. How often expired rows are deleted. Default: 600000 ms (10 minutes).</summary>
+    public TimeSpan DeletionPeriod { get; init; } = TimeSpan.FromMilliseconds(600_000);
+
+    /// <summary><c>EB_PG_SCHEMA</c>. Schema of the events table. Default: <c>public</c>.</summary>
+    public string Schema { get; init; } = "public";
+
+    /// <summary><c>EB_PG_TABLE</c>. Name of the events table. Default: <c>events</c>.</summary>
+    public string Table { get; init; } = "events";
+
+    /// <summary>
+    /// <c>EB_PG_ENSURE_SCHEMA</c>. Whether the consumer creates the schema, table and indexes if missing at
+    /// start. Turn off to run under a role that may only INSERT, SELECT and DELETE. Default: true.
+    /// </summary>
+    public bool EnsureSchema { get; init; } = true;
+
+    /// <summary>Name of the consumer's tracked subscription on the bus. Default: <c>postgres</c>.</summary>
+    public string SubscriberName { get; init; } = "postgres";
+
+    /// <summary>First wait before retrying a batch after a transient failure; doubles up to <see cref="MaxRetryDelay"/>. Default: 100 ms.</summary>
+    public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Longest wait between retries of a batch. Retries never stop: a batch is kept until written. Default: 30 s.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long <c>StopAsync</c>/<c>DisposeAsync</c> waits for the buffer to drain and the writers to finish. Default: 30 s.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Turns payloads into the JSON stored in the <c>data</c> column, and back. Default: <see cref="JsonEventSerializer"/> with no topic types.</summary>
+    public IEventSerializer Serializer { get; init; } = new JsonEventSerializer();
+
+    /// <summary>Checks every value; throws <see cref="ArgumentException"/> naming the option and what it expects.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            throw new ArgumentException("ConnectionString (EB_PG_DATABASE_URL) is required: postgres://user:pass@host:port/db or Host=…;Username=…;Database=….");
+        }
+
+        Positive(DatabasePoolSize, nameof(DatabasePoolSize), "EB_PG_DATABASE_POOL_SIZE");
+        Positive(BufferSize, nameof(BufferSize), "EB_PG_BUFFER_SIZE");
+        Positive(PoolSize, nameof(PoolSize), "EB_PG_POOL_SIZE");
+        Positive(MaxBatchSize, nameof(MaxBatchSize), "EB_PG_MAX_DEMAND");
+        if (MinDemand < 0 || MinDemand > MaxBatchSize)
+        {
+            throw new ArgumentException($"MinDemand (EB_PG_MIN_DEMAND) must be between 0 and MaxBatchSize ({MaxBatchSize}), not {MinDemand}.");
+        }
+
+        if (PoolSize > DatabasePoolSize)
+        {
+            throw new ArgumentException(
+                $"PoolSize (EB_PG_POOL_SIZE, {PoolSize} writers) must not exceed DatabasePoolSize (EB_PG_DATABASE_POOL_SIZE, {DatabasePoolSize} connections).");
+        }
+
+        if (Topics is null || Topics.Count == 0 || Topics.Any(string.IsNullOrEmpty))
+        {
+            throw new ArgumentException("Topics (EB_PG_TOPICS) must hold at least one non-empty regex, e.g. \".*\".");
+        }
+
+        if (!Enum.IsDefined(Overflow))
+        {
+            throw new ArgumentException($"Overflow (EB_PG_OVERFLOW) must be wait, drop_oldest, drop_newest or fail, not {(int)Overflow}.");
+        }
+
+        PositiveTime(MaxBatchDelay, nameof(MaxBatchDelay), "EB_PG_BATCH_DELAY_IN_MS");
+        PositiveTime(DefaultTtl, nameof(DefaultTtl), "EB_PG_DEFAULT_TTL_IN_MS");
+        PositiveTime(DeletionPeriod, nameof(DeletionPeriod), "EB_PG_DELETION_PERIOD_IN_MS");
+        PositiveTime(InitialRetryDelay, nameof(InitialRetryDelay), null);
+        PositiveTime(MaxRetryDelay, nameof(MaxRetryDelay), null);
+        PositiveTime(ShutdownTimeout, nameof(ShutdownTimeout), null);
+        if (MaxRetryDelay < InitialRetryDelay)
+        {
+            throw new ArgumentException($"MaxRetryDelay ({MaxRetryDelay}) must not be shorter than InitialRetryDelay ({InitialRetryDelay}).");
+        }
+
+        ArgumentException.ThrowIfNullOrWhiteSpace(SubscriberName, nameof(SubscriberName));
+        ArgumentNullException.ThrowIfNull(Serializer, nameof(Serializer));
+        _ = new EventTable(Schema, Table);
+    }
+
+    private static void Positive(int value, string name, string variable)
+    {
+        if (value <= 0)
+        {
+            throw new ArgumentException($"{name} ({variable}) must be a positive whole number, not {value}.");
+        }
+    }
+
+    private static void PositiveTime(TimeSpan value, string name, string? variable)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            var source = variable is null ? name : $"{name} ({variable})";
+            throw new ArgumentException($"{source} must be positive, not {value}.");
+        }
+    }
+}
