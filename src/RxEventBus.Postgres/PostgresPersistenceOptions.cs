@@ -39,7 +39,7 @@ public sealed partial class PostgresPersistenceOptions
     public int MaxBatchSize { get; init; } = 100;
 
     /// <summary>
-    /// <c>EB_PG_MIN_DEMAND</c>. Read and checked (0 ≤ value ≤ <see cref="MaxBatchSize"/>) so the seed's
+    /// <c>EB_PG_MIN_DEMAND</c>. Read and checked (not negative) so the seed's
     /// configurations keep working, but without effect: in a pull pipeline a writer asks for the next batch
     /// as soon as it is free, which is what GenStage's refill threshold approximates. Default: 75.
     /// </summary>
@@ -88,9 +88,11 @@ public sealed partial class PostgresPersistenceOptions
     public IEventSerializer Serializer { get; init; } = new JsonEventSerializer();
 
     /// <summary>Checks every value; throws <see cref="ArgumentException"/> naming the option and what it expects.</summary>
-    public void Validate()
+    public void Validate() => Validate(requireConnectionString: true);
+
+    internal void Validate(bool requireConnectionString)
     {
-        if (string.IsNullOrWhiteSpace(ConnectionString))
+        if (requireConnectionString && string.IsNullOrWhiteSpace(ConnectionString))
         {
             throw new ArgumentException("ConnectionString (EB_PG_DATABASE_URL) is required: postgres://user:pass@host:port/db or Host=…;Username=…;Database=….");
         }
@@ -99,9 +101,9 @@ public sealed partial class PostgresPersistenceOptions
         Positive(BufferSize, nameof(BufferSize), "EB_PG_BUFFER_SIZE");
         Positive(PoolSize, nameof(PoolSize), "EB_PG_POOL_SIZE");
         Positive(MaxBatchSize, nameof(MaxBatchSize), "EB_PG_MAX_DEMAND");
-        if (MinDemand < 0 || MinDemand > MaxBatchSize)
+        if (MinDemand < 0)
         {
-            throw new ArgumentException($"MinDemand (EB_PG_MIN_DEMAND) must be between 0 and MaxBatchSize ({MaxBatchSize}), not {MinDemand}.");
+            throw new ArgumentException($"MinDemand (EB_PG_MIN_DEMAND) must be a whole number of 0 or more, not {MinDemand}.");
         }
 
         if (PoolSize > DatabasePoolSize)

@@ -67,6 +67,20 @@ public sealed partial class EventBus
             : [];
     }
 
+    /// <summary>
+    /// The events delivered to the tracked subscriber named <paramref name="subscriber"/> that it has not
+    /// answered yet, over all topics: what it would leave unhandled if it stopped now.
+    /// </summary>
+    public IReadOnlyList<Event> Owed(string subscriber)
+    {
+        ArgumentNullException.ThrowIfNull(subscriber);
+        return [.. _pending.Values
+            .SelectMany(store => store.Entries)
+            .Where(entry => entry.Owes(subscriber))
+            .Select(entry => entry.Event)
+            .OrderBy(e => e.Id)];
+    }
+
     private PendingEntry FindOwed(string subscriber, string topic, Guid id, out int slot)
     {
         ArgumentNullException.ThrowIfNull(subscriber);

@@ -33,9 +33,11 @@ public sealed class EventBusOptions
     /// <summary>
     /// Makes ids for events built by the bus. It receives the bus's current time. Default: a time-ordered
     /// UUIDv7 of that time (<see cref="Guid.CreateVersion7(DateTimeOffset)"/>), so ids sort by creation and
-    /// keep a database primary-key index append-only.
+    /// keep a database primary-key index append-only. A time before 1970 (a <c>TestScheduler</c> starts at
+    /// year 1) is taken as 1970-01-01, since UUIDv7 cannot encode it; the ids stay unique.
     /// </summary>
-    public Func<DateTimeOffset, Guid> IdGenerator { get; init; } = static now => Guid.CreateVersion7(now);
+    public Func<DateTimeOffset, Guid> IdGenerator { get; init; } = static now =>
+        Guid.CreateVersion7(now < DateTimeOffset.UnixEpoch ? DateTimeOffset.UnixEpoch : now);
 
     /// <summary>
     /// Longest time one topic pattern may take to match one topic name. Patterns are matched only when a

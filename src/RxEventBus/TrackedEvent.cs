@@ -36,6 +36,17 @@ public readonly struct TrackedEvent : IEquatable<TrackedEvent>
     /// <exception cref="InvalidOperationException">This subscriber already answered the event.</exception>
     public void MarkSkipped() => Entry.Mark(_slot, PendingEntry.Skipped);
 
+    /// <summary>
+    /// Marks the event completed unless this subscriber already answered it (for example, the bus skipped it
+    /// for a subscription that was disposed meanwhile).
+    /// </summary>
+    /// <returns>True if this call answered the event.</returns>
+    public bool TryMarkCompleted() => Entry.TryMark(_slot, PendingEntry.Completed);
+
+    /// <summary>Marks the event skipped unless this subscriber already answered it.</summary>
+    /// <returns>True if this call answered the event.</returns>
+    public bool TryMarkSkipped() => Entry.TryMark(_slot, PendingEntry.Skipped);
+
     private PendingEntry Entry =>
         _entry ?? throw new InvalidOperationException("This TrackedEvent is a default value; only the bus makes real ones.");
 

@@ -56,6 +56,19 @@ internal sealed class PendingEntry
         return true;
     }
 
+    internal bool Owes(string subscriber)
+    {
+        for (var i = 0; i < Subscribers.Length; i++)
+        {
+            if (Subscribers[i].Name == subscriber && StateOf(i) == Waiting)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     internal PendingEvent Snapshot()
     {
         var subscribers = new string[Subscribers.Length];

@@ -1,0 +1,33 @@
+namespace RxEventBus.Postgres.Internal;
+
+// The consumer's counters, bumped from the publisher's thread and the writers at once.
+internal sealed class ConsumerCounters
+{
+    private long _received;
+    private long _persisted;
+    private long _dropped;
+    private long _deadLettered;
+    private long _retries;
+    private long _batches;
+
+    internal void Received() => Interlocked.Increment(ref _received);
+
+    internal void Committed(int rows) => Interlocked.Add(ref _persisted, rows);
+
+    internal void Dropped() => Interlocked.Increment(ref _dropped);
+
+    internal void DeadLettered() => Interlocked.Increment(ref _deadLettered);
+
+    internal void Retried() => Interlocked.Increment(ref _retries);
+
+    internal void Batched() => Interlocked.Increment(ref _batches);
+
+    internal PersistenceStatistics Snapshot(int buffered) => new(
+        Interlocked.Read(ref _received),
+        Interlocked.Read(ref _persisted),
+        Interlocked.Read(ref _dropped),
+        Interlocked.Read(ref _deadLettered),
+        Interlocked.Read(ref _retries),
+        Interlocked.Read(ref _batches),
+        buffered);
+}

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace RxEventBus.Postgres.Internal;
+
+// Every message the persistence package logs, with a stable event id each, so operators can alert on them.
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Warning, "Event {EventId} on topic {Topic} was dropped: {Reason}.")]
+    internal static partial void EventDropped(ILogger logger, Guid eventId, string topic, string reason);
+
+    [LoggerMessage(2, LogLevel.Warning, "Writing a batch of {Count} rows to {Table} failed (attempt {Attempt}); retrying in {DelayMs} ms.")]
+    internal static partial void BatchRetry(ILogger logger, Exception error, int count, string table, int attempt, double delayMs);
+
+    [LoggerMessage(3, LogLevel.Error, "Dead letter: {Reason}")]
+    internal static partial void DeadLetter(ILogger logger, Exception? error, string reason);
+
+    [LoggerMessage(4, LogLevel.Information, "Events table {Table} is in place.")]
+    internal static partial void SchemaEnsured(ILogger logger, string table);
+
+    [LoggerMessage(5, LogLevel.Error, "Event {EventId} on topic {Topic} was accepted but not written before the persistence consumer stopped.")]
+    internal static partial void Unwritten(ILogger logger, Guid eventId, string topic);
+
+    [LoggerMessage(6, LogLevel.Debug, "A batch of {Count} rows holds ids already stored; rewriting it through a staging table, idempotently.")]
+    internal static partial void RewritingIdempotently(ILogger logger, int count);
+}

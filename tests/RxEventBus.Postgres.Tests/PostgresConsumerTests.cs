@@ -1,0 +1,296 @@
+using System.Reactive.Concurrency;
+using Npgsql;
+using RxEventBus.Postgres.Tests.Support;
+
+namespace RxEventBus.Postgres.Tests;
+
+[Collection(SharedPostgres.Name)]
+#pragma warning disable CA1001 // The bus is disposed in IAsyncLifetime.DisposeAsync, xunit's teardown.
+public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLifetime
+#pragma warning restore CA1001
+{
+    private readonly ThreadSafeTestScheduler _scheduler = new();
+    private readonly List<IAsyncDisposable> _cleanup = [];
+    private string _schema = "";
+    private EventBus _bus = null!;
+
+    public async Task InitializeAsync()
+    {
+        _schema = await database.CreateSchemaAsync(nameof(PostgresConsumerTests));
+        _bus = new EventBus(new EventBusOptions { Topics = ["orders", "payments", "poison"], Scheduler = _scheduler });
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var item in _cleanup)
+        {
+            await item.DisposeAsync();
+        }
+
+        _bus.Dispose();
+    }
+
+    private PostgresConsumer Consumer(string table, Func<PostgresPersistenceOptions, PostgresPersistenceOptions>? tune = null, EventBus? bus = null)
+    {
+        var options = new PostgresPersistenceOptions
+        {
+            ConnectionString = database.ConnectionString,
+            Schema = _schema,
+            Table = table,
+            MaxBatchSize = 100,
+            BufferSize = 1_000,
+            MaxBatchDelay = TimeSpan.FromHours(1),
+            ShutdownTimeout = TimeSpan.FromMinutes(1),
+        };
+        var consumer = new PostgresConsumer(bus ?? _bus, tune?.Invoke(options) ?? options);
+        _cleanup.Add(consumer);
+        return consumer;
+    }
+
+    private async Task<long> CountRowsAsync(string table, string where = "true")
+    {
+        await using var connection = new NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"select count(*) from {_schema}.{table} where {where}", connection) { CommandTimeout = 300 };
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string because) =>
+        (await Task.Run(() => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(30)))).Should().BeTrue(because);
+
+    [Fact]
+    public async Task Publish_ThousandEvents_EachIsStoredOnceThenAcknowledged()
+    {
+        var consumer = Consumer("stored");
+        await consumer.StartAsync();
+
+        var published = Enumerable.Range(0, 1_000).Select(i => _bus.Publish(i % 2 == 0 ? "orders" : "payments", new Order(i))).ToList();
+        await consumer.StopAsync();
+
+        (await CountRowsAsync("stored")).Should().Be(1_000);
+        (await CountRowsAsync("stored", "id = any(array[" + string.Join(',', published.Select(e => $"'{e.Id}'::uuid")) + "])")).Should().Be(1_000);
+        consumer.Statistics.Persisted.Should().Be(1_000);
+        consumer.Statistics.Batches.Should().Be(10, "1,000 events in batches of at most 100, cut by count");
+        _bus.Diagnostics.PendingEvents.Should().Be(0, "every event was acknowledged after its commit");
+        consumer.Unwritten.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Write_CommitFails_EventsStayPendingUntilARetryCommits()
+    {
+        // A trigger that refuses inserts with a non-data error (as a server shutting down would) while the
+        // gate table says so: the batch fails as a whole, must not be acknowledged, and must be retried.
+        var consumer = Consumer("acked", o => new PostgresPersistenceOptions
+        {
+            ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 3,
+            MaxBatchDelay = o.MaxBatchDelay, InitialRetryDelay = TimeSpan.FromSeconds(1),
+        });
+        await consumer.StartAsync();
+        await ExecuteAsync($"""
+            create table {_schema}.gate (closed boolean);
+            insert into {_schema}.gate values (true);
+            create function {_schema}.refuse() returns trigger language plpgsql as $$
+            begin
+              if (select closed from {_schema}.gate) then
+                raise exception 'closed for the test' using errcode = '57P03';
+              end if;
+              return new;
+            end $$;
+            create trigger refuse before insert on {_schema}.acked for each row execute function {_schema}.refuse();
+            """);
+        var retryArmed = _scheduler.WhenScheduledAsync(TimeSpan.FromSeconds(1));
+
+        var events = Enumerable.Range(0, 3).Select(i => _bus.Publish("orders", new Order(i))).ToList();
+        await retryArmed;
+
+        consumer.Statistics.Retries.Should().Be(1);
+        consumer.Statistics.Persisted.Should().Be(0);
+        _bus.Pending("orders").Should().HaveCount(3, "a batch whose commit failed is not acknowledged")
+            .And.OnlyContain(p => p.Completers.Count == 0 && p.Skippers.Count == 0);
+        (await CountRowsAsync("acked")).Should().Be(0);
+
+        await ExecuteAsync($"update {_schema}.gate set closed = false");
+        _scheduler.AdvanceBy(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => consumer.Statistics.Persisted == 3, "the retry should commit the kept batch");
+
+        (await CountRowsAsync("acked")).Should().Be(3);
+        _bus.Pending("orders").Should().BeEmpty("the events are acknowledged once committed");
+        events.Should().OnlyContain(e => _bus.FetchEvent("orders", e.Id) == null);
+    }
+
+    [Fact]
+    public async Task Write_SameEventsTwice_LeavesOneRowEach()
+    {
+        var events = Enumerable.Range(0, 250).Select(i => _bus.CreateEvent("orders", new Order(i))).ToList();
+        var first = Consumer("idempotent");
+        await first.StartAsync();
+        events.Take(150).ToList().ForEach(_bus.Publish);
+        await first.StopAsync();
+
+        using var again = new EventBus(new EventBusOptions { Topics = ["orders"], Scheduler = _scheduler });
+        var second = Consumer("idempotent", bus: again);
+        await second.StartAsync();
+        events.ForEach(again.Publish);
+        await second.StopAsync();
+
+        (await CountRowsAsync("idempotent")).Should().Be(250, "ids already stored are skipped, new ones inserted");
+        second.Statistics.Persisted.Should().Be(250, "the rewritten batches count as persisted and are acknowledged");
+        again.Diagnostics.PendingEvents.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Stop_PartialBatchWaitingForItsDelay_IsFlushed()
+    {
+        var consumer = Consumer("flushed", o => new PostgresPersistenceOptions
+        {
+            ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table,
+            MaxBatchSize = 1_000, MaxBatchDelay = TimeSpan.FromHours(1),
+        });
+        await consumer.StartAsync();
+        Enumerable.Range(0, 500).ToList().ForEach(i => _bus.Publish("orders", new Order(i)));
+
+        await consumer.DisposeAsync();
+
+        (await CountRowsAsync("flushed")).Should().Be(500, "the last partial batch is written at shutdown, not dropped");
+        _bus.Diagnostics.PendingEvents.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Stop_ThenPublish_PublisherGetsAClearError()
+    {
+        var consumer = Consumer("stopped");
+        await consumer.StartAsync();
+        await consumer.StopAsync();
+
+        var act = () => _bus.Publish("orders", new Order(1));
+
+        act.Should().Throw<EventRejectedException>().WithMessage("*stopping*",
+            "an event published after the stop began must not look accepted");
+    }
+
+    [Fact]
+    public async Task Write_PayloadCannotBeSerialized_IsDeadLetteredAndTheRestCommits()
+    {
+        var consumer = Consumer("dead");
+        var deadLetters = new List<DeadLetter>();
+        using var _ = consumer.DeadLetters.Subscribe(deadLetters.Add);
+        await consumer.StartAsync();
+        var cyclic = new Node();
+        cyclic.Next = cyclic;
+
+        _bus.Publish("orders", new Order(1));
+        var bad = _bus.Publish("orders", cyclic);
+        _bus.Publish("orders", new Order(2));
+        await consumer.StopAsync();
+
+        deadLetters.Should().ContainSingle().Which.Event.Should().Be(bad);
+        deadLetters[0].Reason.Should().Contain("cannot be serialized");
+        (await CountRowsAsync("dead")).Should().Be(2, "the rest of the batch commits");
+        _bus.Diagnostics.PendingEvents.Should().Be(0, "the dead letter is answered (skipped) on the bus");
+        consumer.Statistics.DeadLettered.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Write_DatabaseRefusesOneRow_OnlyThatRowIsDeadLettered()
+    {
+        var consumer = Consumer("refused");
+        var deadLetters = new List<DeadLetter>();
+        using var _ = consumer.DeadLetters.Subscribe(deadLetters.Add);
+        await consumer.StartAsync();
+        await ExecuteAsync($"alter table {_schema}.refused add constraint no_poison check (topic <> 'poison')");
+
+        var events = Enumerable.Range(0, 40).Select(i => _bus.Publish(i == 17 ? "poison" : "orders", new Order(i))).ToList();
+        await consumer.StopAsync();
+
+        deadLetters.Select(d => d.Event).Should().Equal([events[17]], "the batch is split until the refused row stands alone");
+        (await CountRowsAsync("refused")).Should().Be(39);
+        _bus.Diagnostics.PendingEvents.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Stop_DatabaseUnreachable_ReportsEveryAcceptedEventAsUnwritten()
+    {
+        var consumer = new PostgresConsumer(_bus, new PostgresPersistenceOptions
+        {
+            ConnectionString = "Host=127.0.0.1;Port=1;Username=nobody;Password=secret;Timeout=1",
+            EnsureSchema = false,
+            MaxBatchSize = 2,
+            ShutdownTimeout = TimeSpan.FromSeconds(30),
+        });
+        _cleanup.Add(consumer);
+        await consumer.StartAsync();
+        var retryArmed = _scheduler.WhenScheduledAsync(TimeSpan.FromMilliseconds(100));
+        var events = Enumerable.Range(0, 5).Select(i => _bus.Publish("orders", new Order(i))).ToList();
+        await retryArmed;
+
+        var shutdownArmed = _scheduler.WhenScheduledAsync(TimeSpan.FromSeconds(30));
+        var stop = consumer.StopAsync();
+        await shutdownArmed;
+        _scheduler.AdvanceBy(TimeSpan.FromSeconds(30));
+        await stop.WaitAsync(TimeSpan.FromSeconds(30));
+
+        consumer.Unwritten.Select(e => e.Id).Should().BeEquivalentTo(events.Select(e => e.Id),
+            "what could not be written before the shutdown timeout is reported, not dropped silently");
+    }
+
+    [Fact]
+    public async Task Write_WriterConnectionsKilledMidStream_EveryEventStoredExactlyOnce()
+    {
+        // Real time here: the writers must really race the killer. Nothing waits on the clock in the test.
+        using var bus = new EventBus(new EventBusOptions { Topics = ["orders"] });
+        var consumer = new PostgresConsumer(bus, new PostgresPersistenceOptions
+        {
+            ConnectionString = new NpgsqlConnectionStringBuilder(database.ConnectionString) { ApplicationName = "rxeb_killed_writer" }.ConnectionString,
+            Schema = _schema,
+            Table = "killed",
+            MaxBatchSize = 500,
+            BufferSize = 2_000,
+            PoolSize = 2,
+            MaxBatchDelay = TimeSpan.FromMilliseconds(5),
+            InitialRetryDelay = TimeSpan.FromMilliseconds(5),
+            MaxRetryDelay = TimeSpan.FromMilliseconds(50),
+        });
+        _cleanup.Add(consumer);
+        await consumer.StartAsync();
+        const int count = 10_000;
+
+        var publishing = Task.Run(() => Enumerable.Range(0, count).Select(i => bus.Publish("orders", new Order(i)).Id).ToList());
+        var kills = 0;
+        await using (var killer = new NpgsqlConnection(database.ConnectionString))
+        {
+            await killer.OpenAsync();
+            await using var kill = new NpgsqlCommand(
+                "select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = 'rxeb_killed_writer' and state <> 'idle'",
+                killer) { CommandTimeout = 300 };
+            for (var round = 0; round < 20_000 && (!publishing.IsCompleted || kills == 0); round++)
+            {
+                kills += (int)(long)(await kill.ExecuteScalarAsync())!;
+            }
+        }
+
+        var ids = await publishing.WaitAsync(TimeSpan.FromMinutes(2));
+        await consumer.StopAsync();
+
+        kills.Should().BePositive("the test must actually have killed writer connections");
+        consumer.Statistics.Retries.Should().BePositive("killed writes are retried");
+        (await CountRowsAsync("killed")).Should().Be(count, "every event is stored, none twice");
+        (await CountRowsAsync("killed", $"id in (select id from {_schema}.killed group by id having count(*) > 1)")).Should().Be(0);
+        bus.Diagnostics.PendingEvents.Should().Be(0, "every event was acknowledged after its commit");
+        ids.Should().OnlyHaveUniqueItems();
+    }
+
+    private sealed record Order(int Number);
+
+    private sealed class Node
+    {
+        public Node? Next { get; set; }
+    }
+}
