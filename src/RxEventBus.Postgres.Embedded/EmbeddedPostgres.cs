@@ -21,6 +21,9 @@ namespace RxEventBus.Postgres.Embedded;
 /// returned survives a server crash — <see cref="StopAsync(bool, CancellationToken)"/> with
 /// <c>immediate: true</c> then <see cref="StartAsync(CancellationToken)"/> is such a crash and its recovery.</para>
 /// <para>Methods are safe to call from several threads; lifecycle steps run one at a time.</para>
+/// <para>A process that exits normally without disposing still stops and removes the cluster (through
+/// <see cref="AppDomain.ProcessExit"/>); one ended by a signal does not, so a program stopped with Ctrl+C
+/// should handle <see cref="Console.CancelKeyPress"/> and dispose.</para>
 /// </remarks>
 public sealed partial class EmbeddedPostgres : IAsyncDisposable
 {
@@ -439,8 +442,9 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         }
     }
 
-    // Best effort for a process that ends without disposing (Ctrl+C in a demo, a forgotten dispose): a server
-    // left running would hold its port and folder until someone finds it.
+    // Best effort for a process that returns from Main or calls Environment.Exit without disposing: a server
+    // left running would hold its port and folder until someone finds it. A signal (Ctrl+C, kill) ends the
+    // process without running this, so a program that stops on Ctrl+C must cancel and dispose itself.
     private void RemoveAtProcessExit()
     {
         if (!_gate.Wait(0))
