@@ -1,0 +1,85 @@
+using Npgsql;
+using RxEventBus.Postgres.Embedded.Tests.Support;
+using Xunit.Abstractions;
+
+namespace RxEventBus.Postgres.Embedded.Tests;
+
+[Collection(SharedPostgres.Name)]
+public sealed class PostgresFixtureTests(PostgresFixture fixture)
+{
+    [Fact]
+    public async Task CreateSchemaAsync_TwoCalls_GiveDistinctSchemasThatExist()
+    {
+        var first = await fixture.CreateSchemaAsync(nameof(PostgresFixtureTests));
+        var second = await fixture.CreateSchemaAsync(nameof(PostgresFixtureTests));
+
+        first.Should().NotBe(second).And.StartWith("postgresfixturetests_");
+        (await Sql.ScalarAsync<long>(fixture.ConnectionString, $"select count(*) from pg_namespace where nspname in ('{first}', '{second}')"))
+            .Should().Be(2);
+    }
+
+    [Fact]
+    public async Task ConnectionStringFor_Schema_PutsUnqualifiedTablesInThatSchema()
+    {
+        var schema = await fixture.CreateSchemaAsync("Weird-Prefix!");
+
+        await Sql.ExecuteAsync(fixture.ConnectionStringFor(schema), "create table events (id int)");
+
+        schema.Should().MatchRegex("^weirdprefix_[a-z0-9]{8}$");
+        (await Sql.ScalarAsync<string>(fixture.ConnectionString, $"select schemaname from pg_tables where tablename = 'events' and schemaname = '{schema}'"))
+            .Should().Be(schema);
+    }
+
+    [Fact]
+    public async Task AttachLogOnFailureAsync_FailingTest_WritesServerLogAndRethrows()
+    {
+        var recorder = new RecordingOutput();
+
+        await FluentActions.Awaiting(() => fixture.AttachLogOnFailureAsync(recorder, () => throw new InvalidOperationException("boom")))
+            .Should().ThrowAsync<InvalidOperationException>();
+
+        recorder.Lines.Should().NotBeEmpty();
+        if (fixture.Server is not null)
+        {
+            recorder.Lines.Should().Contain(l => l.Contains("ready to accept connections", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void InitializeAsync_WithoutDatabaseUrl_StartsThrowawayCluster()
+    {
+        if (Environment.GetEnvironmentVariable(PostgresFixture.DatabaseUrlVariable) is { Length: > 0 })
+        {
+            fixture.Server.Should().BeNull("the database comes from the environment");
+            return;
+        }
+
+        fixture.Server.Should().NotBeNull();
+        fixture.LogPath.Should().Be(fixture.Server!.LogPath);
+        fixture.ConnectionString.Should().Be(fixture.Server.ConnectionString);
+    }
+
+    [Theory]
+    [InlineData("postgres://app:p%40ss@db.example:6543/events?sslmode=disable", "db.example", 6543, "app", "p@ss", "events")]
+    [InlineData("postgresql://localhost/rx", "localhost", 5432, null, null, "rx")]
+    [InlineData("Host=h;Port=7;Username=u;Database=d", "h", 7, "u", null, "d")]
+    public void ToConnectionString_UrlOrKeywords_GivesNpgsqlKeywords(string url, string host, int port, string? user, string? password, string database)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(PostgresFixture.ToConnectionString(url));
+
+        builder.Host.Should().Be(host);
+        builder.Port.Should().Be(port);
+        builder.Username.Should().Be(user);
+        builder.Password.Should().Be(password);
+        builder.Database.Should().Be(database);
+    }
+
+    private sealed class RecordingOutput : ITestOutputHelper
+    {
+        public List<string> Lines { get; } = [];
+
+        public void WriteLine(string message) => Lines.Add(message);
+
+        public void WriteLine(string format, params object[] args) => Lines.Add(string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+    }
+}
