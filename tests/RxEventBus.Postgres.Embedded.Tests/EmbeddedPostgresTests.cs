@@ -1,3 +1,4 @@
+using RxEventBus.Tests.Shared;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;

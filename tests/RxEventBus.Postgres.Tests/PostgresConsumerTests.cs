@@ -1,3 +1,4 @@
+using RxEventBus.Tests.Shared;
 using System.Reactive.Concurrency;
 using Npgsql;
 using RxEventBus.Postgres.Tests.Support;
@@ -47,21 +48,10 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
         return consumer;
     }
 
-    private async Task<long> CountRowsAsync(string table, string where = "true")
-    {
-        await using var connection = new NpgsqlConnection(database.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"select count(*) from {_schema}.{table} where {where}", connection) { CommandTimeout = 300 };
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    private Task<long> CountRowsAsync(string table, string where = "true") =>
+        Sql.ScalarAsync<long>(database.ConnectionString, $"select count(*) from {_schema}.{table} where {where}");
 
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(database.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    private Task ExecuteAsync(string sql) => Sql.ExecuteAsync(database.ConnectionString, sql);
 
     private static async Task WaitUntilAsync(Func<bool> condition, string because) =>
         (await Task.Run(() => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(30)))).Should().BeTrue(because);

@@ -1,26 +1,253 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
 using Npgsql;
+using RxEventBus.Postgres.Embedded;
+using Xunit.Abstractions;
 
 namespace RxEventBus.Postgres.Tests.Support;
 
-// TEMPORARY: replaced by the embedded-cluster fixture when that branch lands.
-public sealed class PostgresFixture
-{
-    public string ConnectionString { get; } = Environment.GetEnvironmentVariable("RXEB_TEST_DATABASE_URL")
-        ?? throw new InvalidOperationException("RXEB_TEST_DATABASE_URL");
+// Copy-ready: a Postgres test project takes this file as it is (change the namespace), references
+// RxEventBus.Postgres.Embedded and Npgsql, and marks its classes [Collection(SharedPostgres.Name)].
 
-    public async Task<string> CreateSchemaAsync(string prefix = "test")
+/// <summary>
+/// The database for Postgres integration tests. With <c>RXEB_TEST_DATABASE_URL</c> set (a
+/// <c>postgres://user:password@host:port/database</c> URL or an Npgsql connection string), that database is
+/// used; otherwise one throwaway cluster (<see cref="EmbeddedPostgres"/>) is started for the whole test
+/// assembly and removed when the last user of it is done.
+/// </summary>
+/// <remarks>
+/// Each test class takes its own schema from <see cref="CreateSchemaAsync(string, CancellationToken)"/>
+/// and connects with <see cref="ConnectionStringFor(string)"/>, so classes never see each other's tables
+/// and can share one server. Tests that stop or crash the server (fault tests) start their own
+/// <see cref="EmbeddedPostgres"/> instead of using this shared one.
+/// </remarks>
+public sealed class PostgresFixture : IAsyncLifetime
+{
+    /// <summary>The environment variable naming an existing database to test against.</summary>
+    public const string DatabaseUrlVariable = "RXEB_TEST_DATABASE_URL";
+
+    // One server per test assembly, whichever way xunit builds fixtures: as a collection fixture there is
+    // one user; as a class fixture, classes running in parallel share it and the last one out stops it.
+    private static readonly SemaphoreSlim ServerGate = new(1, 1);
+    private static EmbeddedPostgres? _sharedServer;
+    private static int _sharedServerUsers;
+
+    private readonly ConcurrentQueue<string> _schemas = new();
+
+    /// <summary>Npgsql connection string of the database, as the superuser, with the default search path.</summary>
+    public string ConnectionString { get; private set; } = "";
+
+    /// <summary>The throwaway cluster; null when the database comes from <see cref="DatabaseUrlVariable"/>.</summary>
+    public EmbeddedPostgres? Server { get; private set; }
+
+    /// <summary>The server's log to attach to failures; null when the database is not ours.</summary>
+    public string? LogPath => Server?.LogPath;
+
+    /// <inheritdoc />
+    public async Task InitializeAsync()
     {
-        var schema = prefix.ToLowerInvariant() + "_" + Guid.NewGuid().ToString("N")[..8];
+        var url = Environment.GetEnvironmentVariable(DatabaseUrlVariable);
+        if (!string.IsNullOrWhiteSpace(url))
+        {
+            ConnectionString = ToConnectionString(url);
+            return;
+        }
+
+        Server = await AcquireServerAsync();
+        ConnectionString = Server.ConnectionString;
+    }
+
+    /// <inheritdoc />
+    public async Task DisposeAsync()
+    {
+        if (Server is null)
+        {
+            // Someone else's database: leave it as it was found.
+            await DropSchemasAsync();
+            return;
+        }
+
+        Server = null;
+        await ReleaseServerAsync();
+    }
+
+    /// <summary>
+    /// Creates a schema no other test class or test run uses, named <c>{prefix}_{8 random characters}</c> in
+    /// lower case. Call it once per test class (for example in its <c>InitializeAsync</c>).
+    /// </summary>
+    /// <param name="prefix">Readable part of the name, usually the test class's name.</param>
+    /// <param name="cancellationToken">Abandons the command.</param>
+    /// <returns>The schema's name, safe to write into SQL unquoted.</returns>
+    public async Task<string> CreateSchemaAsync(string prefix = "test", CancellationToken cancellationToken = default)
+    {
+        // Only [a-z0-9_], starting with a letter: the name never needs quoting, in SQL or in a search path.
+        var readable = new string(prefix.ToLowerInvariant().Where(static c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_').Take(40).ToArray());
+        if (readable.Length == 0 || !char.IsAsciiLetterLower(readable[0]))
+        {
+            readable = "t" + readable;
+        }
+
+        var schema = $"{readable}_{RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyz0123456789", 8)}";
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand($"create schema {schema}", connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        _schemas.Enqueue(schema);
+        return schema;
+    }
+
+    /// <summary>The connection string with <paramref name="schema"/> as the search path: unqualified names land there.</summary>
+    public string ConnectionStringFor(string schema) =>
+        new NpgsqlConnectionStringBuilder(ConnectionString) { SearchPath = schema }.ConnectionString;
+
+    /// <summary>The last lines of the server's log, or a note saying there is none to read.</summary>
+    public string ReadLogTail(int maxLines = 100) =>
+        Server?.ReadLogTail(maxLines) ?? $"(no server log: the database comes from {DatabaseUrlVariable})";
+
+    /// <summary>Writes the tail of the server's log to the test's output.</summary>
+    public void WriteLogTo(ITestOutputHelper output, int maxLines = 100)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        output.WriteLine($"--- {LogPath ?? "server log"} (last {maxLines} lines) ---");
+        output.WriteLine(ReadLogTail(maxLines));
+    }
+
+    /// <summary>
+    /// Runs a test body and, if it fails, attaches the tail of the server's log to the test's output before
+    /// the failure is reported: <c>await fixture.AttachLogOnFailureAsync(output, async () =&gt; { … });</c>
+    /// </summary>
+    public async Task AttachLogOnFailureAsync(ITestOutputHelper output, Func<Task> test)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        try
+        {
+            await test();
+        }
+        catch
+        {
+            WriteLogTo(output);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Turns <c>postgres://user:password@host:port/database?key=value</c> (or <c>postgresql://</c>) into an
+    /// Npgsql connection string; anything else is taken to be a connection string already.
+    /// </summary>
+    public static string ToConnectionString(string databaseUrl)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(databaseUrl);
+        if (!databaseUrl.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase)
+            && !databaseUrl.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
+        {
+            return new NpgsqlConnectionStringBuilder(databaseUrl).ConnectionString;
+        }
+
+        var uri = new Uri(databaseUrl);
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = uri.Host,
+            Port = uri.IsDefaultPort || uri.Port < 0 ? 5432 : uri.Port,
+        };
+        var userInfo = uri.UserInfo.Split(':', 2);
+        if (userInfo[0].Length > 0)
+        {
+            builder.Username = Uri.UnescapeDataString(userInfo[0]);
+        }
+
+        if (userInfo.Length == 2)
+        {
+            builder.Password = Uri.UnescapeDataString(userInfo[1]);
+        }
+
+        var database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/'));
+        if (database.Length > 0)
+        {
+            builder.Database = database;
+        }
+
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var keyValue = pair.Split('=', 2);
+            builder[Uri.UnescapeDataString(keyValue[0])] = keyValue.Length == 2 ? Uri.UnescapeDataString(keyValue[1]) : "";
+        }
+
+        return builder.ConnectionString;
+    }
+
+    private static async Task<EmbeddedPostgres> AcquireServerAsync()
+    {
+        await ServerGate.WaitAsync();
+        try
+        {
+            if (_sharedServer is null)
+            {
+                try
+                {
+                    _sharedServer = await EmbeddedPostgres.StartAsync();
+                }
+                catch (EmbeddedPostgresException e)
+                {
+                    throw new InvalidOperationException(
+                        $"{e.Message}\nOr point the tests at an existing database: {DatabaseUrlVariable}=postgres://user:password@host:5432/database",
+                        e);
+                }
+            }
+
+            _sharedServerUsers++;
+            return _sharedServer;
+        }
+        finally
+        {
+            ServerGate.Release();
+        }
+    }
+
+    private static async Task ReleaseServerAsync()
+    {
+        await ServerGate.WaitAsync();
+        try
+        {
+            if (--_sharedServerUsers == 0 && _sharedServer is { } server)
+            {
+                _sharedServer = null;
+                await server.DisposeAsync();
+            }
+        }
+        finally
+        {
+            ServerGate.Release();
+        }
+    }
+
+    private async Task DropSchemasAsync()
+    {
+        if (_schemas.IsEmpty)
+        {
+            return;
+        }
+
+        var sql = new StringBuilder();
+        while (_schemas.TryDequeue(out var schema))
+        {
+            sql.Append("drop schema if exists ").Append(schema).Append(" cascade;");
+        }
+
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"create schema {schema}", connection);
+        await using var command = new NpgsqlCommand(sql.ToString(), connection);
         await command.ExecuteNonQueryAsync();
-        return schema;
     }
 }
 
+/// <summary>
+/// The test collection sharing <see cref="PostgresFixture"/>: mark a class <c>[Collection(SharedPostgres.Name)]</c>
+/// and take the fixture in its constructor.
+/// </summary>
 [CollectionDefinition(Name)]
 public sealed class SharedPostgres : ICollectionFixture<PostgresFixture>
 {
+    /// <summary>The collection's name.</summary>
     public const string Name = "Postgres";
 }

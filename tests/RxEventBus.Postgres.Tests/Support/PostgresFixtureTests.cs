@@ -1,8 +1,8 @@
+using RxEventBus.Tests.Shared;
 using Npgsql;
-using RxEventBus.Postgres.Embedded.Tests.Support;
 using Xunit.Abstractions;
 
-namespace RxEventBus.Postgres.Embedded.Tests;
+namespace RxEventBus.Postgres.Tests.Support;
 
 [Collection(SharedPostgres.Name)]
 public sealed class PostgresFixtureTests(PostgresFixture fixture)
