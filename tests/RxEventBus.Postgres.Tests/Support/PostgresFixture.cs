@@ -50,7 +50,7 @@ public sealed class PostgresFixture : IAsyncLifetime
         var url = Environment.GetEnvironmentVariable(DatabaseUrlVariable);
         if (!string.IsNullOrWhiteSpace(url))
         {
-            ConnectionString = ToConnectionString(url);
+            ConnectionString = DatabaseUrl.ToConnectionString(url);
             return;
         }
 
@@ -131,50 +131,7 @@ public sealed class PostgresFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>
-    /// Turns <c>postgres://user:password@host:port/database?key=value</c> (or <c>postgresql://</c>) into an
-    /// Npgsql connection string; anything else is taken to be a connection string already.
-    /// </summary>
-    public static string ToConnectionString(string databaseUrl)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(databaseUrl);
-        if (!databaseUrl.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase)
-            && !databaseUrl.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
-        {
-            return new NpgsqlConnectionStringBuilder(databaseUrl).ConnectionString;
-        }
 
-        var uri = new Uri(databaseUrl);
-        var builder = new NpgsqlConnectionStringBuilder
-        {
-            Host = uri.Host,
-            Port = uri.IsDefaultPort || uri.Port < 0 ? 5432 : uri.Port,
-        };
-        var userInfo = uri.UserInfo.Split(':', 2);
-        if (userInfo[0].Length > 0)
-        {
-            builder.Username = Uri.UnescapeDataString(userInfo[0]);
-        }
-
-        if (userInfo.Length == 2)
-        {
-            builder.Password = Uri.UnescapeDataString(userInfo[1]);
-        }
-
-        var database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/'));
-        if (database.Length > 0)
-        {
-            builder.Database = database;
-        }
-
-        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var keyValue = pair.Split('=', 2);
-            builder[Uri.UnescapeDataString(keyValue[0])] = keyValue.Length == 2 ? Uri.UnescapeDataString(keyValue[1]) : "";
-        }
-
-        return builder.ConnectionString;
-    }
 
     private static async Task<EmbeddedPostgres> AcquireServerAsync()
     {

@@ -59,21 +59,6 @@ public sealed class PostgresFixtureTests(PostgresFixture fixture)
         fixture.ConnectionString.Should().Be(fixture.Server.ConnectionString);
     }
 
-    [Theory]
-    [InlineData("postgres://app:p%40ss@db.example:6543/events?sslmode=disable", "db.example", 6543, "app", "p@ss", "events")]
-    [InlineData("postgresql://localhost/rx", "localhost", 5432, null, null, "rx")]
-    [InlineData("Host=h;Port=7;Username=u;Database=d", "h", 7, "u", null, "d")]
-    public void ToConnectionString_UrlOrKeywords_GivesNpgsqlKeywords(string url, string host, int port, string? user, string? password, string database)
-    {
-        var builder = new NpgsqlConnectionStringBuilder(PostgresFixture.ToConnectionString(url));
-
-        builder.Host.Should().Be(host);
-        builder.Port.Should().Be(port);
-        builder.Username.Should().Be(user);
-        builder.Password.Should().Be(password);
-        builder.Database.Should().Be(database);
-    }
-
     private sealed class RecordingOutput : ITestOutputHelper
     {
         public List<string> Lines { get; } = [];

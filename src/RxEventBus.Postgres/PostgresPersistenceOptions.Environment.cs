@@ -1,0 +1,345 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace RxEventBus.Postgres;
+
+// Binding from the seed's EB_PG_* variables. Each reader returns null for an unset or blank variable so the
+// property keeps the default written in PostgresPersistenceOptions.cs — defaults live in one place only.
+public sealed partial class PostgresPersistenceOptions
+{
+    private const string EnabledVariable = "EB_PG_ENABLED";
+    private const string DatabaseUrlVariable = "EB_PG_DATABASE_URL";
+    private const string DatabasePoolSizeVariable = "EB_PG_DATABASE_POOL_SIZE";
+    private const string TopicsVariable = "EB_PG_TOPICS";
+    private const string BufferSizeVariable = "EB_PG_BUFFER_SIZE";
+    private const string OverflowVariable = "EB_PG_OVERFLOW";
+    private const string PoolSizeVariable = "EB_PG_POOL_SIZE";
+    private const string MaxDemandVariable = "EB_PG_MAX_DEMAND";
+    private const string BatchSizeVariable = "EB_PG_BATCH_SIZE";
+    private const string MinDemandVariable = "EB_PG_MIN_DEMAND";
+    private const string BatchDelayVariable = "EB_PG_BATCH_DELAY_IN_MS";
+    private const string AutoDeleteVariable = "EB_PG_AUTO_DELETE_WITH_TTL";
+    private const string DefaultTtlVariable = "EB_PG_DEFAULT_TTL_IN_MS";
+    private const string DeletionPeriodVariable = "EB_PG_DELETION_PERIOD_IN_MS";
+    private const string SchemaVariable = "EB_PG_SCHEMA";
+    private const string TableVariable = "EB_PG_TABLE";
+    private const string EnsureSchemaVariable = "EB_PG_ENSURE_SCHEMA";
+
+    private const string TopicSeparator = ";";
+
+    /// <summary>
+    /// Reads the options from the process's <c>EB_PG_*</c> environment variables; see
+    /// <see cref="FromVariables(Func{string, string})"/> for the rules.
+    /// </summary>
+    /// <returns>Checked options.</returns>
+    /// <exception cref="PostgresConfigurationException">A variable has a value that cannot be used.</exception>
+    public static PostgresPersistenceOptions FromEnvironment() => FromVariables(Environment.GetEnvironmentVariable);
+
+    /// <summary>
+    /// Reads the options from <c>EB_PG_*</c> settings held in <paramref name="variables"/>; see
+    /// <see cref="FromVariables(Func{string, string})"/> for the rules.
+    /// </summary>
+    /// <param name="variables">Settings by variable name (exact, case-sensitive); missing names are unset.</param>
+    /// <returns>Checked options.</returns>
+    /// <exception cref="PostgresConfigurationException">A variable has a value that cannot be used.</exception>
+    public static PostgresPersistenceOptions FromVariables(IReadOnlyDictionary<string, string?> variables)
+    {
+        ArgumentNullException.ThrowIfNull(variables);
+        return FromVariables(name => variables.TryGetValue(name, out var value) ? value : null);
+    }
+
+    /// <summary>
+    /// Reads the options from <c>EB_PG_*</c> settings, each looked up by name through
+    /// <paramref name="lookup"/> (the environment, a configuration section, a test's dictionary).
+    /// </summary>
+    /// <remarks>
+    /// <para>A variable that is unset, empty or blank leaves its property at the default documented on it.
+    /// Values are trimmed. Booleans are <c>true</c>/<c>false</c>, <c>1</c>/<c>0</c> or <c>yes</c>/<c>no</c>;
+    /// counts and <c>*_IN_MS</c> durations are whole numbers greater than zero written with digits only
+    /// (<c>EB_PG_MIN_DEMAND</c> may be 0); <c>EB_PG_TOPICS</c> is regexes separated by <c>;</c>;
+    /// <c>EB_PG_OVERFLOW</c> is <c>wait</c>, <c>drop_oldest</c>, <c>drop_newest</c> or <c>fail</c> (or the
+    /// <see cref="OverflowPolicy"/> names); <c>EB_PG_DATABASE_URL</c> is read by
+    /// <see cref="DatabaseUrl.ToConnectionString"/>. <c>EB_PG_BATCH_SIZE</c> is another name for
+    /// <c>EB_PG_MAX_DEMAND</c>: both may be set only to the same number.</para>
+    /// <para>Then the values are checked against each other (<see cref="Validate()"/>).
+    /// <c>EB_PG_DATABASE_URL</c> is required unless <c>EB_PG_ENABLED</c> is false, so persistence can be
+    /// switched off without a database; values that are set are checked even then.</para>
+    /// </remarks>
+    /// <param name="lookup">Returns a variable's value, or <see langword="null"/> when it is not set.</param>
+    /// <returns>Checked options.</returns>
+    /// <exception cref="PostgresConfigurationException">
+    /// A variable has a value that cannot be used, or two contradict each other. The message names the
+    /// variable and what it expects; it never contains the database password.
+    /// </exception>
+    public static PostgresPersistenceOptions FromVariables(Func<string, string?> lookup)
+    {
+        ArgumentNullException.ThrowIfNull(lookup);
+        var defaults = new PostgresPersistenceOptions();
+
+        var connectionString = ReadConnectionString(lookup);
+        var maxDemand = ReadCount(lookup, MaxDemandVariable, 100);
+        var batchSize = ReadCount(lookup, BatchSizeVariable, 100);
+        if (maxDemand is not null && batchSize is not null && maxDemand != batchSize)
+        {
+            throw new PostgresConfigurationException(
+                BatchSizeVariable,
+                $"{BatchSizeVariable} and {MaxDemandVariable} are two names for the largest batch and must not differ, " +
+                $"but {BatchSizeVariable} is '{batchSize}' and {MaxDemandVariable} is '{maxDemand}'; set only one of them.");
+        }
+
+        var options = new PostgresPersistenceOptions
+        {
+            Enabled = ReadBoolean(lookup, EnabledVariable) ?? defaults.Enabled,
+            ConnectionString = connectionString ?? defaults.ConnectionString,
+            DatabasePoolSize = ReadCount(lookup, DatabasePoolSizeVariable, 10) ?? defaults.DatabasePoolSize,
+            Topics = ReadTopics(lookup) ?? defaults.Topics,
+            BufferSize = ReadCount(lookup, BufferSizeVariable, 200) ?? defaults.BufferSize,
+            Overflow = ReadOverflow(lookup) ?? defaults.Overflow,
+            PoolSize = ReadCount(lookup, PoolSizeVariable, 4) ?? defaults.PoolSize,
+            MaxBatchSize = maxDemand ?? batchSize ?? defaults.MaxBatchSize,
+            MinDemand = ReadCount(lookup, MinDemandVariable, 75, allowZero: true) ?? defaults.MinDemand,
+            MaxBatchDelay = ReadMilliseconds(lookup, BatchDelayVariable, 50) ?? defaults.MaxBatchDelay,
+            AutoDeleteWithTtl = ReadBoolean(lookup, AutoDeleteVariable) ?? defaults.AutoDeleteWithTtl,
+            DefaultTtl = ReadMilliseconds(lookup, DefaultTtlVariable, 900_000) ?? defaults.DefaultTtl,
+            DeletionPeriod = ReadMilliseconds(lookup, DeletionPeriodVariable, 600_000) ?? defaults.DeletionPeriod,
+            Schema = ReadIdentifier(lookup, SchemaVariable) ?? defaults.Schema,
+            Table = ReadIdentifier(lookup, TableVariable) ?? defaults.Table,
+            EnsureSchema = ReadBoolean(lookup, EnsureSchemaVariable) ?? defaults.EnsureSchema,
+        };
+
+        options.CheckVariablesTogether(maxBatchVariable: maxDemand is null && batchSize is not null ? BatchSizeVariable : MaxDemandVariable);
+        return options;
+    }
+
+    /// <summary>
+    /// The options on one line, for logs: every setting with its value, the connection string without its
+    /// password (<see cref="DatabaseUrl.Redact"/>).
+    /// </summary>
+    /// <returns>A printable summary that never contains the database password.</returns>
+    public override string ToString()
+    {
+        var connection = string.IsNullOrWhiteSpace(ConnectionString) ? "(none)" : DatabaseUrl.Redact(ConnectionString);
+        var text = new StringBuilder(nameof(PostgresPersistenceOptions));
+        text.Append(CultureInfo.InvariantCulture, $" {{ Enabled = {Enabled}, ConnectionString = {connection}, DatabasePoolSize = {DatabasePoolSize}");
+        text.Append(CultureInfo.InvariantCulture, $", Topics = [{string.Join(TopicSeparator, Topics ?? [])}], BufferSize = {BufferSize}, Overflow = {Overflow}");
+        text.Append(CultureInfo.InvariantCulture, $", PoolSize = {PoolSize}, MaxBatchSize = {MaxBatchSize}, MinDemand = {MinDemand}");
+        text.Append(CultureInfo.InvariantCulture, $", MaxBatchDelay = {MaxBatchDelay.TotalMilliseconds} ms, AutoDeleteWithTtl = {AutoDeleteWithTtl}");
+        text.Append(CultureInfo.InvariantCulture, $", DefaultTtl = {DefaultTtl.TotalMilliseconds} ms, DeletionPeriod = {DeletionPeriod.TotalMilliseconds} ms");
+        text.Append(CultureInfo.InvariantCulture, $", Schema = {Schema}, Table = {Table}, EnsureSchema = {EnsureSchema}, SubscriberName = {SubscriberName}");
+        text.Append(CultureInfo.InvariantCulture, $", InitialRetryDelay = {InitialRetryDelay.TotalMilliseconds} ms, MaxRetryDelay = {MaxRetryDelay.TotalMilliseconds} ms");
+        text.Append(CultureInfo.InvariantCulture, $", ShutdownTimeout = {ShutdownTimeout.TotalMilliseconds} ms, Serializer = {Serializer?.GetType().Name} }}");
+        return text.ToString();
+    }
+
+    // The cross-field rules of Validate(), checked first with messages that name the variables involved;
+    // Validate() then runs as the final net for every other rule.
+    private void CheckVariablesTogether(string maxBatchVariable)
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            if (!Enabled)
+            {
+                // Nothing will connect, and every value that was set has been read and checked.
+                return;
+            }
+
+            throw new PostgresConfigurationException(
+                DatabaseUrlVariable,
+                $"{DatabaseUrlVariable} is required while {EnabledVariable} is true: set it to postgres://user:password@host:port/database " +
+                $"or to an Npgsql connection string (Host=…;Username=…;Password=…;Database=…), or set {EnabledVariable}=false.");
+        }
+
+        if (MinDemand > MaxBatchSize)
+        {
+            throw new PostgresConfigurationException(
+                MinDemandVariable,
+                $"{MinDemandVariable} must be a whole number from 0 up to {maxBatchVariable} ({MaxBatchSize}), but is '{MinDemand}'.");
+        }
+
+        if (PoolSize > DatabasePoolSize)
+        {
+            throw new PostgresConfigurationException(
+                PoolSizeVariable,
+                $"{PoolSizeVariable} must not exceed {DatabasePoolSizeVariable} ({DatabasePoolSize}), since each writer holds a connection, " +
+                $"but is '{PoolSize}'.");
+        }
+
+        try
+        {
+            Validate();
+        }
+        catch (ArgumentException e) when (e is not PostgresConfigurationException)
+        {
+            // Validate() names the variable of each rule in parentheses; a rule added there later is still
+            // reported as a configuration error naming its variable.
+            var variable = VariableName().Match(e.Message) is { Success: true } match ? match.Value : string.Empty;
+            throw new PostgresConfigurationException(variable, e.Message, e);
+        }
+    }
+
+    private static string? Read(Func<string, string?> lookup, string variable)
+    {
+        var value = lookup(variable);
+        return string.IsNullOrWhiteSpace(value) ? null : value;
+    }
+
+    private static bool? ReadBoolean(Func<string, string?> lookup, string variable)
+    {
+        if (Read(lookup, variable) is not { } value)
+        {
+            return null;
+        }
+
+        switch (value.Trim().ToUpperInvariant())
+        {
+            case "TRUE" or "1" or "YES":
+                return true;
+            case "FALSE" or "0" or "NO":
+                return false;
+            default:
+                throw new PostgresConfigurationException(
+                    variable,
+                    $"{variable} must be true or false (1/0 and yes/no also work), but is '{value}'.");
+        }
+    }
+
+    private static int? ReadCount(Func<string, string?> lookup, string variable, int example, bool allowZero = false)
+    {
+        if (Read(lookup, variable) is not { } value)
+        {
+            return null;
+        }
+
+        // NumberStyles.None: digits only — no sign, decimal point, thousands separator or exponent.
+        if (int.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var number) && (number > 0 || allowZero))
+        {
+            return number;
+        }
+
+        var expected = allowZero ? $"a whole number from 0 up (e.g. {example})" : $"a positive whole number (e.g. {example})";
+        throw new PostgresConfigurationException(variable, $"{variable} must be {expected}, but is '{value}'.");
+    }
+
+    private static TimeSpan? ReadMilliseconds(Func<string, string?> lookup, string variable, int example)
+    {
+        if (Read(lookup, variable) is not { } value)
+        {
+            return null;
+        }
+
+        const long MaxMilliseconds = long.MaxValue / TimeSpan.TicksPerMillisecond;
+        if (long.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds)
+            && milliseconds is > 0 and <= MaxMilliseconds)
+        {
+            return TimeSpan.FromMilliseconds(milliseconds);
+        }
+
+        throw new PostgresConfigurationException(
+            variable,
+            $"{variable} must be a positive whole number of milliseconds (e.g. {example}), but is '{value}'.");
+    }
+
+    private static OverflowPolicy? ReadOverflow(Func<string, string?> lookup)
+    {
+        if (Read(lookup, OverflowVariable) is not { } value)
+        {
+            return null;
+        }
+
+        // "drop_oldest", "drop-oldest" and "DropOldest" all name OverflowPolicy.DropOldest. Enum.TryParse is not
+        // used: it would also take "1" or "Wait,Fail".
+        var name = value.Trim().Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal);
+        foreach (var policy in Enum.GetValues<OverflowPolicy>())
+        {
+            if (policy.ToString().Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return policy;
+            }
+        }
+
+        throw new PostgresConfigurationException(
+            OverflowVariable,
+            $"{OverflowVariable} must be wait, drop_oldest, drop_newest or fail, but is '{value}'.");
+    }
+
+    private static string[]? ReadTopics(Func<string, string?> lookup)
+    {
+        if (Read(lookup, TopicsVariable) is not { } value)
+        {
+            return null;
+        }
+
+        var topics = value.Split(TopicSeparator, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (topics.Length == 0)
+        {
+            throw new PostgresConfigurationException(
+                TopicsVariable,
+                $"{TopicsVariable} must hold at least one topic regex, separated by ';' (e.g. '.*' or 'user_.*;order_.*'), but is '{value}'.");
+        }
+
+        foreach (var topic in topics)
+        {
+            try
+            {
+                // Compiled once here only to fail at start; the bus compiles its own with its match timeout.
+                _ = new Regex(topic, RegexOptions.CultureInvariant);
+            }
+            catch (ArgumentException e)
+            {
+                throw new PostgresConfigurationException(
+                    TopicsVariable,
+                    $"{TopicsVariable} must hold regexes separated by ';' (e.g. 'user_.*;order_.*'), but '{topic}' is not one: {e.Message}",
+                    e);
+            }
+        }
+
+        return topics;
+    }
+
+    private static string? ReadIdentifier(Func<string, string?> lookup, string variable)
+    {
+        if (Read(lookup, variable) is not { } value)
+        {
+            return null;
+        }
+
+        var name = value.Trim();
+        try
+        {
+            // EventTable holds the identifier rules (pattern, length); checked alone so the error is this variable's.
+            _ = variable == SchemaVariable ? new EventTable(name, "events") : new EventTable("public", name);
+        }
+        catch (ArgumentException e)
+        {
+            throw new PostgresConfigurationException(variable, e.Message, e);
+        }
+
+        return name;
+    }
+
+    private static string? ReadConnectionString(Func<string, string?> lookup)
+    {
+        if (Read(lookup, DatabaseUrlVariable) is not { } value)
+        {
+            return null;
+        }
+
+        try
+        {
+            return DatabaseUrl.ToConnectionString(value);
+        }
+        catch (ArgumentException e)
+        {
+            // DatabaseUrl's messages are built to hold no password, so this one may be kept whole.
+            throw new PostgresConfigurationException(
+                DatabaseUrlVariable,
+                $"{DatabaseUrlVariable} must be postgres://user:password@host:port/database or an Npgsql connection string " +
+                $"(Host=…;Username=…;Password=…;Database=…). {e.Message}",
+                e);
+        }
+    }
+
+    [GeneratedRegex("EB_PG_[A-Z_]+", RegexOptions.CultureInvariant)]
+    private static partial Regex VariableName();
+}
