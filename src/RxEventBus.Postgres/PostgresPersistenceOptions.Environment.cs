@@ -108,7 +108,9 @@ public sealed partial class PostgresPersistenceOptions
             EnsureSchema = ReadBoolean(lookup, EnsureSchemaVariable) ?? defaults.EnsureSchema,
         };
 
-        options.CheckVariablesTogether(maxBatchVariable: maxDemand is null && batchSize is not null ? BatchSizeVariable : MaxDemandVariable);
+        options.CheckVariablesTogether(
+            maxBatchVariable: maxDemand is null && batchSize is not null ? BatchSizeVariable : MaxDemandVariable,
+            minDemandSet: Read(lookup, MinDemandVariable) is not null);
         return options;
     }
 
@@ -134,7 +136,7 @@ public sealed partial class PostgresPersistenceOptions
 
     // The cross-field rules of Validate(), checked first with messages that name the variables involved;
     // Validate() then runs as the final net for every other rule.
-    private void CheckVariablesTogether(string maxBatchVariable)
+    private void CheckVariablesTogether(string maxBatchVariable, bool minDemandSet)
     {
         if (string.IsNullOrWhiteSpace(ConnectionString))
         {
@@ -150,7 +152,9 @@ public sealed partial class PostgresPersistenceOptions
                 $"or to an Npgsql connection string (Host=…;Username=…;Password=…;Database=…), or set {EnabledVariable}=false.");
         }
 
-        if (MinDemand > MaxBatchSize)
+        // Only a min demand that was set is held against the batch size: a small EB_PG_BATCH_SIZE alone must
+        // not fail because of the seed's default of 75.
+        if (MinDemand > MaxBatchSize && minDemandSet)
         {
             throw new PostgresConfigurationException(
                 MinDemandVariable,

@@ -269,6 +269,18 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     }
 
     [Fact]
+    public void FromVariables_SmallBatchSizeWithDefaultMinDemand_IsAccepted()
+    {
+        var options = PostgresPersistenceOptions.FromVariables(new Dictionary<string, string?>
+        {
+            ["EB_PG_DATABASE_URL"] = "postgres://u:p@localhost/db",
+            ["EB_PG_BATCH_SIZE"] = "50",
+        });
+
+        options.MaxBatchSize.Should().Be(50, "the seed's default min demand (75) must not veto a batch size the user chose");
+    }
+
+    [Fact]
     public void FromVariables_MinDemandAboveMaxDemand_ThrowsNamingBoth()
     {
         var error = BindFails(("EB_PG_MIN_DEMAND", "150"), ("EB_PG_MAX_DEMAND", "100"));
@@ -280,9 +292,9 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [Fact]
     public void FromVariables_MinDemandAboveBatchSize_NamesTheVariableThatWasSet()
     {
-        var error = BindFails(("EB_PG_BATCH_SIZE", "50"));
+        var error = BindFails(("EB_PG_BATCH_SIZE", "50"), ("EB_PG_MIN_DEMAND", "60"));
 
-        error.Variable.Should().Be("EB_PG_MIN_DEMAND", "the default min demand (75) exceeds the batch size");
+        error.Variable.Should().Be("EB_PG_MIN_DEMAND", "the min demand that was set exceeds the batch size");
         error.Message.Should().Contain("EB_PG_BATCH_SIZE (50)");
     }
 
