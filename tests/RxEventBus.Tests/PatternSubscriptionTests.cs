@@ -95,9 +95,12 @@ public sealed class PatternSubscriptionTests : ReactiveTest
         var scheduler = new TestScheduler();
         using var bus = TestBus.Create(scheduler, "orders", "payments");
         var published = new Dictionary<long, Event>();
+        var topicsListed = new Dictionary<long, IReadOnlyList<string>>();
         scheduler.ScheduleAbsolute(300, () => bus.UnregisterTopic("orders"));
+        scheduler.ScheduleAbsolute(350, () => topicsListed[350] = bus.Subscribers().Single().Topics);
         scheduler.ScheduleAbsolute(400, () => published[400] = bus.Publish("payments", 1));
         scheduler.ScheduleAbsolute(500, () => bus.RegisterTopic("orders"));
+        scheduler.ScheduleAbsolute(550, () => topicsListed[550] = bus.Subscribers().Single().Topics);
         scheduler.ScheduleAbsolute(600, () => published[600] = bus.Publish("orders", 2));
 
         var observer = scheduler.Start(() => bus.Match(".*"));
@@ -105,6 +108,8 @@ public sealed class PatternSubscriptionTests : ReactiveTest
         observer.Messages.AssertEqual(
             OnNext(400, published[400]),
             OnNext(600, published[600]));
+        topicsListed[350].Should().Equal(["payments"], "because an unregistered topic is no longer received, and the listing says so");
+        topicsListed[550].Should().Equal(["orders", "payments"], "because the pattern picked the topic up again when it came back");
         bus.Diagnostics.LiveSubscriptions.Should().Be(0);
     }
 
