@@ -148,13 +148,16 @@ public sealed partial class EventBus
                 $"Subscription {subscription.Id} ended: its topic pattern took longer than the bus's RegexMatchTimeout " +
                 $"({Options.RegexMatchTimeout}) on topic '{((RegexMatchTimeoutException)error).Input}'.",
                 error);
+            Report(new EventBusError(EventBusErrorOrigin.Pattern, Describe(subscription), null, ended));
+            subscription.Terminate(ended);
+
+            // Swept only once Terminate has marked it stopped, as Dispose does: a publish that read the hub's
+            // subscribers before the removal and stores its entry after this sweep then finds it stopped
+            // and skips the entry itself. Swept before, such an entry would be delivered and wait forever.
             if (subscription is TrackedSubscription tracked)
             {
                 tracked.SkipOwedEvents([.. tracked.Stores]);
             }
-
-            Report(new EventBusError(EventBusErrorOrigin.Pattern, Describe(subscription), null, ended));
-            subscription.Terminate(ended);
         }
     }
 

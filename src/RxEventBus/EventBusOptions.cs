@@ -33,11 +33,13 @@ public sealed class EventBusOptions
     /// <summary>
     /// Makes ids for events built by the bus. It receives the bus's current time. Default: a time-ordered
     /// UUIDv7 of that time (<see cref="Guid.CreateVersion7(DateTimeOffset)"/>), so ids sort by creation and
-    /// keep a database primary-key index append-only. A time before 1970 (a <c>TestScheduler</c> starts at
-    /// year 1) is taken as 1970-01-01, since UUIDv7 cannot encode it; the ids stay unique.
+    /// keep a database primary-key index append-only. A time before the Unix epoch, which UUIDv7 cannot
+    /// encode, is taken as the epoch itself: the ids stay valid and unique but no longer sort by time.
     /// </summary>
-    public Func<DateTimeOffset, Guid> IdGenerator { get; init; } = static now =>
-        Guid.CreateVersion7(now < DateTimeOffset.UnixEpoch ? DateTimeOffset.UnixEpoch : now);
+    public Func<DateTimeOffset, Guid> IdGenerator { get; init; } = static now => Guid.CreateVersion7(
+        // A TestScheduler's clock starts at 0001-01-01; Guid.CreateVersion7 throws for any time before 1970,
+        // which would make every publish in a virtual-time test fail.
+        now < DateTimeOffset.UnixEpoch ? DateTimeOffset.UnixEpoch : now);
 
     /// <summary>
     /// Longest time one topic pattern may take to match one topic name. Patterns are matched only when a

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace RxEventBus;
 
 /// <summary>
@@ -38,9 +40,15 @@ public static class EventSource
             return Stamp(bus, parameters.ErrorTopic, Failure(topic, e), parameters, initializedAt);
         }
 
-        return data is null
-            ? FailForNull(bus, topic, parameters, initializedAt)
-            : Stamp(bus, topic, data, parameters, initializedAt);
+        if (data is null)
+        {
+            var e = NullResult(topic);
+            return parameters.ErrorTopic is null
+                ? throw e
+                : Stamp(bus, parameters.ErrorTopic, Failure(topic, e), parameters, initializedAt);
+        }
+
+        return Stamp(bus, topic, data, parameters, initializedAt);
     }
 
     /// <summary>
@@ -68,8 +76,7 @@ public static class EventSource
 
         if (data is null)
         {
-            bus.Publish(FailForNull(bus, topic, parameters, initializedAt));
-            return data;
+            ThrowForNull(bus, topic, parameters, initializedAt);
         }
 
         bus.Publish(Stamp(bus, topic, data, parameters, initializedAt));
@@ -105,9 +112,12 @@ public static class EventSource
             throw; // Not reached, as in Notify.
         }
 
-        bus.Publish(data is null
-            ? FailForNull(bus, topic, parameters, initializedAt)
-            : Stamp(bus, topic, data, parameters, initializedAt));
+        if (data is null)
+        {
+            ThrowForNull(bus, topic, parameters, initializedAt);
+        }
+
+        bus.Publish(Stamp(bus, topic, data, parameters, initializedAt));
         return data;
     }
 
@@ -125,16 +135,19 @@ public static class EventSource
         return false;
     }
 
-    private static Event FailForNull(EventBus bus, string topic, EventSourceParams parameters, DateTimeOffset initializedAt)
+    // A null result is a failure like a throw: its error event (if any) is published, then the caller is
+    // told, as for any other failure. Returning null instead would hide the failure from the caller only
+    // when an error topic is set.
+    [DoesNotReturn]
+    private static void ThrowForNull(EventBus bus, string topic, EventSourceParams parameters, DateTimeOffset initializedAt)
     {
-        var e = new InvalidOperationException($"The function producing the data of an event on topic '{topic}' returned null; an event must carry data.");
-        if (parameters.ErrorTopic is null)
-        {
-            throw e;
-        }
-
-        return Stamp(bus, parameters.ErrorTopic, Failure(topic, e), parameters, initializedAt);
+        var e = NullResult(topic);
+        PublishFailure(bus, topic, e, parameters, initializedAt);
+        throw e;
     }
+
+    private static InvalidOperationException NullResult(string topic) =>
+        new($"The function producing the data of an event on topic '{topic}' returned null; an event must carry data.");
 
     private static EventFailure Failure(string topic, Exception e) =>
         new(topic, e.GetType().FullName ?? e.GetType().Name, e.Message) { Exception = e };
