@@ -69,9 +69,10 @@ public static class EventSource
         {
             data = produce();
         }
-        catch (Exception e) when (PublishFailure(bus, topic, e, parameters, initializedAt))
+        catch (Exception e)
         {
-            throw; // Not reached: the filter publishes the failure and lets the exception go on unchanged.
+            PublishFailure(bus, topic, e, parameters, initializedAt);
+            throw;
         }
 
         if (data is null)
@@ -106,10 +107,10 @@ public static class EventSource
         {
             data = await produce(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested) &&
-                                  PublishFailure(bus, topic, e, parameters, initializedAt))
+        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            throw; // Not reached, as in Notify.
+            PublishFailure(bus, topic, e, parameters, initializedAt);
+            throw;
         }
 
         if (data is null)
@@ -123,16 +124,28 @@ public static class EventSource
 
     private static readonly EventSourceParams Defaults = new();
 
-    // An exception filter: runs before the stack unwinds and returns false, so the original exception
-    // propagates untouched after its failure event was published.
-    private static bool PublishFailure(EventBus bus, string topic, Exception e, EventSourceParams parameters, DateTimeOffset initializedAt)
+    // Publishes the failure event, if there is an error topic; the caller then rethrows the original. Not
+    // an exception filter: an exception thrown inside a filter is swallowed, and a failure to publish the
+    // failure (error topic not registered, event refused) must not vanish.
+    private static void PublishFailure(EventBus bus, string topic, Exception e, EventSourceParams parameters, DateTimeOffset initializedAt)
     {
-        if (parameters.ErrorTopic is not null)
+        if (parameters.ErrorTopic is null)
+        {
+            return;
+        }
+
+        try
         {
             bus.Publish(Stamp(bus, parameters.ErrorTopic, Failure(topic, e), parameters, initializedAt));
         }
-
-        return false;
+        catch (Exception publishError)
+        {
+            throw new AggregateException(
+                $"The function producing an event on topic '{topic}' failed, and publishing that failure to error topic " +
+                $"'{parameters.ErrorTopic}' failed too. Both exceptions are inside.",
+                e,
+                publishError);
+        }
     }
 
     // A null result is a failure like a throw: its error event (if any) is published, then the caller is

@@ -30,6 +30,20 @@ public sealed class EventSourceTests
     }
 
     [Fact]
+    public void Notify_FailsAndErrorTopicNotRegistered_ThrowsBothFailuresInsteadOfLosingOne()
+    {
+        using var bus = TestBus.Create(AtNoon(), "orders");
+        var original = new InvalidOperationException("card declined");
+
+        var act = () => bus.Notify<string>("orders", () => throw original, new EventSourceParams { ErrorTopic = "not_registered" });
+
+        var thrown = act.Should().Throw<AggregateException>().Which;
+        thrown.InnerExceptions.Should().HaveCount(2);
+        thrown.InnerExceptions[0].Should().BeSameAs(original, "the caller still sees why the function failed");
+        thrown.InnerExceptions[1].Should().BeOfType<TopicNotRegisteredException>("and why its failure event could not be published");
+    }
+
+    [Fact]
     public void Build_Succeeds_PublishesNothing()
     {
         using var bus = TestBus.Create(AtNoon(), "orders");
