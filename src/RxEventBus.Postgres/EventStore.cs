@@ -1,17 +1,361 @@
+using System.Buffers;
 using System.Reactive.Concurrency;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Dapper;
 using Npgsql;
 
 namespace RxEventBus.Postgres;
 
-/// <summary>TEMPORARY until the store branch lands.</summary>
+/// <summary>
+/// Reads and deletes persisted events: the queries of the seed's <c>EventBus.Postgres.Store</c>, plus
+/// <see cref="ReadAsync"/> to stream events in the order they occurred for replay or export. An event read
+/// back equals the one published, provided the serializer maps its topic to the payload's type and its times
+/// have no finer precision than PostgreSQL's microseconds.
+/// </summary>
+/// <remarks>
+/// Pages and streams are ordered by <c>occurred_at</c>, then <c>id</c>; events with no
+/// <see cref="Event.OccurredAt"/> come last, and a <c>since</c>, <see cref="EventFilter.Since"/> or
+/// <see cref="EventFilter.Until"/> bound leaves them out. Each method opens a connection from the data source
+/// and returns it before completing (<see cref="ReadAsync"/>: when the enumeration ends or is disposed), so
+/// one store may be used from several threads at once.
+/// </remarks>
 public sealed class EventStore
 {
-    /// <summary>Temporary.</summary>
+    /// <summary>The largest page <see cref="AllAsync"/> and <see cref="FindAllByTransactionIdAsync"/> return.</summary>
+    public const int MaxPerPage = 10_000;
+
+    // Aliased to the names of StoredEvent's properties: Dapper maps by name, and its global
+    // MatchNamesWithUnderscores setting belongs to the application, not to this library.
+    private const string SelectColumns =
+        "id AS Id, transaction_id AS TransactionId, topic AS Topic, data AS Data, initialized_at AS InitializedAt, " +
+        "occurred_at AS OccurredAt, source AS Source, ttl AS Ttl";
+
+    private const string Order = " ORDER BY occurred_at, id";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly IEventSerializer _serializer;
+
+    /// <summary>Creates a store over <paramref name="table"/>.</summary>
+    /// <param name="dataSource">Where the table lives.</param>
+    /// <param name="table">The events table.</param>
+    /// <param name="serializer">Turns the stored JSON back into payloads (use the one that wrote them).</param>
+    /// <param name="scheduler">The clock that decides which events have expired.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
     public EventStore(NpgsqlDataSource dataSource, EventTable table, IEventSerializer serializer, IScheduler scheduler)
     {
-        _ = dataSource;
-        _ = table;
-        _ = serializer;
-        _ = scheduler;
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(serializer);
+        ArgumentNullException.ThrowIfNull(scheduler);
+        _dataSource = dataSource;
+        _serializer = serializer;
+        Table = table;
+        Scheduler = scheduler;
+    }
+
+    /// <summary>The events table this store reads.</summary>
+    public EventTable Table { get; }
+
+    /// <summary>The clock that decides which events have expired (<see cref="DeleteExpiredAsync"/>).</summary>
+    public IScheduler Scheduler { get; }
+
+    /// <summary>The event with <paramref name="id"/>, or null if none is stored.</summary>
+    /// <param name="id">The event's id.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<Event?> FindAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var row = await connection.QuerySingleOrDefaultAsync<StoredEvent>(Command(
+                $"SELECT {SelectColumns} FROM {Table.QualifiedName} WHERE id = @id",
+                new { id },
+                cancellationToken)).ConfigureAwait(false);
+            return row is null ? null : ToEvent(row);
+        }
+    }
+
+    /// <summary>
+    /// One page of the events that occurred at or after <paramref name="since"/> (the seed's <c>all</c>), in
+    /// occurred order.
+    /// </summary>
+    /// <param name="page">The page, from 1; it starts after <c>(page - 1) * perPage</c> events.</param>
+    /// <param name="perPage">Events per page, 1 to <see cref="MaxPerPage"/>.</param>
+    /// <param name="since">Inclusive lower bound on <see cref="Event.OccurredAt"/>; null for every event.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="page"/> or <paramref name="perPage"/> is out of range.</exception>
+    public async Task<IReadOnlyList<Event>> AllAsync(int page, int perPage, DateTimeOffset? since, CancellationToken cancellationToken = default)
+    {
+        var offset = Offset(page, perPage);
+        return await PageAsync(
+            $"SELECT {SelectColumns} FROM {Table.QualifiedName}{SinceClause(since)}{Order} LIMIT @perPage OFFSET @offset",
+            new { since = since?.ToUniversalTime(), perPage, offset },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>How many events occurred at or after <paramref name="since"/> (null: how many are stored).</summary>
+    /// <param name="since">Inclusive lower bound on <see cref="Event.OccurredAt"/>; null for every event.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<long> CountAsync(DateTimeOffset? since, CancellationToken cancellationToken = default)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await connection.ExecuteScalarAsync<long>(Command(
+                $"SELECT count(*) FROM {Table.QualifiedName}{SinceClause(since)}",
+                new { since = since?.ToUniversalTime() },
+                cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// How many events each topic has among those that occurred at or after <paramref name="since"/>, ordered
+    /// by topic (ordinal). Topics without events are absent.
+    /// </summary>
+    /// <param name="since">Inclusive lower bound on <see cref="Event.OccurredAt"/>; null for every event.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<IReadOnlyList<TopicCount>> CountPerTopicAsync(DateTimeOffset? since, CancellationToken cancellationToken = default)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // COLLATE "C" orders by code point, so the order does not depend on the database's locale.
+            var counts = await connection.QueryAsync<TopicCount>(Command(
+                $"SELECT topic AS Topic, count(*) AS Count FROM {Table.QualifiedName}{SinceClause(since)} GROUP BY topic ORDER BY topic COLLATE \"C\"",
+                new { since = since?.ToUniversalTime() },
+                cancellationToken)).ConfigureAwait(false);
+            return counts.AsList();
+        }
+    }
+
+    /// <summary>
+    /// One page of the events of <paramref name="transactionId"/> that occurred at or after
+    /// <paramref name="since"/> (the seed's <c>find_all_by_transaction_id</c>), in occurred order.
+    /// </summary>
+    /// <param name="transactionId">The transaction.</param>
+    /// <param name="page">The page, from 1.</param>
+    /// <param name="perPage">Events per page, 1 to <see cref="MaxPerPage"/>.</param>
+    /// <param name="since">Inclusive lower bound on <see cref="Event.OccurredAt"/>; null for every event.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="page"/> or <paramref name="perPage"/> is out of range.</exception>
+    public async Task<IReadOnlyList<Event>> FindAllByTransactionIdAsync(
+        Guid transactionId, int page, int perPage, DateTimeOffset? since, CancellationToken cancellationToken = default)
+    {
+        var offset = Offset(page, perPage);
+        return await PageAsync(
+            $"SELECT {SelectColumns} FROM {Table.QualifiedName} WHERE transaction_id = @transactionId" +
+            $"{(since is null ? "" : " AND occurred_at >= @since")}{Order} LIMIT @perPage OFFSET @offset",
+            new { transactionId, since = since?.ToUniversalTime(), perPage, offset },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the event with <paramref name="id"/>.</summary>
+    /// <param name="id">The event's id.</param>
+    /// <param name="cancellationToken">Cancels the statement.</param>
+    /// <returns>Whether an event was deleted.</returns>
+    public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await connection.ExecuteAsync(Command(
+                $"DELETE FROM {Table.QualifiedName} WHERE id = @id",
+                new { id },
+                cancellationToken)).ConfigureAwait(false) > 0;
+        }
+    }
+
+    /// <summary>
+    /// Deletes the events whose ttl ran out before <see cref="Scheduler"/>'s current time: those with
+    /// <c>expires_at &lt; now</c>. Rows without <c>expires_at</c> (events with no
+    /// <see cref="Event.OccurredAt"/>) are kept.
+    /// </summary>
+    /// <remarks>
+    /// The time is the scheduler's, never the database server's <c>now()</c>, so a <c>TestScheduler</c> decides
+    /// what has expired and clock skew between application and server cannot delete live events.
+    /// </remarks>
+    /// <param name="cancellationToken">Cancels the statement.</param>
+    /// <returns>The number of events deleted.</returns>
+    public Task<int> DeleteExpiredAsync(CancellationToken cancellationToken = default) =>
+        DeleteExpiredBeforeAsync(Scheduler.Now, cancellationToken);
+
+    /// <summary>
+    /// Streams the events <paramref name="filter"/> selects, in occurred order, for replay or export. Rows are
+    /// read from one query as the enumeration asks for them, so memory stays flat however many match; the
+    /// connection is held until the enumeration ends or is disposed. Stopping early (a <c>break</c>, a
+    /// cancellation) cancels the query on the server rather than reading the rest of its rows.
+    /// </summary>
+    /// <param name="filter">Which events; <see cref="EventFilter.All"/> for every one.</param>
+    /// <param name="cancellationToken">Cancels the query; a token given to <c>WithCancellation</c> does too.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="filter"/> is null.</exception>
+    /// <exception cref="ArgumentException"><see cref="EventFilter.Topics"/> is empty or holds a null or empty topic.</exception>
+    public IAsyncEnumerable<Event> ReadAsync(EventFilter filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        string[]? topics = null;
+        if (filter.Topics is not null)
+        {
+            topics = [.. filter.Topics];
+            if (topics.Length == 0 || topics.Any(string.IsNullOrEmpty))
+            {
+                throw new ArgumentException(
+                    "EventFilter.Topics must hold at least one non-empty topic; leave it null to read every topic.", nameof(filter));
+            }
+        }
+
+        var conditions = new List<string>(4);
+        if (filter.Since is not null)
+        {
+            conditions.Add("occurred_at >= @since");
+        }
+
+        if (filter.Until is not null)
+        {
+            conditions.Add("occurred_at < @until");
+        }
+
+        if (topics is not null)
+        {
+            conditions.Add("topic = ANY(@topics)");
+        }
+
+        if (filter.TransactionId is not null)
+        {
+            conditions.Add("transaction_id = @transactionId");
+        }
+
+        var where = conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
+        var parameters = new
+        {
+            since = filter.Since?.ToUniversalTime(),
+            until = filter.Until?.ToUniversalTime(),
+            topics,
+            transactionId = filter.TransactionId,
+        };
+        return StreamAsync($"SELECT {SelectColumns} FROM {Table.QualifiedName}{where}{Order}", parameters, cancellationToken);
+    }
+
+    // The cleaner passes the time of its tick, read on the scheduler, rather than reading the clock again
+    // from whichever thread the run continues on.
+    internal async Task<int> DeleteExpiredBeforeAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await connection.ExecuteAsync(Command(
+                $"DELETE FROM {Table.QualifiedName} WHERE expires_at < @now",
+                new { now = now.ToUniversalTime() },
+                cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
+    private async IAsyncEnumerable<Event> StreamAsync(
+        string sql, object parameters, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            // Unbuffered: Dapper maps each row as the data reader reaches it, and Npgsql reads rows off the
+            // socket as they are asked for; TCP back-pressure holds the server while the caller is busy.
+            var rows = connection.QueryUnbufferedAsync<StoredEvent>(sql, parameters)
+                .WithCancellation(cancellationToken)
+                .ConfigureAwait(false);
+            await foreach (var row in rows)
+            {
+                // Rows already in Npgsql's buffer come back without looking at the token, so it is checked
+                // here: a cancelled export stops at the next event, not at the next network read.
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return ToEvent(row);
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<Event>> PageAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var rows = await connection.QueryAsync<StoredEvent>(Command(sql, parameters, cancellationToken)).ConfigureAwait(false);
+            return rows.Select(ToEvent).ToList();
+        }
+    }
+
+    private static CommandDefinition Command(string sql, object parameters, CancellationToken cancellationToken) =>
+        new(sql, parameters, cancellationToken: cancellationToken);
+
+    private static string SinceClause(DateTimeOffset? since) => since is null ? "" : " WHERE occurred_at >= @since";
+
+    private static long Offset(int page, int perPage)
+    {
+        if (page < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(page), page, "page counts from 1.");
+        }
+
+        if (perPage is < 1 or > MaxPerPage)
+        {
+            throw new ArgumentOutOfRangeException(nameof(perPage), perPage, $"perPage must be between 1 and {MaxPerPage}.");
+        }
+
+        return (long)(page - 1) * perPage;
+    }
+
+    private Event ToEvent(StoredEvent row) => new()
+    {
+        Id = row.Id,
+        Topic = row.Topic,
+        Data = Deserialize(row),
+        TransactionId = row.TransactionId,
+        InitializedAt = Utc(row.InitializedAt),
+        OccurredAt = Utc(row.OccurredAt),
+        Source = row.Source,
+        Ttl = row.Ttl,
+    };
+
+    // Dapper reads columns through DbDataReader.GetValue, which gives jsonb as a string (Npgsql would hand
+    // out the bytes through GetFieldValue<byte[]>, but Dapper never asks for them); the serializer takes UTF-8,
+    // so the text is encoded into a pooled buffer rather than a new array per row.
+    private object Deserialize(StoredEvent row)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(row.Data));
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(row.Data, buffer);
+            return _serializer.Deserialize(row.Topic, buffer.AsSpan(0, length));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException(
+                $"The stored payload of event {row.Id} (topic '{row.Topic}') cannot be deserialized: {e.Message}", e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // Npgsql reads timestamptz as a UTC DateTime.
+    private static DateTimeOffset? Utc(DateTime? value) =>
+        value is { } time ? new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc), TimeSpan.Zero) : null;
+
+    // One row as Dapper reads it; mapped by the aliases in SelectColumns.
+    private sealed class StoredEvent
+    {
+        public Guid Id { get; set; }
+
+        public Guid? TransactionId { get; set; }
+
+        public string Topic { get; set; } = "";
+
+        public string Data { get; set; } = "";
+
+        public DateTime? InitializedAt { get; set; }
+
+        public DateTime? OccurredAt { get; set; }
+
+        public string? Source { get; set; }
+
+        public TimeSpan? Ttl { get; set; }
     }
 }

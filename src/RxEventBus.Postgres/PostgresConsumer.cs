@@ -37,6 +37,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
     private readonly CancellationTokenSource _abort = new();
     private readonly Lock _lifecycle = new();
     private IDisposable? _subscription;
+    private TtlCleaner? _ttlCleaner;
     private Task? _run;
     private Task? _stop;
     private IReadOnlyList<Event> _unwritten = [];
@@ -114,6 +115,11 @@ public sealed class PostgresConsumer : IAsyncDisposable
 
         _subscription = _bus.Tracked(_options.SubscriberName, [.. _options.Topics]).Subscribe(_queue);
         _run = Task.Run(() => RunAsync(_abort.Token), CancellationToken.None);
+        if (_options.AutoDeleteWithTtl)
+        {
+            _ttlCleaner = new TtlCleaner(Store, _options.DeletionPeriod, _logger);
+            _ttlCleaner.Start();
+        }
     }
 
     /// <summary>
@@ -184,6 +190,11 @@ public sealed class PostgresConsumer : IAsyncDisposable
     private async Task StopCoreAsync(CancellationToken cancellationToken)
     {
         await Task.Yield();
+        if (_ttlCleaner is not null)
+        {
+            await _ttlCleaner.DisposeAsync().ConfigureAwait(false);
+        }
+
         _queue.Complete();
         var run = _run ?? Task.CompletedTask;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))

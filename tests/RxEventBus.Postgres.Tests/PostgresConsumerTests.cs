@@ -117,6 +117,31 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
     }
 
     [Fact]
+    public async Task Start_AutoDeleteWithTtl_DeletesExpiredRowsEachPeriodAndKeepsLiveOnes()
+    {
+        var consumer = Consumer("ttl", o => new PostgresPersistenceOptions
+        {
+            ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 4,
+            MaxBatchDelay = o.MaxBatchDelay, AutoDeleteWithTtl = true,
+            DefaultTtl = TimeSpan.FromMinutes(15), DeletionPeriod = TimeSpan.FromMinutes(10),
+        });
+        var firstRun = _scheduler.WhenScheduledAsync(TimeSpan.FromMinutes(10));
+        await consumer.StartAsync();
+        await firstRun;
+        foreach (var ttl in new TimeSpan?[] { TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), null, TimeSpan.FromHours(1) })
+        {
+            _bus.Publish(_bus.CreateEvent("orders", new Order(1)) with { Ttl = ttl });
+        }
+
+        await WaitUntilAsync(() => consumer.Statistics.Persisted == 4, "the batch of four is cut by count");
+        _scheduler.AdvanceBy(TimeSpan.FromMinutes(10));
+        await WaitUntilAsync(() => CountRowsAsync("ttl").Result == 2, "the deletion run at 10 minutes removes what expired by then");
+
+        (await CountRowsAsync("ttl", "ttl is null or ttl = interval '1 hour'")).Should().Be(2,
+            "the event on the default ttl (15 minutes) and the one of an hour are still alive");
+    }
+
+    [Fact]
     public async Task Write_SameEventsTwice_LeavesOneRowEach()
     {
         var events = Enumerable.Range(0, 250).Select(i => _bus.CreateEvent("orders", new Order(i))).ToList();

@@ -22,4 +22,16 @@ internal static partial class Log
 
     [LoggerMessage(6, LogLevel.Debug, "A batch of {Count} rows holds ids already stored; rewriting it through a staging table, idempotently.")]
     internal static partial void RewritingIdempotently(ILogger logger, int count);
+
+    [LoggerMessage(7, LogLevel.Debug, "Deleted {Count} expired events from {Table} (expired before {At:O}).")]
+    internal static partial void ExpiredDeleted(ILogger logger, int count, string table, DateTimeOffset at);
+
+    [LoggerMessage(8, LogLevel.Error, "Deleting expired events from {Table} failed; the next run is in {Period}.")]
+    internal static partial void ExpiredDeletionFailed(ILogger logger, Exception exception, string table, TimeSpan period);
+
+    [LoggerMessage(9, LogLevel.Warning, "Skipped deleting expired events from {Table}: the previous run has not finished.")]
+    internal static partial void ExpiredDeletionSkipped(ILogger logger, string table);
+
+    [LoggerMessage(10, LogLevel.Debug, "Deleting expired events from {Table} was interrupted because the cleaner stopped.")]
+    internal static partial void ExpiredDeletionInterrupted(ILogger logger, Exception exception, string table);
 }

@@ -44,6 +44,9 @@ public sealed class PostgresFixture : IAsyncLifetime
     /// <summary>The server's log to attach to failures; null when the database is not ours.</summary>
     public string? LogPath => Server?.LogPath;
 
+    /// <summary>A pooled data source over <see cref="ConnectionString"/>, for the library code under test.</summary>
+    public NpgsqlDataSource DataSource { get; private set; } = null!;
+
     /// <inheritdoc />
     public async Task InitializeAsync()
     {
@@ -51,16 +54,20 @@ public sealed class PostgresFixture : IAsyncLifetime
         if (!string.IsNullOrWhiteSpace(url))
         {
             ConnectionString = DatabaseUrl.ToConnectionString(url);
-            return;
+        }
+        else
+        {
+            Server = await AcquireServerAsync();
+            ConnectionString = Server.ConnectionString;
         }
 
-        Server = await AcquireServerAsync();
-        ConnectionString = Server.ConnectionString;
+        DataSource = NpgsqlDataSource.Create(ConnectionString);
     }
 
     /// <inheritdoc />
     public async Task DisposeAsync()
     {
+        await DataSource.DisposeAsync();
         if (Server is null)
         {
             // Someone else's database: leave it as it was found.

@@ -1,0 +1,11 @@
+namespace RxEventBus.Postgres;
+
+/// <summary>One finished run of a <see cref="TtlCleaner"/>.</summary>
+/// <param name="At">The scheduler time of the tick that started the run: rows that expired before it were deleted.</param>
+/// <param name="Deleted">Rows deleted; 0 when the run failed.</param>
+/// <param name="Error">Why the run failed, or null. A failed run changes nothing; the next tick tries again.</param>
+public sealed record TtlCleanupRun(DateTimeOffset At, int Deleted, Exception? Error)
+{
+    /// <summary>Whether the run completed its delete.</summary>
+    public bool Succeeded => Error is null;
+}
