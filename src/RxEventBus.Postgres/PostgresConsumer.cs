@@ -91,12 +91,15 @@ public sealed class PostgresConsumer : IAsyncDisposable
     public IReadOnlyList<Event> Unwritten => Volatile.Read(ref _unwritten);
 
     /// <summary>
-    /// Creates the schema if <see cref="PostgresPersistenceOptions.EnsureSchema"/> says so, subscribes to the
-    /// bus and starts the pipeline.
+    /// Subscribes to the bus and starts the pipeline, which first creates the schema if
+    /// <see cref="PostgresPersistenceOptions.EnsureSchema"/> says so. Does not wait for the database: while it
+    /// is unreachable, events are buffered within <see cref="PostgresPersistenceOptions.BufferSize"/> (then the
+    /// overflow policy applies) and every attempt is logged and retried.
     /// </summary>
     /// <exception cref="InvalidOperationException">The consumer was already started.</exception>
-    public async Task StartAsync(CancellationToken cancellationToken = default)
+    public Task StartAsync(CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         lock (_lifecycle)
         {
             if (_run is not null || _stop is not null)
@@ -107,12 +110,6 @@ public sealed class PostgresConsumer : IAsyncDisposable
             _run = Task.CompletedTask;
         }
 
-        if (_options.EnsureSchema)
-        {
-            await SchemaManager.EnsureSchemaAsync(_dataSource, Table, cancellationToken).ConfigureAwait(false);
-            Log.SchemaEnsured(_logger, Table.QualifiedName);
-        }
-
         _subscription = _bus.Tracked(_options.SubscriberName, [.. _options.Topics]).Subscribe(_queue);
         _run = Task.Run(() => RunAsync(_abort.Token), CancellationToken.None);
         if (_options.AutoDeleteWithTtl)
@@ -120,6 +117,8 @@ public sealed class PostgresConsumer : IAsyncDisposable
             _ttlCleaner = new TtlCleaner(Store, _options.DeletionPeriod, _logger);
             _ttlCleaner.Start();
         }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -156,6 +155,11 @@ public sealed class PostgresConsumer : IAsyncDisposable
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
+        if (_options.EnsureSchema)
+        {
+            await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var batches = _queue.ReadAllAsync(cancellationToken)
             .Select(_mapper.MapAsync)
             .Batch(_options.MaxBatchSize, _options.MaxBatchDelay, _bus.Scheduler, cancellationToken);
@@ -163,6 +167,28 @@ public sealed class PostgresConsumer : IAsyncDisposable
             batches,
             new ParallelOptions { MaxDegreeOfParallelism = _options.PoolSize, CancellationToken = cancellationToken },
             WriteBatchAsync).ConfigureAwait(false);
+    }
+
+    // In the pipeline, not in StartAsync: a consumer started while the database is down buffers (within its
+    // bound) and catches up once the database is there, instead of failing its host's start.
+    private async Task EnsureSchemaAsync(CancellationToken cancellationToken)
+    {
+        var backoff = new Backoff(_bus.Scheduler, _options.InitialRetryDelay, _options.MaxRetryDelay);
+        while (true)
+        {
+            try
+            {
+                await SchemaManager.EnsureSchemaAsync(_dataSource, Table, cancellationToken).ConfigureAwait(false);
+                Log.SchemaEnsured(_logger, Table.QualifiedName);
+                return;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                _counters.Retried();
+                Log.SchemaRetry(_logger, e, Table.QualifiedName, backoff.Attempts + 1, backoff.NextDelay.TotalMilliseconds);
+                await backoff.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     private async ValueTask WriteBatchAsync(IReadOnlyList<MappedEvent> batch, CancellationToken cancellationToken)

@@ -34,4 +34,7 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Debug, "Deleting expired events from {Table} was interrupted because the cleaner stopped.")]
     internal static partial void ExpiredDeletionInterrupted(ILogger logger, Exception exception, string table);
+
+    [LoggerMessage(11, LogLevel.Warning, "Creating the events table {Table} failed (attempt {Attempt}); retrying in {DelayMs} ms. Events are buffered meanwhile.")]
+    internal static partial void SchemaRetry(ILogger logger, Exception error, string table, int attempt, double delayMs);
 }

@@ -39,8 +39,7 @@ internal sealed class CopyWriter(
 
     internal async Task WriteAsync(IReadOnlyList<EventRow> rows, CancellationToken cancellationToken)
     {
-        var delay = initialRetryDelay;
-        var attempt = 0;
+        var backoff = new Backoff(scheduler, initialRetryDelay, maxRetryDelay);
         var throughStaging = false;
         while (true)
         {
@@ -71,11 +70,9 @@ internal sealed class CopyWriter(
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                attempt++;
                 counters.Retried();
-                Log.BatchRetry(logger, e, rows.Count, table.QualifiedName, attempt, delay.TotalMilliseconds);
-                await SchedulerTime.Delay(scheduler, delay, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, maxRetryDelay.Ticks));
+                Log.BatchRetry(logger, e, rows.Count, table.QualifiedName, backoff.Attempts + 1, backoff.NextDelay.TotalMilliseconds);
+                await backoff.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
     }
