@@ -84,6 +84,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
             MaxBatchDelay = o.MaxBatchDelay, InitialRetryDelay = TimeSpan.FromSeconds(1),
         });
         await consumer.StartAsync();
+        await SchemaManager.EnsureSchemaAsync(database.DataSource, consumer.Table); // the consumer creates it too, concurrently
         await ExecuteAsync($"""
             create table {_schema}.gate (closed boolean);
             insert into {_schema}.gate values (true);
@@ -220,6 +221,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
         var deadLetters = new List<DeadLetter>();
         using var _ = consumer.DeadLetters.Subscribe(deadLetters.Add);
         await consumer.StartAsync();
+        await SchemaManager.EnsureSchemaAsync(database.DataSource, consumer.Table);
         await ExecuteAsync($"alter table {_schema}.refused add constraint no_poison check (topic <> 'poison')");
 
         var events = Enumerable.Range(0, 40).Select(i => _bus.Publish(i == 17 ? "poison" : "orders", new Order(i))).ToList();
