@@ -1,4 +1,4 @@
-using RxEventBus.Tests.Shared;
+using RxEventBus.Tests.Common;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;

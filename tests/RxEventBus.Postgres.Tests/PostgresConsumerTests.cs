@@ -1,4 +1,4 @@
-using RxEventBus.Tests.Shared;
+using RxEventBus.Tests.Common;
 using System.Reactive.Concurrency;
 using Npgsql;
 using RxEventBus.Postgres.Tests.Support;

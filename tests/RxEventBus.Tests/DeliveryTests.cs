@@ -1,3 +1,4 @@
+using RxEventBus.Tests.Common;
 using System.Collections.Concurrent;
 using System.Reactive.Concurrency;
 using System.Reactive.Linq;

@@ -1,3 +1,4 @@
+using RxEventBus.Tests.Common;
 using System.Reactive.Concurrency;
 using Microsoft.Reactive.Testing;
 using RxEventBus.Tests.Support;

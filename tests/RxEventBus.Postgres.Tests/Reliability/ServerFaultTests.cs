@@ -1,6 +1,6 @@
 using Npgsql;
 using RxEventBus.Postgres.Embedded;
-using RxEventBus.Tests.Shared;
+using RxEventBus.Tests.Common;
 
 namespace RxEventBus.Postgres.Tests.Reliability;
 

@@ -1,4 +1,4 @@
-using RxEventBus.Tests.Shared;
+using RxEventBus.Tests.Common;
 using Npgsql;
 using Xunit.Abstractions;
 

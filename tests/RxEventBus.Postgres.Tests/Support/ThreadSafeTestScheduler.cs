@@ -23,6 +23,17 @@ internal sealed class ThreadSafeTestScheduler : IScheduler
         }
     }
 
+    public long Clock
+    {
+        get
+        {
+            using (_gate.EnterScope())
+            {
+                return _inner.Clock;
+            }
+        }
+    }
+
     public IDisposable Schedule<TState>(TState state, Func<IScheduler, TState, IDisposable> action) =>
         Schedule(state, TimeSpan.Zero, action);
 
@@ -39,7 +50,19 @@ internal sealed class ThreadSafeTestScheduler : IScheduler
             }
         }
 
-        return scheduled;
+        // Disposal (a cancelled timer) may come from a pipeline thread while the test advances the clock.
+        return new Cancel(this, scheduled);
+    }
+
+    private sealed class Cancel(ThreadSafeTestScheduler owner, IDisposable scheduled) : IDisposable
+    {
+        public void Dispose()
+        {
+            using (owner._gate.EnterScope())
+            {
+                scheduled.Dispose();
+            }
+        }
     }
 
     public IDisposable Schedule<TState>(TState state, DateTimeOffset dueTime, Func<IScheduler, TState, IDisposable> action) =>

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace RxEventBus.Tests.Shared;
+namespace RxEventBus.Tests.Common;
 
 // One-shot SQL over an unpooled connection, so a stopped server is seen at once, not through a pool.
 // Shared by the Postgres test projects (linked into each). The long timeout is for a machine loaded by

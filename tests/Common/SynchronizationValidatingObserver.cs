@@ -1,4 +1,4 @@
-namespace RxEventBus.Tests.Support;
+namespace RxEventBus.Tests.Common;
 
 /// <summary>
 /// An observer that checks the Rx contract while it records: two notifications to one observer must never
