@@ -6,9 +6,7 @@ using RxEventBus.Postgres.Tests.Support;
 namespace RxEventBus.Postgres.Tests;
 
 [Collection(SharedPostgres.Name)]
-#pragma warning disable CA1001 // The bus is disposed in IAsyncLifetime.DisposeAsync, xunit's teardown.
 public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLifetime
-#pragma warning restore CA1001
 {
     private readonly ThreadSafeTestScheduler _scheduler = new();
     private readonly List<IAsyncDisposable> _cleanup = [];
