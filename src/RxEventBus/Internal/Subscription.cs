@@ -4,7 +4,7 @@ namespace RxEventBus.Internal;
 // calls Deliver under its delivery lock. Subclasses decide how an observer is called and which lock keeps
 // its notifications from overlapping (the Rx contract): a one-topic subscription is serialized by its
 // hub's lock, a pattern subscription spans hubs and so has a lock of its own.
-internal abstract class Subscription : IDisposable
+internal abstract class Subscription : IDisposable, IObserver<Event>
 {
     private int _disposed;
     private int _terminated;
@@ -42,6 +42,18 @@ internal abstract class Subscription : IDisposable
     }
 
     internal abstract void Deliver(Event @event);
+
+    // What a hub calls for each event: by default the subscription itself (Deliver); a subscription that
+    // needs neither adapting nor serializing of its own hands over its observer, saving a call per event.
+    internal virtual IObserver<Event> Target => this;
+
+    void IObserver<Event>.OnNext(Event value) => Deliver(value);
+
+    void IObserver<Event>.OnError(Exception error) =>
+        throw new NotSupportedException("A hub only delivers events; endings go through Terminate.");
+
+    void IObserver<Event>.OnCompleted() =>
+        throw new NotSupportedException("A hub only delivers events; endings go through Terminate.");
 
     // Sends OnCompleted (error null) or OnError once, never overlapping an OnNext. Called outside the bus's
     // structure lock: it runs user code.

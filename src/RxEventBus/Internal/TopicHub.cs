@@ -8,7 +8,7 @@ namespace RxEventBus.Internal;
 // subscribing never blocks a publisher for longer than one reference swap.
 internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
 {
-    private Subscription[] _plain = [];
+    private PlainSinks _plain = PlainSinks.Empty;
     private TrackedSubscription[] _tracked = [];
 
     internal string Name { get; } = name;
@@ -19,9 +19,9 @@ internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
     // each observer sees the topic's events in the order their publishers took this lock.
     internal Lock Delivery { get; } = new();
 
-    internal int Count => Volatile.Read(ref _plain).Length + Volatile.Read(ref _tracked).Length;
+    internal int Count => Volatile.Read(ref _plain).Owners.Length + Volatile.Read(ref _tracked).Length;
 
-    internal IEnumerable<Subscription> Subscriptions => [.. Volatile.Read(ref _tracked), .. Volatile.Read(ref _plain)];
+    internal IEnumerable<Subscription> Subscriptions => [.. Volatile.Read(ref _tracked), .. Volatile.Read(ref _plain).Owners];
 
     // Called under the bus's structure lock.
     internal void Attach(Subscription subscription)
@@ -32,7 +32,7 @@ internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
         }
         else
         {
-            Volatile.Write(ref _plain, [.. _plain, subscription]);
+            Volatile.Write(ref _plain, _plain.With(subscription));
         }
     }
 
@@ -45,14 +45,14 @@ internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
         }
         else
         {
-            Volatile.Write(ref _plain, Array.FindAll(_plain, s => s != subscription));
+            Volatile.Write(ref _plain, _plain.Without(subscription));
         }
     }
 
     // Called under the bus's structure lock, when the topic is unregistered or the bus disposed.
     internal void DetachAll()
     {
-        Volatile.Write(ref _plain, []);
+        Volatile.Write(ref _plain, PlainSinks.Empty);
         Volatile.Write(ref _tracked, []);
     }
 
@@ -84,15 +84,16 @@ internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
                 }
             }
 
-            for (var i = 0; i < plain.Length; i++)
+            var observers = plain.Observers;
+            for (var i = 0; i < observers.Length; i++)
             {
                 try
                 {
-                    plain[i].Deliver(@event);
+                    observers[i].OnNext(@event);
                 }
                 catch (Exception e)
                 {
-                    rejection = Fault(plain[i], @event, e, rejection);
+                    rejection = Fault(plain.Owners[i], @event, e, rejection);
                 }
             }
 
@@ -114,5 +115,25 @@ internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
 
         bus.ReportSubscriberFault(subscription, @event, e);
         return rejection;
+    }
+}
+
+// The plain subscribers of a topic, swapped whole. Observers[i] is what Publish calls for Owners[i]: for a
+// Topic(name) subscription the user's own observer, so the hot path makes exactly the calls a Subject
+// would; for the others, the subscription, which adapts or serializes before calling its observer.
+internal sealed class PlainSinks(IObserver<Event>[] observers, Subscription[] owners)
+{
+    internal static readonly PlainSinks Empty = new([], []);
+
+    internal IObserver<Event>[] Observers { get; } = observers;
+
+    internal Subscription[] Owners { get; } = owners;
+
+    internal PlainSinks With(Subscription subscription) => new([.. Observers, subscription.Target], [.. Owners, subscription]);
+
+    internal PlainSinks Without(Subscription subscription)
+    {
+        var index = Array.IndexOf(Owners, subscription);
+        return index < 0 ? this : new([.. Observers[..index], .. Observers[(index + 1)..]], [.. Owners[..index], .. Owners[(index + 1)..]]);
     }
 }

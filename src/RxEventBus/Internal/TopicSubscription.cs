@@ -1,6 +1,8 @@
 namespace RxEventBus.Internal;
 
-// Topic(name): one observer of one topic. The hub's delivery lock serializes its notifications.
+// Topic(name): one observer of one topic. The hub's delivery lock serializes its notifications, and the hub
+// calls the observer directly (Target), as a Subject would: disposal removes it from the hub's array, and an
+// ending (unregistered topic, disposed bus) detaches it before OnCompleted, under the same lock.
 internal sealed class TopicSubscription(EventBus bus, long id, TopicHub hub, IObserver<Event> observer)
     : Subscription(bus, id)
 {
@@ -8,13 +10,9 @@ internal sealed class TopicSubscription(EventBus bus, long id, TopicHub hub, IOb
 
     internal override IReadOnlyList<string> Patterns { get; } = [hub.Name];
 
-    internal override void Deliver(Event @event)
-    {
-        if (!IsStopped)
-        {
-            observer.OnNext(@event);
-        }
-    }
+    internal override IObserver<Event> Target => observer;
+
+    internal override void Deliver(Event @event) => observer.OnNext(@event);
 
     protected override Lock TerminalLock() => hub.Delivery;
 
