@@ -119,7 +119,7 @@ internal static class QueryCommand
 
     private static Argument<string> IdArgument(string name, string description)
     {
-        var argument = new Argument<string>(name) { Description = description, HelpName = "UUID" };
+        var argument = new Argument<string>(name) { Description = description };
         argument.Validators.Add(result =>
         {
             if (result.Tokens.Count == 1 && !Guid.TryParse(result.Tokens[0].Value, CultureInfo.InvariantCulture, out _))
