@@ -9,16 +9,35 @@ namespace RxEventBus.Cli.Tests;
 public sealed class QueryTests(PostgresFixture postgres, ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Events = 1500;
+
+    // One demo run for the whole class (xunit makes an instance per test); the collection's tests run one at
+    // a time, and they all see the same fixture, so its schema stays valid for each of them.
+    private static readonly SemaphoreSlim RunGate = new(1, 1);
+    private static (PostgresFixture Postgres, string Schema, string TransactionId)? _run;
+
     private string _schema = "";
     private string _transactionId = "";
 
     public async Task InitializeAsync()
     {
-        _schema = await postgres.CreateSchemaAsync(nameof(QueryTests));
-        var demo = await InProcess.RunAsync("demo", "--events", Events.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json", "--database-url", postgres.ConnectionString, "--schema", _schema);
-        demo.ExitCode.Should().Be(ExitCodes.Success, demo.ToString());
-        using var json = JsonDocument.Parse(demo.Out);
-        _transactionId = json.RootElement.GetProperty("transaction_id").GetString()!;
+        await RunGate.WaitAsync();
+        try
+        {
+            if (_run is not { } run || run.Postgres != postgres)
+            {
+                var schema = await postgres.CreateSchemaAsync(nameof(QueryTests));
+                var demo = await InProcess.RunAsync("demo", "--events", Events.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json", "--database-url", postgres.ConnectionString, "--schema", schema);
+                demo.ExitCode.Should().Be(ExitCodes.Success, demo.ToString());
+                using var json = JsonDocument.Parse(demo.Out);
+                _run = run = (postgres, schema, json.RootElement.GetProperty("transaction_id").GetString()!);
+            }
+
+            (_schema, _transactionId) = (run.Schema, run.TransactionId);
+        }
+        finally
+        {
+            RunGate.Release();
+        }
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
