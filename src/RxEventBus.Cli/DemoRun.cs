@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Globalization;
+using Npgsql;
+using RxEventBus.Postgres;
+
+namespace RxEventBus.Cli;
+
+/// <summary>
+/// One demo run: check the settings, find or start the database, start the consumer, publish, flush, count
+/// what reached the table, report. Every step's resources are disposed in reverse, the throwaway cluster last,
+/// whether the run ends normally, fails or is stopped by a signal.
+/// </summary>
+internal sealed class DemoRun(CliContext context, DemoRequest request)
+{
+    public const string Topic = "fake_event_initialized";
+    public const string ErrorTopic = "fake_event_erred";
+    public const string Source = "console";
+
+    /// <summary>The seed's 600,000,000 µs.</summary>
+    public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(600);
+
+    // With --json, standard output holds the JSON only: notes and progress go to standard error.
+    private TextWriter Notes => request.Json ? context.Error : context.Out;
+
+    public async Task<int> RunAsync()
+    {
+        var stop = context.Stop;
+        var flags = request.Flags;
+        var hasUrl = request.DatabaseUrl is not null;
+        if (request.Keep && hasUrl)
+        {
+            throw new CliUsageException(
+                "--keep keeps the throwaway PostgreSQL the demo starts when no database is given; it cannot be used with " +
+                "--database-url or EB_PG_DATABASE_URL.");
+        }
+
+        // Every setting is checked before anything starts, so a bad flag costs nothing; until the throwaway
+        // cluster exists, a placeholder stands in for its connection string.
+        var options = OptionBinding.Bind(request.Parse, flags.All, context.Environment, DemoCommand.Defaults, hasUrl ? null : "Host=localhost");
+        if (!options.Enabled)
+        {
+            throw new CliUsageException("EB_PG_ENABLED is false in the environment, but persisting events is the demo's job: unset it.");
+        }
+
+        await using var database = hasUrl
+            ? DemoDatabase.Existing(options.ConnectionString, request.DatabaseUrl!)
+            : await DemoDatabase.StartEmbeddedAsync(request.Keep, Note, stop.Stopping);
+        if (!hasUrl)
+        {
+            options = OptionBinding.Bind(request.Parse, flags.All, context.Environment, DemoCommand.Defaults, database.ConnectionString);
+        }
+
+        await using var dataSource = BuildDataSource(options);
+        using var bus = new EventBus(new EventBusOptions { Topics = [Topic, ErrorTopic] });
+        var table = new EventTable(options.Schema, options.Table);
+        Note($"Database: {database.Description}; table {Name(table)} (created if missing).");
+        await using var consumer = new PostgresConsumer(bus, options, dataSource);
+        await consumer.StartAsync(stop.Stopping);
+
+        var transactionId = Guid.CreateVersion7();
+        var publisher = new DemoPublisher(bus, Topic, new EventSourceParams
+        {
+            TransactionId = transactionId,
+            Source = Source,
+            Ttl = Ttl,
+            ErrorTopic = ErrorTopic,
+        });
+        Note(Invariant($"Publishing {request.Events:N0} events on {Topic} (error topic {ErrorTopic}, transaction {transactionId}).") +
+            Invariant($" Batch size {options.MaxBatchSize:N0}, buffer {options.BufferSize:N0}, {options.PoolSize} writer(s), overflow {DemoSummary.Overflow(options.Overflow)}."));
+
+        var startedAt = bus.Scheduler.Now;
+        var clock = Stopwatch.StartNew();
+        var phase = "publishing";
+        DemoProgress Read() => new(request.Events, publisher.Published, consumer.Statistics, bus.Diagnostics.PendingEvents, clock.Elapsed, Volatile.Read(ref phase));
+
+        var publishing = publisher.RunAsync(request.Events, stop.Stopping);
+        using var viewDone = new CancellationTokenSource();
+        var view = ProgressView.Create(Notes, terminal: context.OutputIsTerminal && !request.Json, context.ProgressInterval);
+        var showing = view.ShowAsync(Read, viewDone.Token);
+        TimeSpan elapsed;
+        try
+        {
+            try
+            {
+                await publishing.WaitAsync(stop.Stopping);
+                Volatile.Write(ref phase, "flushing");
+            }
+            catch (OperationCanceledException) when (stop.Stopping.IsCancellationRequested)
+            {
+                Volatile.Write(ref phase, "stopping, flushing (Ctrl+C again: stop waiting)");
+            }
+
+            // Drains the buffer and writes the last batch. A publisher still waiting for room is refused from
+            // here on, so the publishing thread ends too.
+            await consumer.StopAsync(stop.Abandoning);
+            await publishing;
+            elapsed = clock.Elapsed;
+        }
+        finally
+        {
+            await viewDone.CancelAsync();
+            await showing;
+        }
+
+        var summary = new DemoSummary
+        {
+            Requested = request.Events,
+            Published = publisher.Published,
+            Rejected = publisher.Rejected,
+            Persisted = await CountRowsAsync(dataSource, table, transactionId, stop.Abandoning),
+            Topics = await consumer.Store.CountPerTopicAsync(startedAt, stop.Abandoning),
+            Elapsed = elapsed,
+            Statistics = consumer.Statistics,
+            Unwritten = consumer.Unwritten.Count,
+            Interrupted = !publisher.Finished,
+            InterruptedExitCode = stop.IsRequested ? stop.ExitCode : ExitCodes.Interrupted,
+            TransactionId = transactionId,
+            Table = Name(table),
+            Database = database.Description,
+            Options = options,
+            Kept = request.Keep && database.Server is { } server
+                ? new KeptCluster(database.ServerUrl!, server.ConnectionString, database.ServerStopCommand!)
+                : null,
+        };
+
+        if (request.Json)
+        {
+            summary.WriteJson(context.Out);
+        }
+        else
+        {
+            summary.WriteText(context.Out);
+        }
+
+        return summary.ExitCode;
+    }
+
+    /// <summary>Rows of <paramref name="transactionId"/> in <paramref name="table"/>: what really reached PostgreSQL.</summary>
+    // EventStore counts by time only; a count by transaction would belong there (see the report), until then
+    // it is one plain query here.
+    internal static async Task<long> CountRowsAsync(NpgsqlDataSource dataSource, EventTable table, Guid transactionId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT count(*) FROM {table.QualifiedName} WHERE transaction_id = @transactionId");
+        command.Parameters.AddWithValue("transactionId", transactionId);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static NpgsqlDataSource BuildDataSource(PostgresPersistenceOptions options)
+    {
+        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
+        builder.ConnectionStringBuilder.MaxPoolSize = options.DatabasePoolSize;
+        return builder.Build();
+    }
+
+    private static string Name(EventTable table) => $"{table.Schema}.{table.Table}";
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private void Note(string line)
+    {
+        Notes.WriteLine(line);
+        Notes.Flush();
+    }
+}
