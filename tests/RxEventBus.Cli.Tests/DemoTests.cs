@@ -1,6 +1,6 @@
 using System.Text.Json;
 using RxEventBus.Cli.Tests.Support;
-using RxEventBus.Tests.Shared;
+using RxEventBus.Tests.Common;
 using Xunit.Abstractions;
 
 namespace RxEventBus.Cli.Tests;
