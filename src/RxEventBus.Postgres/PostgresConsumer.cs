@@ -28,7 +28,8 @@ public sealed class PostgresConsumer : IAsyncDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly ILogger _logger;
-    private readonly ConsumerCounters _counters = new();
+    private readonly PersistenceMetrics _metrics;
+    private readonly ConsumerCounters _counters;
     private readonly EventQueue _queue;
     private readonly EventMapper _mapper;
     private readonly CopyWriter _writer;
@@ -60,12 +61,14 @@ public sealed class PostgresConsumer : IAsyncDisposable
         _options = options;
         _logger = logger ?? NullLogger.Instance;
         Table = new EventTable(options.Schema, options.Table);
+        _metrics = new PersistenceMetrics(Table);
+        _counters = new ConsumerCounters(_metrics);
         _ownsDataSource = dataSource is null;
         _dataSource = dataSource ?? BuildDataSource(options);
         _queue = new EventQueue(options.BufferSize, options.Overflow, _counters.Received, Dropped);
         _mapper = new EventMapper(options.Serializer, options.DefaultTtl);
         _writer = new CopyWriter(
-            _dataSource, Table, bus.Scheduler, options.InitialRetryDelay, options.MaxRetryDelay, _counters, _logger,
+            _dataSource, Table, bus.Scheduler, options.InitialRetryDelay, options.MaxRetryDelay, _counters, _metrics, _logger,
             Acknowledge, (row, error) => DeadLetter(row.Delivery, new DeadLetter(row.Event,
                 $"Event {row.Event.Id} cannot be written: PostgreSQL refused its row ({error.Message}).", error)));
         Store = new EventStore(_dataSource, Table, options.Serializer, bus.Scheduler);
@@ -114,12 +117,15 @@ public sealed class PostgresConsumer : IAsyncDisposable
         }
 
         _subscription = _bus.Tracked(_options.SubscriberName, [.. _options.Topics]).Subscribe(_queue);
+        _metrics.ObserveQueue(() => _queue.Count);
         _run = Task.Run(() => RunAsync(_abort.Token), CancellationToken.None);
         if (_options.AutoDeleteWithTtl)
         {
             _ttlCleaner = new TtlCleaner(Store, _options.DeletionPeriod, _logger);
             _ttlCleaner.Start();
         }
+
+        Log.ConsumerStarted(_logger, string.Join(';', _options.Topics), Table.QualifiedName, _options.PoolSize, _options.MaxBatchSize);
     }
 
     /// <summary>
@@ -146,6 +152,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _subscription?.Dispose();
+        _metrics.Dispose();
         _abort.Dispose();
         _deadLetters.Dispose();
         if (_ownsDataSource)
@@ -167,7 +174,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
 
     private async ValueTask WriteBatchAsync(IReadOnlyList<MappedEvent> batch, CancellationToken cancellationToken)
     {
-        _counters.Batched();
+        _counters.Batched(batch.Count);
         var rows = new List<EventRow>(batch.Count);
         foreach (var mapped in batch)
         {
@@ -226,6 +233,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
         }
 
         Volatile.Write(ref _unwritten, unwritten);
+        Log.ConsumerStopped(_logger, Table.QualifiedName, Statistics.Persisted, unwritten.Count);
     }
 
     private void Acknowledge(IReadOnlyList<EventRow> rows)

@@ -34,4 +34,10 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Debug, "Deleting expired events from {Table} was interrupted because the cleaner stopped.")]
     internal static partial void ExpiredDeletionInterrupted(ILogger logger, Exception exception, string table);
+
+    [LoggerMessage(11, LogLevel.Information, "Persisting the topics matching {Topics} to {Table} with {Writers} writer(s), in batches of up to {MaxBatchSize} events.")]
+    internal static partial void ConsumerStarted(ILogger logger, string topics, string table, int writers, int maxBatchSize);
+
+    [LoggerMessage(12, LogLevel.Information, "Stopped persisting to {Table}: {Persisted} events persisted, {Unwritten} accepted but not written.")]
+    internal static partial void ConsumerStopped(ILogger logger, string table, long persisted, int unwritten);
 }
