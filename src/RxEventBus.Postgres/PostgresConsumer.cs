@@ -28,7 +28,8 @@ public sealed class PostgresConsumer : IAsyncDisposable
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly ILogger _logger;
-    private readonly ConsumerCounters _counters = new();
+    private readonly PersistenceMetrics _metrics;
+    private readonly ConsumerCounters _counters;
     private readonly EventQueue _queue;
     private readonly EventMapper _mapper;
     private readonly CopyWriter _writer;
@@ -60,12 +61,14 @@ public sealed class PostgresConsumer : IAsyncDisposable
         _options = options;
         _logger = logger ?? NullLogger.Instance;
         Table = new EventTable(options.Schema, options.Table);
+        _metrics = new PersistenceMetrics(Table);
+        _counters = new ConsumerCounters(_metrics);
         _ownsDataSource = dataSource is null;
         _dataSource = dataSource ?? BuildDataSource(options);
         _queue = new EventQueue(options.BufferSize, options.Overflow, _counters.Received, Dropped);
         _mapper = new EventMapper(options.Serializer, options.DefaultTtl);
         _writer = new CopyWriter(
-            _dataSource, Table, bus.Scheduler, options.InitialRetryDelay, options.MaxRetryDelay, _counters, _logger,
+            _dataSource, Table, bus.Scheduler, options.InitialRetryDelay, options.MaxRetryDelay, _counters, _metrics, _logger,
             Acknowledge, (row, error) => DeadLetter(row.Delivery, new DeadLetter(row.Event,
                 $"Event {row.Event.Id} cannot be written: PostgreSQL refused its row ({error.Message}).", error)));
         Store = new EventStore(_dataSource, Table, options.Serializer, bus.Scheduler);
@@ -91,15 +94,14 @@ public sealed class PostgresConsumer : IAsyncDisposable
     public IReadOnlyList<Event> Unwritten => Volatile.Read(ref _unwritten);
 
     /// <summary>
-    /// Subscribes to the bus and starts the pipeline, which first creates the schema if
-    /// <see cref="PostgresPersistenceOptions.EnsureSchema"/> says so. Does not wait for the database: while it
-    /// is unreachable, events are buffered within <see cref="PostgresPersistenceOptions.BufferSize"/> (then the
-    /// overflow policy applies) and every attempt is logged and retried.
+    /// Creates the schema if <see cref="PostgresPersistenceOptions.EnsureSchema"/> says so, subscribes to the
+    /// bus and starts the pipeline. Does not fail when the database is unreachable: the pipeline keeps trying
+    /// to create the schema, with backoff, while events are buffered within
+    /// <see cref="PostgresPersistenceOptions.BufferSize"/> (then the overflow policy applies).
     /// </summary>
     /// <exception cref="InvalidOperationException">The consumer was already started.</exception>
-    public Task StartAsync(CancellationToken cancellationToken = default)
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
         lock (_lifecycle)
         {
             if (_run is not null || _stop is not null)
@@ -110,15 +112,18 @@ public sealed class PostgresConsumer : IAsyncDisposable
             _run = Task.CompletedTask;
         }
 
+        var schemaBackoff = new Backoff(_bus.Scheduler, _options.InitialRetryDelay, _options.MaxRetryDelay);
+        var schemaReady = !_options.EnsureSchema || await TryEnsureSchemaAsync(schemaBackoff, cancellationToken).ConfigureAwait(false);
         _subscription = _bus.Tracked(_options.SubscriberName, [.. _options.Topics]).Subscribe(_queue);
-        _run = Task.Run(() => RunAsync(_abort.Token), CancellationToken.None);
+        _metrics.ObserveQueue(() => _queue.Count);
+        _run = Task.Run(() => RunAsync(schemaReady ? null : schemaBackoff, _abort.Token), CancellationToken.None);
         if (_options.AutoDeleteWithTtl)
         {
             _ttlCleaner = new TtlCleaner(Store, _options.DeletionPeriod, _logger);
             _ttlCleaner.Start();
         }
 
-        return Task.CompletedTask;
+        Log.ConsumerStarted(_logger, string.Join(';', _options.Topics), Table.QualifiedName, _options.PoolSize, _options.MaxBatchSize);
     }
 
     /// <summary>
@@ -145,6 +150,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _subscription?.Dispose();
+        _metrics.Dispose();
         _abort.Dispose();
         _deadLetters.Dispose();
         if (_ownsDataSource)
@@ -153,11 +159,16 @@ public sealed class PostgresConsumer : IAsyncDisposable
         }
     }
 
-    private async Task RunAsync(CancellationToken cancellationToken)
+    // `schemaBackoff` is null when the schema is in place; otherwise the pipeline creates it before reading.
+    private async Task RunAsync(Backoff? schemaBackoff, CancellationToken cancellationToken)
     {
-        if (_options.EnsureSchema)
+        if (schemaBackoff is not null)
         {
-            await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+            do
+            {
+                await schemaBackoff.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            while (!await TryEnsureSchemaAsync(schemaBackoff, cancellationToken).ConfigureAwait(false));
         }
 
         var batches = _queue.ReadAllAsync(cancellationToken)
@@ -169,31 +180,28 @@ public sealed class PostgresConsumer : IAsyncDisposable
             WriteBatchAsync).ConfigureAwait(false);
     }
 
-    // In the pipeline, not in StartAsync: a consumer started while the database is down buffers (within its
-    // bound) and catches up once the database is there, instead of failing its host's start.
-    private async Task EnsureSchemaAsync(CancellationToken cancellationToken)
+    // Tried once by StartAsync, then by the pipeline until it works: a consumer started while the database is
+    // down buffers (within its bound) and catches up once the database is there, instead of failing its
+    // host's start.
+    private async Task<bool> TryEnsureSchemaAsync(Backoff backoff, CancellationToken cancellationToken)
     {
-        var backoff = new Backoff(_bus.Scheduler, _options.InitialRetryDelay, _options.MaxRetryDelay);
-        while (true)
+        try
         {
-            try
-            {
-                await SchemaManager.EnsureSchemaAsync(_dataSource, Table, cancellationToken).ConfigureAwait(false);
-                Log.SchemaEnsured(_logger, Table.QualifiedName);
-                return;
-            }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-            {
-                _counters.Retried();
-                Log.SchemaRetry(_logger, e, Table.QualifiedName, backoff.Attempts + 1, backoff.NextDelay.TotalMilliseconds);
-                await backoff.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await SchemaManager.EnsureSchemaAsync(_dataSource, Table, cancellationToken).ConfigureAwait(false);
+            Log.SchemaEnsured(_logger, Table.QualifiedName);
+            return true;
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            _counters.Retried();
+            Log.SchemaRetry(_logger, e, Table.QualifiedName, backoff.Attempts + 1, backoff.NextDelay.TotalMilliseconds);
+            return false;
         }
     }
 
     private async ValueTask WriteBatchAsync(IReadOnlyList<MappedEvent> batch, CancellationToken cancellationToken)
     {
-        _counters.Batched();
+        _counters.Batched(batch.Count);
         var rows = new List<EventRow>(batch.Count);
         foreach (var mapped in batch)
         {
@@ -252,6 +260,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
         }
 
         Volatile.Write(ref _unwritten, unwritten);
+        Log.ConsumerStopped(_logger, Table.QualifiedName, Statistics.Persisted, unwritten.Count);
     }
 
     private void Acknowledge(IReadOnlyList<EventRow> rows)

@@ -1,7 +1,8 @@
 namespace RxEventBus.Postgres.Internal;
 
-// The consumer's counters, bumped from the publisher's thread and the writers at once.
-internal sealed class ConsumerCounters
+// The consumer's counters, bumped from the publisher's thread and the writers at once. Each count also goes
+// to the consumer's instruments, so Statistics and the metrics never disagree.
+internal sealed class ConsumerCounters(PersistenceMetrics metrics)
 {
     private long _received;
     private long _persisted;
@@ -12,15 +13,35 @@ internal sealed class ConsumerCounters
 
     internal void Received() => Interlocked.Increment(ref _received);
 
-    internal void Committed(int rows) => Interlocked.Add(ref _persisted, rows);
+    internal void Committed(int rows)
+    {
+        Interlocked.Add(ref _persisted, rows);
+        metrics.Persisted(rows);
+    }
 
-    internal void Dropped() => Interlocked.Increment(ref _dropped);
+    internal void Dropped()
+    {
+        Interlocked.Increment(ref _dropped);
+        metrics.Dropped();
+    }
 
-    internal void DeadLettered() => Interlocked.Increment(ref _deadLettered);
+    internal void DeadLettered()
+    {
+        Interlocked.Increment(ref _deadLettered);
+        metrics.DeadLettered();
+    }
 
-    internal void Retried() => Interlocked.Increment(ref _retries);
+    internal void Retried()
+    {
+        Interlocked.Increment(ref _retries);
+        metrics.Retried();
+    }
 
-    internal void Batched() => Interlocked.Increment(ref _batches);
+    internal void Batched(int size)
+    {
+        Interlocked.Increment(ref _batches);
+        metrics.Batched(size);
+    }
 
     internal PersistenceStatistics Snapshot(int buffered) => new(
         Interlocked.Read(ref _received),

@@ -37,4 +37,10 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Warning, "Creating the events table {Table} failed (attempt {Attempt}); retrying in {DelayMs} ms. Events are buffered meanwhile.")]
     internal static partial void SchemaRetry(ILogger logger, Exception error, string table, int attempt, double delayMs);
+
+    [LoggerMessage(12, LogLevel.Information, "Persisting the topics matching {Topics} to {Table} with {Writers} writer(s), in batches of up to {MaxBatchSize} events.")]
+    internal static partial void ConsumerStarted(ILogger logger, string topics, string table, int writers, int maxBatchSize);
+
+    [LoggerMessage(13, LogLevel.Information, "Stopped persisting to {Table}: {Persisted} events persisted, {Unwritten} accepted but not written.")]
+    internal static partial void ConsumerStopped(ILogger logger, string table, long persisted, int unwritten);
 }

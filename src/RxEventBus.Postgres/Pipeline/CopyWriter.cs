@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Reactive.Concurrency;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -25,6 +26,7 @@ internal sealed class CopyWriter(
     TimeSpan initialRetryDelay,
     TimeSpan maxRetryDelay,
     ConsumerCounters counters,
+    PersistenceMetrics metrics,
     ILogger logger,
     Action<IReadOnlyList<EventRow>> committed,
     Action<EventRow, Exception> refused)
@@ -37,7 +39,23 @@ internal sealed class CopyWriter(
     private readonly string _insertFromStaging =
         $"INSERT INTO {table.QualifiedName} ({EventTable.Columns}) SELECT {EventTable.Columns} FROM rxeventbus_staging ON CONFLICT (id) DO NOTHING";
 
+    // One span per batch, around every attempt, retry and half it takes (see BatchWriteTrace).
     internal async Task WriteAsync(IReadOnlyList<EventRow> rows, CancellationToken cancellationToken)
+    {
+        using var trace = new BatchWriteTrace(table, rows.Count);
+        try
+        {
+            await WriteAsync(rows, trace, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Only a cancellation ends a write early: every other failure is retried or dead-lettered.
+            trace.Cancelled();
+            throw;
+        }
+    }
+
+    private async Task WriteAsync(IReadOnlyList<EventRow> rows, BatchWriteTrace trace, CancellationToken cancellationToken)
     {
         var backoff = new Backoff(scheduler, initialRetryDelay, maxRetryDelay);
         var throughStaging = false;
@@ -45,7 +63,7 @@ internal sealed class CopyWriter(
         {
             try
             {
-                await CopyAsync(rows, throughStaging, cancellationToken).ConfigureAwait(false);
+                await TimedCopyAsync(rows, throughStaging, trace, cancellationToken).ConfigureAwait(false);
                 counters.Committed(rows.Count);
                 committed(rows);
                 return;
@@ -59,19 +77,21 @@ internal sealed class CopyWriter(
             {
                 if (rows.Count == 1)
                 {
+                    trace.DeadLettered();
                     refused(rows[0], e);
                     return;
                 }
 
                 var half = rows.Count / 2;
-                await WriteAsync(rows.Take(half).ToArray(), cancellationToken).ConfigureAwait(false);
-                await WriteAsync(rows.Skip(half).ToArray(), cancellationToken).ConfigureAwait(false);
+                await WriteAsync(rows.Take(half).ToArray(), trace, cancellationToken).ConfigureAwait(false);
+                await WriteAsync(rows.Skip(half).ToArray(), trace, cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
                 counters.Retried();
                 Log.BatchRetry(logger, e, rows.Count, table.QualifiedName, backoff.Attempts + 1, backoff.NextDelay.TotalMilliseconds);
+                trace.Retrying(backoff.Attempts + 1, e, backoff.NextDelay);
                 await backoff.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
@@ -83,6 +103,23 @@ internal sealed class CopyWriter(
         e.SqlState.StartsWith("22", StringComparison.Ordinal) ||
         (e.SqlState.StartsWith("23", StringComparison.Ordinal) && e.SqlState != UniqueViolation) ||
         e.SqlState.StartsWith("54", StringComparison.Ordinal);
+
+    private async Task TimedCopyAsync(IReadOnlyList<EventRow> rows, bool throughStaging, BatchWriteTrace trace, CancellationToken cancellationToken)
+    {
+        trace.Attempt();
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await CopyAsync(rows, throughStaging, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            metrics.CopyFinished(started, e);
+            throw;
+        }
+
+        metrics.CopyFinished(started, null);
+    }
 
     private async Task CopyAsync(IReadOnlyList<EventRow> rows, bool throughStaging, CancellationToken cancellationToken)
     {

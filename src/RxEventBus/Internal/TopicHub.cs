@@ -10,6 +10,7 @@ internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
 {
     private PlainSinks _plain = PlainSinks.Empty;
     private TrackedSubscription[] _tracked = [];
+    private readonly KeyValuePair<string, object?> _metricTag = BusMetrics.TopicTag(name);
 
     internal string Name { get; } = name;
 
@@ -58,6 +59,7 @@ internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
 
     internal void Publish(Event @event)
     {
+        BusMetrics.Published(_metricTag);
         using (Delivery.EnterScope())
         {
             var tracked = _tracked;

@@ -6,7 +6,7 @@ namespace RxEventBus.Postgres.Tests.Support;
 /// <summary>A logger that keeps what it is given, for tests that assert what was logged.</summary>
 internal sealed class ListLogger<T> : ILogger<T>
 {
-    internal ConcurrentQueue<(LogLevel Level, string Message, Exception? Exception)> Entries { get; } = new();
+    internal ConcurrentQueue<(LogLevel Level, EventId EventId, string Message, Exception? Exception)> Entries { get; } = new();
 
     public IDisposable? BeginScope<TState>(TState state)
         where TState : notnull => null;
@@ -14,5 +14,5 @@ internal sealed class ListLogger<T> : ILogger<T>
     public bool IsEnabled(LogLevel logLevel) => true;
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        Entries.Enqueue((logLevel, formatter(state, exception), exception));
+        Entries.Enqueue((logLevel, eventId, formatter(state, exception), exception));
 }

@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Npgsql;
+
+namespace RxEventBus.Postgres.Internal;
+
+// The persistence consumer's instruments, on a meter named like the core's ("RxEventBus"), so that one
+// AddMeter collects both. Instruments are process-wide; each consumer records with a tag naming its table
+// ("schema.table"), which tells consumers apart. Nothing here is on the publish path's per-event cost except
+// the dropped counter, which only moves when an event is dropped anyway.
+internal sealed class PersistenceMetrics : IDisposable
+{
+    internal const string TableTagName = "table";
+    internal const string OutcomeTagName = "outcome";
+    internal const string ErrorTypeTagName = "error.type";
+
+    private static readonly Meter Meter = new(RxEventBusTelemetry.MeterName, typeof(PersistenceMetrics).Assembly.GetName().Version?.ToString());
+
+    private static readonly Counter<long> PersistedCounter = Meter.CreateCounter<long>(
+        "rxeventbus.events.persisted", "{event}", "Events whose batch committed (then acknowledged on the bus).");
+
+    private static readonly Counter<long> DroppedCounter = Meter.CreateCounter<long>(
+        "rxeventbus.events.dropped", "{event}", "Events dropped by a DropOldest or DropNewest overflow policy.");
+
+    private static readonly Counter<long> DeadLetteredCounter = Meter.CreateCounter<long>(
+        "rxeventbus.events.dead_lettered", "{event}", "Events that can never be written, reported as dead letters.");
+
+    private static readonly Counter<long> RetriedCounter = Meter.CreateCounter<long>(
+        "rxeventbus.batches.retried", "{batch}", "Batch writes that failed with a transient error and were retried after a backoff.");
+
+    private static readonly Histogram<int> BatchSizeHistogram = Meter.CreateHistogram(
+        "rxeventbus.batch.size", "{event}", "Events in each batch cut by the batcher.", tags: null,
+        new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000] });
+
+    private static readonly Histogram<double> CopyDurationHistogram = Meter.CreateHistogram(
+        "rxeventbus.copy.duration", "s", "Duration of each COPY attempt, from opening the connection to the commit or the failure.", tags: null,
+        new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
+
+    // The queues of the consumers that are started and not yet disposed, read only when a listener collects.
+    private static readonly ConcurrentDictionary<PersistenceMetrics, Func<int>> Queues = new();
+
+    private static readonly ObservableUpDownCounter<int> QueueDepth = Meter.CreateObservableUpDownCounter(
+        "rxeventbus.queue.depth", ObserveQueues, "{event}", "Events in the persistence buffer, waiting to be batched.");
+
+    private readonly KeyValuePair<string, object?> _table;
+
+    internal PersistenceMetrics(EventTable table) => _table = new(TableTagName, TableTag(table));
+
+    // Unquoted: schema and table are plain identifiers (EventTable checks), so the dot is unambiguous.
+    internal static string TableTag(EventTable table) => $"{table.Schema}.{table.Table}";
+
+    internal void Persisted(int events) => PersistedCounter.Add(events, _table);
+
+    internal void Dropped() => DroppedCounter.Add(1, _table);
+
+    internal void DeadLettered() => DeadLetteredCounter.Add(1, _table);
+
+    internal void Retried() => RetriedCounter.Add(1, _table);
+
+    internal void Batched(int events) => BatchSizeHistogram.Record(events, _table);
+
+    // One COPY attempt ended; `started` is a Stopwatch timestamp. Measuring an interval, not reading the time
+    // of day: nothing is scheduled or stamped with it.
+    internal void CopyFinished(long started, Exception? error)
+    {
+        if (!CopyDurationHistogram.Enabled)
+        {
+            return;
+        }
+
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        if (error is null)
+        {
+            CopyDurationHistogram.Record(seconds, _table, new(OutcomeTagName, "committed"));
+        }
+        else
+        {
+            CopyDurationHistogram.Record(seconds, _table, new(OutcomeTagName, "failed"), new(ErrorTypeTagName, ErrorType(error)));
+        }
+    }
+
+    // From start to dispose, the consumer's buffer is reported on rxeventbus.queue.depth.
+    internal void ObserveQueue(Func<int> depth) => Queues[this] = depth;
+
+    public void Dispose() => Queues.TryRemove(this, out _);
+
+    // Low cardinality, as OpenTelemetry's error.type asks: the SQLSTATE for a server error, else the type.
+    internal static string ErrorType(Exception error) =>
+        error is PostgresException postgres ? postgres.SqlState : error.GetType().FullName ?? error.GetType().Name;
+
+    private static IEnumerable<Measurement<int>> ObserveQueues()
+    {
+        foreach (var (metrics, depth) in Queues)
+        {
+            yield return new Measurement<int>(depth(), metrics._table);
+        }
+    }
+}

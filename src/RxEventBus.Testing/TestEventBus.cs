@@ -1,0 +1,156 @@
+using System.Reactive;
+using System.Reactive.Concurrency;
+using Microsoft.Reactive.Testing;
+
+namespace RxEventBus.Testing;
+
+/// <summary>
+/// An <see cref="EventBus"/> whose only clock is a <see cref="TestScheduler"/>, with recorders of what its
+/// topics emit: hand <see cref="Bus"/> to the code under test, publish at virtual times with
+/// <see cref="PublishAt{T}(long, string, T)"/>, run the <see cref="Scheduler"/>, then compare what a
+/// recorder saw with <c>ReactiveAssert.AssertEqual</c> (<c>recorder.Data.AssertEqual(OnNext(210, order))</c>).
+/// </summary>
+/// <remarks>
+/// <para>Every timestamp the bus stamps, every id it makes and every time-based operator built on
+/// <see cref="EventBus.Scheduler"/> follows the virtual clock, so a test of timeouts, delays or batching runs
+/// in no real time and gives the same result every run.</para>
+/// <para>Like <see cref="TestScheduler"/>, not thread-safe: drive it from the test's thread.</para>
+/// </remarks>
+public sealed class TestEventBus : IDisposable
+{
+    private readonly List<IDisposable> _recordings = [];
+
+    /// <summary>A bus on a new <see cref="TestScheduler"/>, with <paramref name="topics"/> registered.</summary>
+    /// <param name="topics">Topics to register; publishing to any other fails, as it does on a default bus.</param>
+    /// <exception cref="ArgumentException">A topic name is invalid.</exception>
+    public TestEventBus(params string[] topics)
+        : this(new TestScheduler(), topics)
+    {
+    }
+
+    /// <summary>A bus on <paramref name="scheduler"/>, shared with other virtual-time sources of the test.</summary>
+    /// <param name="scheduler">The virtual clock.</param>
+    /// <param name="topics">Topics to register.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="scheduler"/> is null.</exception>
+    /// <exception cref="ArgumentException">A topic name is invalid.</exception>
+    public TestEventBus(TestScheduler scheduler, params string[] topics)
+        : this(new EventBusOptions { Scheduler = scheduler ?? throw new ArgumentNullException(nameof(scheduler)), Topics = topics ?? [] })
+    {
+    }
+
+    /// <summary>A bus built with <paramref name="options"/>, whose scheduler must be a <see cref="TestScheduler"/>.</summary>
+    /// <param name="options">The bus's settings, for tests of ids, default ttl or source, or auto-registered topics.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException"><see cref="EventBusOptions.Scheduler"/> is not a <see cref="TestScheduler"/>,
+    /// or an option is invalid.</exception>
+    public TestEventBus(EventBusOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Scheduler = options.Scheduler as TestScheduler ?? throw new ArgumentException(
+            $"A TestEventBus runs on virtual time: EventBusOptions.Scheduler must be a TestScheduler, not {options.Scheduler?.GetType().Name ?? "null"}.",
+            nameof(options));
+        Bus = new EventBus(options);
+    }
+
+    /// <summary>The virtual clock: <c>Start()</c>, <c>AdvanceBy(ticks)</c>, <c>AdvanceTo(ticks)</c>, <c>Clock</c>.</summary>
+    public TestScheduler Scheduler { get; }
+
+    /// <summary>The bus, to hand to the code under test.</summary>
+    public EventBus Bus { get; }
+
+    /// <summary>
+    /// Records the events of <paramref name="topic"/> from now on, typed. An event whose payload is not a
+    /// <typeparamref name="T"/> is not recorded; the bus reports it on <see cref="EventBus.Errors"/>
+    /// (see <see cref="RecordErrors"/>).
+    /// </summary>
+    /// <returns>The recorder: <see cref="EventRecorder{T}.Messages"/> as the bus delivered them,
+    /// <see cref="EventRecorder{T}.Data"/> as payloads. It completes when the topic is unregistered.</returns>
+    /// <exception cref="ArgumentException">The topic name is invalid.</exception>
+    /// <exception cref="TopicNotRegisteredException">The topic is not registered.</exception>
+    public EventRecorder<T> Record<T>(string topic)
+    {
+        var recorder = new EventRecorder<T>(Scheduler);
+        recorder.Attach(Bus.Topic<T>(topic).Subscribe(recorder));
+        return Keep(recorder);
+    }
+
+    /// <summary>Records the events of <paramref name="topic"/> from now on, whatever their payload.</summary>
+    /// <inheritdoc cref="Record{T}(string)" path="/exception"/>
+    public EventRecorder<object> Record(string topic) => Record<object>(topic);
+
+    /// <summary>
+    /// Records, from now on, the events of every topic matching one of <paramref name="patterns"/> (regexes
+    /// found anywhere in the name, as in <see cref="EventBus.Match"/>), now or registered later.
+    /// </summary>
+    /// <exception cref="ArgumentException">No pattern is given, or one is not a valid regex.</exception>
+    public EventRecorder<object> RecordAll(params string[] patterns)
+    {
+        var recorder = new EventRecorder<object>(Scheduler);
+        recorder.Attach(Bus.Match(patterns).Subscribe(
+            e => recorder.OnNext(e.As<object>()),
+            recorder.OnError,
+            recorder.OnCompleted));
+        return Keep(recorder);
+    }
+
+    /// <summary>
+    /// Records, from now on, the faults the bus catches: subscribers that threw, payloads of the wrong type,
+    /// failed attached sources (see <see cref="EventBus.Errors"/>).
+    /// </summary>
+    public ITestableObserver<EventBusError> RecordErrors()
+    {
+        var observer = Scheduler.CreateObserver<EventBusError>();
+        _recordings.Add(Bus.Errors.Subscribe(observer));
+        return observer;
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="data"/> to <paramref name="topic"/> when the virtual clock reaches
+    /// <paramref name="ticks"/> (absolute), as <see cref="EventBus.Publish{T}(string, T)"/> would then: its
+    /// <see cref="Event.OccurredAt"/> is that time.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="topic"/> or <paramref name="data"/> is null.</exception>
+    public void PublishAt<T>(long ticks, string topic, T data)
+        where T : notnull
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        ArgumentNullException.ThrowIfNull(data);
+        Scheduler.ScheduleAbsolute((Bus, topic, data), ticks, static (_, state) =>
+        {
+            state.Bus.Publish(state.topic, state.data);
+            return System.Reactive.Disposables.Disposable.Empty;
+        });
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="data"/> to <paramref name="topic"/> when the virtual clock reaches
+    /// <paramref name="at"/>, counted from the scheduler's start.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="topic"/> or <paramref name="data"/> is null.</exception>
+    public void PublishAt<T>(TimeSpan at, string topic, T data)
+        where T : notnull => PublishAt(at.Ticks, topic, data);
+
+    /// <summary>Runs everything due within the next <paramref name="time"/> of virtual time.</summary>
+    public void AdvanceBy(TimeSpan time) => Scheduler.AdvanceBy(time.Ticks);
+
+    /// <summary>Runs everything due up to <paramref name="time"/>, counted from the scheduler's start.</summary>
+    public void AdvanceTo(TimeSpan time) => Scheduler.AdvanceTo(time.Ticks);
+
+    /// <summary>Stops every recording (what was recorded stays readable), then disposes the bus.</summary>
+    public void Dispose()
+    {
+        foreach (var recording in _recordings)
+        {
+            recording.Dispose();
+        }
+
+        _recordings.Clear();
+        Bus.Dispose();
+    }
+
+    private EventRecorder<T> Keep<T>(EventRecorder<T> recorder)
+    {
+        _recordings.Add(recorder);
+        return recorder;
+    }
+}

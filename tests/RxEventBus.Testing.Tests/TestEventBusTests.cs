@@ -1,0 +1,154 @@
+using System.Reactive.Concurrency;
+using Microsoft.Reactive.Testing;
+
+namespace RxEventBus.Testing.Tests;
+
+// The kit itself, used as a user would: publish at virtual times, run the clock, compare recordings.
+public sealed class TestEventBusTests : ReactiveTest
+{
+    [Fact]
+    public void Record_TypedTopic_RecordsEachPayloadAtItsVirtualTime()
+    {
+        using var bus = new TestEventBus("orders");
+        var orders = bus.Record<Order>("orders");
+
+        bus.PublishAt(210, "orders", new Order(1));
+        bus.PublishAt(300, "orders", new Order(2));
+        bus.Scheduler.Start();
+
+        orders.Data.AssertEqual(OnNext(210, new Order(1)), OnNext(300, new Order(2)));
+        orders.Events.Select(e => e.OccurredAt).Should().Equal(
+            [new DateTimeOffset(210, TimeSpan.Zero), new DateTimeOffset(300, TimeSpan.Zero)],
+            "because the bus stamps events with the virtual clock");
+    }
+
+    [Fact]
+    public void Record_TopicUnregistered_RecordsTheCompletionAtItsTime()
+    {
+        using var bus = new TestEventBus("orders");
+        var orders = bus.Record<Order>("orders");
+        bus.PublishAt(210, "orders", new Order(1));
+        bus.Scheduler.ScheduleAbsolute(300, () => bus.Bus.UnregisterTopic("orders"));
+
+        bus.Scheduler.Start();
+
+        orders.Data.AssertEqual(OnNext(210, new Order(1)), OnCompleted<Order>(300));
+    }
+
+    [Fact]
+    public void RecordAll_Patterns_RecordsEveryMatchingTopicIncludingOnesRegisteredLater()
+    {
+        using var bus = new TestEventBus("purchase_made", "user_created");
+        var purchases = bus.RecordAll("^purchase_", "refund$");
+        bus.PublishAt(210, "purchase_made", "p1");
+        bus.PublishAt(220, "user_created", "u1");
+        bus.Scheduler.ScheduleAbsolute(230, () => bus.Bus.RegisterTopic("card_refund"));
+        bus.PublishAt(240, "card_refund", "r1");
+
+        bus.Scheduler.Start();
+
+        purchases.Project(e => (e.Topic, e.Data)).AssertEqual(
+            OnNext(210, ("purchase_made", (object)"p1")),
+            OnNext(240, ("card_refund", (object)"r1")));
+    }
+
+    [Fact]
+    public void Record_PayloadOfAnotherType_IsNotRecordedAndRecordErrorsSeesIt()
+    {
+        using var bus = new TestEventBus("orders");
+        var orders = bus.Record<Order>("orders");
+        var any = bus.Record("orders");
+        var errors = bus.RecordErrors();
+
+        bus.PublishAt(210, "orders", "not an order");
+        bus.PublishAt(220, "orders", new Order(1));
+        bus.Scheduler.Start();
+
+        orders.Data.AssertEqual(OnNext(220, new Order(1)));
+        any.Data.AssertEqual(OnNext(210, (object)"not an order"), OnNext(220, (object)new Order(1)));
+        errors.Messages.Should().ContainSingle().Which.Value.Value.Exception.Should().BeOfType<InvalidCastException>(
+            "because a typed subscription reports a payload it cannot take instead of failing");
+    }
+
+    [Fact]
+    public void SchedulerStart_TopicAsTheObservableUnderTest_SubscribesAt200AndDisposesAt1000()
+    {
+        using var bus = new TestEventBus("numbers");
+        bus.PublishAt(150, "numbers", 1);
+        bus.PublishAt(250, "numbers", 2);
+        bus.PublishAt(1_100, "numbers", 3);
+
+        var results = bus.Scheduler.Start(() => bus.Bus.Topic<int>("numbers"));
+
+        results.Messages.Data().AssertEqual(OnNext(250, 2));
+        bus.Bus.Diagnostics.LiveSubscriptions.Should().Be(0, "because Start disposed its subscription at 1000");
+    }
+
+    [Fact]
+    public void RecorderDispose_StopsRecordingAndKeepsWhatCameBefore()
+    {
+        using var bus = new TestEventBus("orders");
+        var orders = bus.Record<Order>("orders");
+        bus.PublishAt(210, "orders", new Order(1));
+        bus.Scheduler.ScheduleAbsolute(250, orders.Dispose);
+        bus.PublishAt(300, "orders", new Order(2));
+
+        bus.Scheduler.Start();
+
+        orders.Data.AssertEqual(OnNext(210, new Order(1)));
+        bus.Bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+    }
+
+    [Fact]
+    public void Dispose_LiveRecorders_StopsThemWithoutACompletionAndDisposesTheBus()
+    {
+        var bus = new TestEventBus("orders");
+        var orders = bus.Record<Order>("orders");
+        var errors = bus.RecordErrors();
+
+        bus.Dispose();
+
+        orders.Messages.Should().BeEmpty("because the recordings stop before the bus completes its subscriptions");
+        errors.Messages.Should().BeEmpty();
+        bus.Bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+        var publish = () => bus.Bus.Publish("orders", new Order(1));
+        publish.Should().Throw<ObjectDisposedException>();
+    }
+
+    [Fact]
+    public void PublishAt_TimeSpan_PublishesWhenTheClockGetsThere()
+    {
+        using var bus = new TestEventBus("orders");
+        var orders = bus.Record<Order>("orders");
+        bus.PublishAt(TimeSpan.FromMinutes(5), "orders", new Order(1));
+
+        bus.AdvanceBy(TimeSpan.FromMinutes(5) - TimeSpan.FromTicks(1));
+        orders.Messages.Should().BeEmpty("because five minutes have not passed yet");
+        bus.AdvanceTo(TimeSpan.FromMinutes(5));
+
+        orders.Data.AssertEqual(OnNext(TimeSpan.FromMinutes(5).Ticks, new Order(1)));
+    }
+
+    [Fact]
+    public void Constructor_Options_BuildsTheBusWithThemOnTheirTestScheduler()
+    {
+        var scheduler = new TestScheduler();
+        using var bus = new TestEventBus(new EventBusOptions { Scheduler = scheduler, AutoRegisterTopics = true, DefaultSource = "tests" });
+        bus.PublishAt(210, "anything", 1);
+
+        bus.Scheduler.Start();
+
+        bus.Scheduler.Should().BeSameAs(scheduler);
+        bus.Bus.Topics.Should().Equal(["anything"], "because the options register topics on first use");
+    }
+
+    [Fact]
+    public void Constructor_OptionsOnAnotherScheduler_IsRefusedNamingTheScheduler()
+    {
+        var act = () => new TestEventBus(new EventBusOptions { Scheduler = ImmediateScheduler.Instance });
+
+        act.Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("*TestScheduler*ImmediateScheduler*");
+    }
+
+    private sealed record Order(int Number);
+}
