@@ -18,6 +18,7 @@ namespace RxEventBus.Benchmarks;
 /// </remarks>
 [MemoryDiagnoser]
 [MedianColumn]
+[MinColumn]
 public class PublishBenchmarks
 {
     private const string Topic = "orders";

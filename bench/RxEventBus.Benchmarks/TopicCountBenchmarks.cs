@@ -18,6 +18,7 @@ namespace RxEventBus.Benchmarks;
 /// </remarks>
 [MemoryDiagnoser]
 [MedianColumn]
+[MinColumn]
 public class TopicCountBenchmarks
 {
     private const string Topic = "orders";
