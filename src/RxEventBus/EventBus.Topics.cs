@@ -53,10 +53,13 @@ public sealed partial class EventBus
         List<Subscription> ended = [];
         using (_gate.EnterScope())
         {
-            if (!_topics.TryRemove(topic, out var hub))
+            if (!_topics.TryGetValue(topic, out var hub))
             {
                 return false;
             }
+
+            hub.IsRegistered = false;
+            _topics.TryRemove(topic, out _);
 
             foreach (var subscription in hub.Subscriptions)
             {

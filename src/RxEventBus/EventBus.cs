@@ -24,6 +24,9 @@ public sealed partial class EventBus : IDisposable
     // Read lock-free by Publish; written under _gate.
     private readonly ConcurrentDictionary<string, TopicHub> _topics = new();
 
+    // Publish's one-entry cache of the last hub it found (see EventBus.Publish.cs).
+    private TopicHub? _lastHub;
+
     // Pending events per topic. A store outlives its topic's registration (see PendingStore).
     private readonly ConcurrentDictionary<string, PendingStore> _pending = new();
 
@@ -89,6 +92,7 @@ public sealed partial class EventBus : IDisposable
             ended = [.. _subscriptions.Values];
             foreach (var hub in _topics.Values)
             {
+                hub.IsRegistered = false;
                 hub.DetachAll();
             }
 

@@ -8,6 +8,27 @@ namespace RxEventBus.Tests;
 public sealed class TopicRegistrationTests
 {
     [Fact]
+    public void Publish_TopicJustPublishedToThenUnregisteredAndRegisteredAgain_NeverUsesTheOldTopic()
+    {
+        using var bus = TestBus.Create(new TestScheduler(), "orders");
+        var old = new List<Event>();
+        using var oldSubscription = bus.Topic("orders").Subscribe(old.Add);
+        bus.Publish("orders", 1);
+
+        bus.UnregisterTopic("orders");
+        var afterUnregister = () => bus.Publish("orders", 2);
+        afterUnregister.Should().Throw<TopicNotRegisteredException>("the last topic published to is unregistered, however fast Publish remembers it");
+
+        bus.RegisterTopic("orders");
+        var fresh = new List<Event>();
+        using var freshSubscription = bus.Topic("orders").Subscribe(fresh.Add);
+        bus.Publish("orders", 3);
+
+        old.Select(e => e.Data).Should().Equal([1], "the old topic's subscriber got only what was published before it was unregistered");
+        fresh.Select(e => e.Data).Should().Equal([3], "the re-registered topic is a new one");
+    }
+
+    [Fact]
     public void RegisterTopic_SameNameTwice_ReturnsTrueThenFalseAndListsItOnce()
     {
         using var bus = TestBus.Create(new TestScheduler());

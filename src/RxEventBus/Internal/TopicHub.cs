@@ -10,9 +10,17 @@ internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
 {
     private PlainSinks _plain = PlainSinks.Empty;
     private TrackedSubscription[] _tracked = [];
+    private bool _isRegistered = true;
     private readonly KeyValuePair<string, object?> _metricTag = BusMetrics.TopicTag(name);
 
     internal string Name { get; } = name;
+
+    // False once the topic is unregistered (or the bus disposed): Publish's hub cache must not use it then.
+    internal bool IsRegistered
+    {
+        get => Volatile.Read(ref _isRegistered);
+        set => Volatile.Write(ref _isRegistered, value);
+    }
 
     internal PendingStore Pending { get; } = pending;
 
