@@ -1,5 +1,6 @@
 using System.Text.Json;
 using RxEventBus.Cli.Tests.Support;
+using RxEventBus.Postgres.Tests.Support;
 using Xunit.Abstractions;
 
 namespace RxEventBus.Cli.Tests;

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 
 namespace RxEventBus.Postgres.Tests.Support;
 
-// Copy-ready: a Postgres test project takes this file as it is (change the namespace), references
+// Linked (not copied) into every Postgres test project, which needs RxEventBus.Postgres,
 // RxEventBus.Postgres.Embedded and Npgsql, and marks its classes [Collection(SharedPostgres.Name)].
 
 /// <summary>
