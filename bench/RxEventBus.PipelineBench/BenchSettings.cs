@@ -19,7 +19,9 @@ internal sealed class BenchSettings
           --mode throughput|memory|latency   default throughput
           --events N                         events per contender (throughput), default 1000000
           --runs R                           runs of every contender; medians are reported, default 3
-          --contenders a,b,c,d               default a,b,c,d; also a-async, p-async, p-sync, p-nodb, bus
+          --contenders a,b,c,d               default a,b,c,d; also a-async, a-pk, p-async, p-sync, p-nodb,
+                                             p-async-ahead, p-sync-ahead, bus; KEY@batch=N+pool=N+buffer=N+delay=N
+                                             runs one under other settings (e.g. d@batch=5000+pool=2)
           --database-url URL                 postgres://… or Host=…; default: a throwaway EmbeddedPostgres
           --batch-size N                     (c), (d): events per batch (MaxBatchSize), default 10000
           --pool-size N                      (c), (d): writers (PoolSize), default 1
@@ -33,7 +35,8 @@ internal sealed class BenchSettings
         Exits 1 when a contender's row count is not the number of events, 2 on bad arguments.
         """;
 
-    internal static readonly string[] KnownContenders = ["a", "a-async", "b", "c", "d", "p-async", "p-sync", "p-nodb", "bus"];
+    internal static readonly string[] KnownContenders =
+        ["a", "a-async", "a-pk", "b", "c", "d", "p-async", "p-sync", "p-nodb", "p-async-ahead", "p-sync-ahead", "bus"];
 
     internal BenchMode Mode { get; private set; } = BenchMode.Throughput;
 
@@ -91,9 +94,15 @@ internal sealed class BenchSettings
                 case "--runs": settings.Runs = Positive(name, value); break;
                 case "--contenders":
                     settings.Contenders = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                    if (settings.Contenders.Except(KnownContenders).FirstOrDefault() is { } unknown)
+                    foreach (var contender in settings.Contenders)
                     {
-                        throw new ArgumentException($"Unknown contender '{unknown}': {string.Join(", ", KnownContenders)}.");
+                        var (key, overrides) = SplitContender(contender);
+                        if (!KnownContenders.Contains(key))
+                        {
+                            throw new ArgumentException($"Unknown contender '{key}': {string.Join(", ", KnownContenders)}.");
+                        }
+
+                        _ = settings.With(overrides);
                     }
 
                     break;
@@ -114,6 +123,35 @@ internal sealed class BenchSettings
         }
 
         return settings;
+    }
+
+    // "d@batch=5000+pool=2" → ("d", "batch=5000+pool=2"): one contender under other settings, so that several
+    // configurations take turns within one invocation and share its load, instead of each getting its own.
+    internal static (string Key, string Overrides) SplitContender(string contender)
+    {
+        var at = contender.IndexOf('@', StringComparison.Ordinal);
+        return at < 0 ? (contender, "") : (contender[..at], contender[(at + 1)..]);
+    }
+
+    // A copy with batch=, pool=, buffer= and delay= (milliseconds) replaced.
+    internal BenchSettings With(string overrides)
+    {
+        var copy = (BenchSettings)MemberwiseClone();
+        foreach (var pair in overrides.Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = pair.Split('=', 2);
+            var value = parts.Length == 2 ? parts[1] : "";
+            switch (parts[0])
+            {
+                case "batch": copy.BatchSize = Positive(parts[0], value); break;
+                case "pool": copy.PoolSize = Positive(parts[0], value); break;
+                case "buffer": copy.BufferSize = Positive(parts[0], value); break;
+                case "delay": copy.BatchDelayMs = Positive(parts[0], value); break;
+                default: throw new ArgumentException($"Unknown override '{parts[0]}' (batch, pool, buffer or delay).");
+            }
+        }
+
+        return copy;
     }
 
     private static int Positive(string name, string value) =>

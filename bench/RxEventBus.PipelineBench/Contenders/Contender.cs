@@ -20,6 +20,9 @@ internal abstract class Contender : IAsyncDisposable
 
     protected ContenderContext Context { get; }
 
+    // Changes to the fresh table a diagnostic contender needs, before anything is timed.
+    internal virtual Task PrepareTableAsync() => Task.CompletedTask;
+
     internal virtual Task PrepareAsync() => Task.CompletedTask;
 
     // Returns how many events the contender saw through (committed, or acknowledged for the no-write ones).

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 using RxEventBus.PipelineBench.Infrastructure;
 using RxEventBus.Postgres;
 using RxEventBus.Postgres.Pipeline;
@@ -22,7 +24,12 @@ internal enum PrototypeWriter
 // EventRow and SchedulerTime are compiled into this project from src/), with the writer swapped: the way to
 // measure a writer change, or the pipeline without a database, before touching the library. Retries, dead
 // letters and the staging-table path are left out; on the happy path the library takes none of them.
-internal sealed class LibraryPipelinePrototype(ContenderContext context, PrototypeWriter writer) : Contender(context)
+//
+// batchesAhead > 0 prototypes the other recommended change: the batcher cuts up to that many batches ahead
+// of the writers (a bounded channel between Batch and Parallel.ForEachAsync), so that with one writer the
+// next batch is mapped while the current one is in COPY, instead of after it. Memory grows by that many
+// batches: BufferSize + (PoolSize + 1 + batchesAhead) × MaxBatchSize.
+internal sealed class LibraryPipelinePrototype(ContenderContext context, PrototypeWriter writer, int batchesAhead = 0) : Contender(context)
 {
     private readonly CancellationTokenSource _abort = new();
     private EventBus? _bus;
@@ -30,19 +37,19 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
     private Task? _run;
     private long _acknowledged;
 
-    internal override string Key => writer switch
+    internal override string Key => (writer switch
     {
         PrototypeWriter.Async => "p-async",
         PrototypeWriter.Sync => "p-sync",
         _ => "p-nodb",
-    };
+    }) + (batchesAhead > 0 ? "-ahead" : "");
 
-    internal override string Description => writer switch
+    internal override string Description => (writer switch
     {
         PrototypeWriter.Async => "replica of PostgresConsumer (library stage files) with CopyWriter's async row writes",
-        PrototypeWriter.Sync => "replica of PostgresConsumer (library stage files) with StartRow/Write row writes — the proposed CopyWriter",
+        PrototypeWriter.Sync => "replica of PostgresConsumer (library stage files) with StartRow/Write row writes",
         _ => "replica of PostgresConsumer (library stage files) with no database: bus → queue → map → batch → ack",
-    };
+    }) + (batchesAhead > 0 ? $", batcher {batchesAhead} batch ahead of the writers" : "");
 
     internal override bool WritesRows => writer != PrototypeWriter.None;
 
@@ -60,6 +67,11 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
             var batches = queue.ReadAllAsync(token)
                 .Select(mapper.MapAsync)
                 .Batch(settings.BatchSize, TimeSpan.FromMilliseconds(settings.BatchDelayMs), scheduler, token);
+            if (batchesAhead > 0)
+            {
+                batches = Ahead(batches, batchesAhead, token);
+            }
+
             await Parallel.ForEachAsync(
                 batches,
                 new ParallelOptions { MaxDegreeOfParallelism = settings.PoolSize, CancellationToken = token },
@@ -95,6 +107,35 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
         _subscription?.Dispose();
         _bus?.Dispose();
         _abort.Dispose();
+    }
+
+    // Runs the source on a task of its own into a channel of `count` items: the source produces the next
+    // items while the consumer is busy with the last.
+    private static async IAsyncEnumerable<T> Ahead<T>(IAsyncEnumerable<T> source, int count, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateBounded<T>(new BoundedChannelOptions(count) { SingleReader = false, SingleWriter = true });
+        var producer = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var item in source.WithCancellation(cancellationToken))
+                {
+                    await channel.Writer.WriteAsync(item, cancellationToken);
+                }
+
+                channel.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.Complete(e);
+            }
+        }, CancellationToken.None);
+        await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken))
+        {
+            yield return item;
+        }
+
+        await producer;
     }
 
     private async ValueTask WriteBatchAsync(IReadOnlyList<MappedEvent> batch, CancellationToken cancellationToken)
