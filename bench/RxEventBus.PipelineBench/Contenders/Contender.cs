@@ -25,6 +25,9 @@ internal abstract class Contender : IAsyncDisposable
 
     internal virtual Task PrepareAsync() => Task.CompletedTask;
 
+    // Something a contender measured about itself in its last run, printed under the run's table; null for none.
+    internal virtual string? Note => null;
+
     // Returns how many events the contender saw through (committed, or acknowledged for the no-write ones).
     internal abstract Task<long> RunAsync();
 

@@ -1,6 +1,9 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using RxEventBus.PipelineBench.Infrastructure;
+using RxEventBus.PipelineBench.Prototypes;
 using RxEventBus.Postgres;
 using RxEventBus.Postgres.Pipeline;
 
@@ -29,44 +32,93 @@ internal enum PrototypeWriter
 // of the writers (a bounded channel between Batch and Parallel.ForEachAsync), so that with one writer the
 // next batch is mapped while the current one is in COPY, instead of after it. Memory grows by that many
 // batches: BufferSize + (PoolSize + 1 + batchesAhead) × MaxBatchSize.
-internal sealed class LibraryPipelinePrototype(ContenderContext context, PrototypeWriter writer, int batchesAhead = 0) : Contender(context)
+//
+// lowWater and presized swap in the prototypes of changes 3 and 4 (Prototypes/): the queue wakes a blocked
+// publisher at half capacity instead of per item, and the batch list is sized once.
+internal sealed class LibraryPipelinePrototype(
+    ContenderContext context, PrototypeWriter writer, int batchesAhead = 0, bool lowWater = false, bool presized = false)
+    : Contender(context)
 {
+    // "p-async", "p-sync-ahead-lw-presized", …: the writer, then any of -ahead, -lw, -presized.
+    internal static LibraryPipelinePrototype Parse(ContenderContext context, string key)
+    {
+        var parts = key.Split('-');
+        var writer = parts[1] switch
+        {
+            "async" => PrototypeWriter.Async,
+            "sync" => PrototypeWriter.Sync,
+            "nodb" => PrototypeWriter.None,
+            _ => throw new ArgumentException($"Unknown prototype writer in '{key}': async, sync or nodb."),
+        };
+        var flags = parts.Skip(2).ToHashSet(StringComparer.Ordinal);
+        if (flags.Except(["ahead", "lw", "presized"]).FirstOrDefault() is { } unknown)
+        {
+            throw new ArgumentException($"Unknown prototype change '{unknown}' in '{key}': ahead, lw or presized.");
+        }
+
+        return new LibraryPipelinePrototype(context, writer, flags.Contains("ahead") ? 1 : 0, flags.Contains("lw"), flags.Contains("presized"));
+    }
+
     private readonly CancellationTokenSource _abort = new();
     private EventBus? _bus;
     private IDisposable? _subscription;
     private Task? _run;
+    private readonly Stopwatch _clock = new();
     private long _acknowledged;
+    private long _writing;
+    private int _batches;
 
     internal override string Key => (writer switch
     {
         PrototypeWriter.Async => "p-async",
         PrototypeWriter.Sync => "p-sync",
         _ => "p-nodb",
-    }) + (batchesAhead > 0 ? "-ahead" : "");
+    }) + (batchesAhead > 0 ? "-ahead" : "") + (lowWater ? "-lw" : "") + (presized ? "-presized" : "");
 
     internal override string Description => (writer switch
     {
         PrototypeWriter.Async => "replica of PostgresConsumer (library stage files) with CopyWriter's async row writes",
         PrototypeWriter.Sync => "replica of PostgresConsumer (library stage files) with StartRow/Write row writes",
         _ => "replica of PostgresConsumer (library stage files) with no database: bus → queue → map → batch → ack",
-    }) + (batchesAhead > 0 ? $", batcher {batchesAhead} batch ahead of the writers" : "");
+    }) + (batchesAhead > 0 ? $", batcher {batchesAhead} batch ahead of the writers" : "")
+        + (lowWater ? ", queue wakes publishers at half capacity" : "") + (presized ? ", batch list sized once" : "");
 
     internal override bool WritesRows => writer != PrototypeWriter.None;
+
+    // With one writer: the share of the run it spent in COPY, the rest being waits for its next batch (the
+    // backend idle meanwhile, unless another writer or a batch cut ahead keeps it busy).
+    internal override string? Note => _batches == 0 ? null : string.Create(CultureInfo.InvariantCulture,
+        $"{Key}: {_batches} batches; writer busy {100.0 * Interlocked.Read(ref _writing) / _clock.ElapsedTicks:F0}% of the run " +
+        $"(summed over {Context.Settings.PoolSize} writer(s))");
 
     internal override Task PrepareAsync()
     {
         var settings = Context.Settings;
         _bus = new EventBus(new EventBusOptions { Topics = [Workload.Topic] });
-        var queue = new EventQueue(settings.BufferSize, OverflowPolicy.Wait, static () => { }, static (delivery, _) => delivery.TryMarkSkipped());
+        IObserver<TrackedEvent> queue;
+        Func<CancellationToken, IAsyncEnumerable<TrackedEvent>> read;
+        if (lowWater)
+        {
+            var lowWaterQueue = new LowWaterEventQueue(settings.BufferSize, OverflowPolicy.Wait, static () => { }, static (delivery, _) => delivery.TryMarkSkipped());
+            (queue, read) = (lowWaterQueue, lowWaterQueue.ReadAllAsync);
+        }
+        else
+        {
+            var libraryQueue = new EventQueue(settings.BufferSize, OverflowPolicy.Wait, static () => { }, static (delivery, _) => delivery.TryMarkSkipped());
+            (queue, read) = (libraryQueue, libraryQueue.ReadAllAsync);
+        }
+
         var mapper = new EventMapper(new JsonEventSerializer(), Workload.DefaultTtl);
         _subscription = _bus.Tracked("postgres", ".*").Subscribe(queue);
         var scheduler = _bus.Scheduler;
         var token = _abort.Token;
         _run = Task.Run(async () =>
         {
-            var batches = queue.ReadAllAsync(token)
-                .Select(mapper.MapAsync)
-                .Batch(settings.BatchSize, TimeSpan.FromMilliseconds(settings.BatchDelayMs), scheduler, token);
+            var mapped = read(token).Select(mapper.MapAsync);
+            var delay = TimeSpan.FromMilliseconds(settings.BatchDelayMs);
+            var batches = presized
+                ? mapped.BatchPresized(settings.BatchSize, delay, scheduler, token)
+                : mapped.Batch(settings.BatchSize, delay, scheduler, token);
             if (batchesAhead > 0)
             {
                 batches = Ahead(batches, batchesAhead, token);
@@ -83,6 +135,7 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
     internal override async Task<long> RunAsync()
     {
         var bus = _bus!;
+        _clock.Start();
         foreach (var @event in Context.Workload.Events)
         {
             bus.Publish(@event);
@@ -92,6 +145,8 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
         {
             await Task.Delay(1);
         }
+
+        _clock.Stop();
 
         return Interlocked.Read(ref _acknowledged);
     }
@@ -146,6 +201,8 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
             rows.Add(mapped.Value ?? throw new InvalidOperationException("The workload holds no event the mapper refuses."));
         }
 
+        Interlocked.Increment(ref _batches);
+        var started = _clock.ElapsedTicks;
         if (writer != PrototypeWriter.None)
         {
             await CopyRows.CopyBatchAsync(
@@ -162,6 +219,7 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
             row.Delivery.TryMarkCompleted();
         }
 
+        Interlocked.Add(ref _writing, _clock.ElapsedTicks - started);
         Interlocked.Add(ref _acknowledged, rows.Count);
     }
 }

@@ -21,6 +21,7 @@ internal static class ThroughputMode
         var results = settings.Contenders.ToDictionary(k => k, _ => new List<Measurement>());
         var descriptions = new Dictionary<string, string>();
         var failures = new List<string>();
+        var notes = new List<string>();
         Console.WriteLine("| run | contender | rows | seconds | rows/s | alloc B/row | gen0/1/2 | client CPU s | server CPU s | peak WS MB (Δ) |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|---|---:|---:|---:|");
         for (var run = 1; run <= settings.Runs; run++)
@@ -43,6 +44,11 @@ internal static class ThroughputMode
                     measurement = meter.Stop(seen);
                 }
 
+                if (contender.Note is { } note)
+                {
+                    notes.Add($"run {run}, {note}");
+                }
+
                 var stored = await database.CountAsync(table);
                 var expected = contender.WritesRows ? workload.Count : 0;
                 if (stored != expected || seen != workload.Count)
@@ -57,6 +63,12 @@ internal static class ThroughputMode
                     $"{measurement.Gen0}/{measurement.Gen1}/{measurement.Gen2} | {measurement.ClientCpuSeconds:F2} | {measurement.ServerCpuSeconds:F2} | " +
                     $"{measurement.PeakWorkingSetMegabytes:F0} (+{measurement.WorkingSetGrowthMegabytes:F0}) |"));
             }
+        }
+
+        if (notes.Count != 0)
+        {
+            Console.WriteLine();
+            notes.ForEach(Console.WriteLine);
         }
 
         Console.WriteLine();
@@ -123,11 +135,7 @@ internal static class ThroughputMode
         "b" => new MultiRowInsert(context),
         "c" => new DataflowPipeline(context),
         "d" => new RxEventBusEndToEnd(context),
-        "p-async" => new LibraryPipelinePrototype(context, PrototypeWriter.Async),
-        "p-sync" => new LibraryPipelinePrototype(context, PrototypeWriter.Sync),
-        "p-nodb" => new LibraryPipelinePrototype(context, PrototypeWriter.None),
-        "p-async-ahead" => new LibraryPipelinePrototype(context, PrototypeWriter.Async, batchesAhead: 1),
-        "p-sync-ahead" => new LibraryPipelinePrototype(context, PrototypeWriter.Sync, batchesAhead: 1),
+        _ when key.StartsWith("p-", StringComparison.Ordinal) => LibraryPipelinePrototype.Parse(context, key),
         "bus" => new BusOnly(context),
         _ => throw new ArgumentException($"Unknown contender '{key}': a, a-async, b, c, d, p-async, p-sync, p-nodb or bus."),
     };
