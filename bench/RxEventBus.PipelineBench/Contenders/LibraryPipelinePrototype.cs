@@ -1,0 +1,268 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using RxEventBus.PipelineBench.Infrastructure;
+using RxEventBus.PipelineBench.Prototypes;
+using RxEventBus.Postgres;
+using RxEventBus.Postgres.Pipeline;
+
+namespace RxEventBus.PipelineBench.Contenders;
+
+// How the consumer's own writer is written, in the prototypes.
+internal enum PrototypeWriter
+{
+    // CopyWriter's per-value StartRowAsync/WriteAsync: should match (d), which validates the replica.
+    Async,
+
+    // The recommended change: the same COPY through StartRow/Write.
+    Sync,
+
+    // No database at all: each batch is acknowledged as soon as it is cut. The bus, queue, mapper and batcher
+    // alone — the most the client side can do.
+    None,
+}
+
+// PostgresConsumer.RunAsync rebuilt from the library's own stage files (EventQueue, EventMapper, Batcher,
+// EventRow and SchedulerTime are compiled into this project from src/), with the writer swapped: the way to
+// measure a writer change, or the pipeline without a database, before touching the library. Retries, dead
+// letters and the staging-table path are left out; on the happy path the library takes none of them.
+//
+// batchesAhead > 0 prototypes the other recommended change: the batcher cuts up to that many batches ahead
+// of the writers (a bounded channel between Batch and Parallel.ForEachAsync), so that with one writer the
+// next batch is mapped while the current one is in COPY, instead of after it. Memory grows by that many
+// batches: BufferSize + (PoolSize + 1 + batchesAhead) × MaxBatchSize.
+//
+// lowWater and presized swap in the prototypes of changes 3 and 4 (Prototypes/): the queue wakes a blocked
+// publisher at half capacity instead of per item, and the batch list is sized once.
+internal sealed class LibraryPipelinePrototype(
+    ContenderContext context, PrototypeWriter writer, int batchesAhead = 0, bool lowWater = false, bool presized = false)
+    : Contender(context)
+{
+    // "p-async", "p-sync-ahead-lw-presized", …: the writer, then any of -ahead, -lw, -presized.
+    internal static LibraryPipelinePrototype Parse(ContenderContext context, string key)
+    {
+        var parts = key.Split('-');
+        var writer = parts[1] switch
+        {
+            "async" => PrototypeWriter.Async,
+            "sync" => PrototypeWriter.Sync,
+            "nodb" => PrototypeWriter.None,
+            _ => throw new ArgumentException($"Unknown prototype writer in '{key}': async, sync or nodb."),
+        };
+        var flags = parts.Skip(2).ToHashSet(StringComparer.Ordinal);
+        if (flags.Except(["ahead", "lw", "presized"]).FirstOrDefault() is { } unknown)
+        {
+            throw new ArgumentException($"Unknown prototype change '{unknown}' in '{key}': ahead, lw or presized.");
+        }
+
+        return new LibraryPipelinePrototype(context, writer, flags.Contains("ahead") ? 1 : 0, flags.Contains("lw"), flags.Contains("presized"));
+    }
+
+    private readonly CancellationTokenSource _abort = new();
+    private EventBus? _bus;
+    private IDisposable? _subscription;
+    private Task? _run;
+    private readonly Stopwatch _clock = new();
+    private long _acknowledged;
+    private long _writing;
+    private int _batches;
+
+    internal override string Key => (writer switch
+    {
+        PrototypeWriter.Async => "p-async",
+        PrototypeWriter.Sync => "p-sync",
+        _ => "p-nodb",
+    }) + (batchesAhead > 0 ? "-ahead" : "") + (lowWater ? "-lw" : "") + (presized ? "-presized" : "");
+
+    internal override string Description => (writer switch
+    {
+        PrototypeWriter.Async => "replica of PostgresConsumer (library stage files) with CopyWriter's async row writes",
+        PrototypeWriter.Sync => "replica of PostgresConsumer (library stage files) with StartRow/Write row writes",
+        _ => "replica of PostgresConsumer (library stage files) with no database: bus → queue → map → batch → ack",
+    }) + (batchesAhead > 0 ? $", batcher {batchesAhead} batch ahead of the writers" : "")
+        + (lowWater ? ", queue wakes publishers at half capacity" : "") + (presized ? ", batch list sized once" : "");
+
+    internal override bool WritesRows => writer != PrototypeWriter.None;
+
+    // With one writer: the share of the run it spent in COPY, the rest being waits for its next batch (the
+    // backend idle meanwhile, unless another writer or a batch cut ahead keeps it busy).
+    internal override string? Note => _batches == 0 ? null : string.Create(CultureInfo.InvariantCulture,
+        $"{Key}: {_batches} batches; writer busy {100.0 * Interlocked.Read(ref _writing) / _clock.ElapsedTicks:F0}% of the run " +
+        $"(summed over {Context.Settings.PoolSize} writer(s))");
+
+    internal override Task PrepareAsync()
+    {
+        var settings = Context.Settings;
+        _bus = new EventBus(new EventBusOptions { Topics = [Workload.Topic] });
+        IObserver<TrackedEvent> queue;
+        Func<CancellationToken, IAsyncEnumerable<TrackedEvent>> read;
+        if (lowWater)
+        {
+            var lowWaterQueue = new LowWaterEventQueue(settings.BufferSize, OverflowPolicy.Wait, static () => { }, static (delivery, _) => delivery.TryMarkSkipped());
+            (queue, read) = (lowWaterQueue, lowWaterQueue.ReadAllAsync);
+        }
+        else
+        {
+            var libraryQueue = new EventQueue(settings.BufferSize, OverflowPolicy.Wait, static () => { }, static (delivery, _) => delivery.TryMarkSkipped());
+            (queue, read) = (libraryQueue, libraryQueue.ReadAllAsync);
+        }
+
+        var mapper = new EventMapper(new JsonEventSerializer(), Workload.DefaultTtl);
+        _subscription = _bus.Tracked("postgres", ".*").Subscribe(queue);
+        var scheduler = _bus.Scheduler;
+        var token = _abort.Token;
+        _run = Task.Run(async () =>
+        {
+            var mapped = read(token).Select(mapper.MapAsync);
+            var delay = TimeSpan.FromMilliseconds(settings.BatchDelayMs);
+            var batches = presized
+                ? mapped.BatchPresized(settings.BatchSize, delay, scheduler, token)
+                : mapped.Batch(settings.BatchSize, delay, scheduler, token);
+            if (batchesAhead > 0)
+            {
+                batches = Ahead(batches, batchesAhead, token);
+            }
+
+            await Parallel.ForEachAsync(
+                batches,
+                new ParallelOptions { MaxDegreeOfParallelism = settings.PoolSize, CancellationToken = token },
+                WriteBatchAsync);
+        }, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    internal override async Task<long> RunAsync()
+    {
+        var bus = _bus!;
+        _clock.Start();
+        foreach (var @event in Context.Workload.Events)
+        {
+            bus.Publish(@event);
+        }
+
+        while (Interlocked.Read(ref _acknowledged) < Context.Workload.Count)
+        {
+            await Task.Delay(1);
+        }
+
+        _clock.Stop();
+
+        return Interlocked.Read(ref _acknowledged);
+    }
+
+    protected override async ValueTask ReleaseAsync()
+    {
+        await _abort.CancelAsync();
+        if (_run is not null)
+        {
+            await _run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        _subscription?.Dispose();
+        _bus?.Dispose();
+        _abort.Dispose();
+    }
+
+    // Runs the source on a task of its own into a channel of `count` items: the source produces the next
+    // items while the consumer is busy with the last.
+    private static async IAsyncEnumerable<T> Ahead<T>(IAsyncEnumerable<T> source, int count, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateBounded<T>(new BoundedChannelOptions(count) { SingleReader = false, SingleWriter = true });
+        var producer = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var item in source.WithCancellation(cancellationToken))
+                {
+                    await channel.Writer.WriteAsync(item, cancellationToken);
+                }
+
+                channel.Writer.Complete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.Complete(e);
+            }
+        }, CancellationToken.None);
+        await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken))
+        {
+            yield return item;
+        }
+
+        await producer;
+    }
+
+    private async ValueTask WriteBatchAsync(IReadOnlyList<MappedEvent> batch, CancellationToken cancellationToken)
+    {
+        var rows = new List<EventRow>(batch.Count);
+        foreach (var mapped in batch)
+        {
+            rows.Add(mapped.Value ?? throw new InvalidOperationException("The workload holds no event the mapper refuses."));
+        }
+
+        Interlocked.Increment(ref _batches);
+        var started = _clock.ElapsedTicks;
+        if (writer != PrototypeWriter.None)
+        {
+            await CopyRows.CopyBatchAsync(
+                Context.DataSource,
+                Context.CopyCommand,
+                rows,
+                static r => new RowValues(r.Event, r.Data, r.InitializedAt, r.OccurredAt, r.ExpiresAt),
+                writer == PrototypeWriter.Sync ? RowWriting.Sync : RowWriting.Async,
+                cancellationToken);
+        }
+
+        foreach (var row in rows)
+        {
+            row.Delivery.TryMarkCompleted();
+        }
+
+        Interlocked.Add(ref _writing, _clock.ElapsedTicks - started);
+        Interlocked.Add(ref _acknowledged, rows.Count);
+    }
+}
+
+// The bus alone: Publish with one tracked subscriber that acknowledges inside OnNext. What every event pays
+// before the consumer's queue.
+internal sealed class BusOnly(ContenderContext context) : Contender(context)
+{
+    private EventBus? _bus;
+    private IDisposable? _subscription;
+    private long _acknowledged;
+
+    internal override string Key => "bus";
+
+    internal override string Description => "EventBus.Publish to a tracked subscriber that acknowledges in OnNext (no queue, no database)";
+
+    internal override bool WritesRows => false;
+
+    internal override Task PrepareAsync()
+    {
+        _bus = new EventBus(new EventBusOptions { Topics = [Workload.Topic] });
+        _subscription = _bus.Tracked("postgres", ".*").Subscribe(t =>
+        {
+            t.MarkCompleted();
+            _acknowledged++;
+        });
+        return Task.CompletedTask;
+    }
+
+    internal override Task<long> RunAsync()
+    {
+        foreach (var @event in Context.Workload.Events)
+        {
+            _bus!.Publish(@event);
+        }
+
+        return Task.FromResult(_acknowledged);
+    }
+
+    protected override ValueTask ReleaseAsync()
+    {
+        _subscription?.Dispose();
+        _bus?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

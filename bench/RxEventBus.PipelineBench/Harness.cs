@@ -1,0 +1,41 @@
+using RxEventBus.PipelineBench.Infrastructure;
+using RxEventBus.PipelineBench.Modes;
+
+namespace RxEventBus.PipelineBench;
+
+// The whole command: parse, open the database, run one mode, report. Callable from the smoke tests as well
+// as from Program, so CI exercises exactly what the documented command runs.
+internal static class Harness
+{
+    // 0: every row count matched; 1: a row count did not; 2: bad arguments. A missed throughput or latency
+    // target is reported, never an exit code: durations on a shared machine are not pass/fail material.
+    internal static async Task<int> RunAsync(string[] args)
+    {
+        BenchSettings settings;
+        try
+        {
+            settings = BenchSettings.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            if (e.Message.Length > 0)
+            {
+                Console.Error.WriteLine(e.Message);
+            }
+
+            Console.Error.WriteLine(BenchSettings.Usage);
+            return 2;
+        }
+
+        await using var database = await BenchDatabase.OpenAsync(settings.DatabaseUrl);
+        await Machine.PrintAsync(database, settings);
+        var exitCode = settings.Mode switch
+        {
+            BenchMode.Memory => await MemoryMode.RunAsync(database, settings),
+            BenchMode.Latency => await LatencyMode.RunAsync(database, settings),
+            _ => await ThroughputMode.RunAsync(database, settings),
+        };
+        Console.WriteLine($"load average at the end: {Machine.LoadAverage()}");
+        return exitCode;
+    }
+}

@@ -1,0 +1,116 @@
+using System.Globalization;
+using Npgsql;
+using RxEventBus.Postgres;
+using RxEventBus.Postgres.Embedded;
+
+namespace RxEventBus.PipelineBench.Infrastructure;
+
+// The one database every contender writes to: a throwaway cluster (EmbeddedPostgres), or --database-url.
+// Each contender gets a schema of its own, dropped and created anew, holding a table made from
+// EventTable.CreateScript: the library's table definition, indexes and all.
+internal sealed class BenchDatabase : IAsyncDisposable
+{
+    private readonly EmbeddedPostgres? _server;
+
+    private BenchDatabase(string connectionString, EmbeddedPostgres? server)
+    {
+        ConnectionString = connectionString;
+        _server = server;
+        DataSource = NpgsqlDataSource.Create(connectionString);
+    }
+
+    internal string ConnectionString { get; }
+
+    // Shared by the harness's own statements and contenders (a) to (c); (d) builds its own from the options.
+    internal NpgsqlDataSource DataSource { get; }
+
+    internal string Description => _server is null ? "--database-url" : $"EmbeddedPostgres at 127.0.0.1:{_server.Port} ({_server.DataDirectory})";
+
+    // The postmaster's pid, to measure the server's CPU time; null when the database is not ours.
+    internal int? ServerPid
+    {
+        get
+        {
+            if (_server is null)
+            {
+                return null;
+            }
+
+            var first = File.ReadLines(Path.Combine(_server.DataDirectory, "postmaster.pid")).FirstOrDefault();
+            return int.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+        }
+    }
+
+    internal static async Task<BenchDatabase> OpenAsync(string? databaseUrl)
+    {
+        if (!string.IsNullOrWhiteSpace(databaseUrl))
+        {
+            return new BenchDatabase(DatabaseUrl.ToConnectionString(databaseUrl), null);
+        }
+
+        var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
+        {
+            ServerSettings = new Dictionary<string, string>
+            {
+                // The latency mode reads each row's commit time with pg_xact_commit_timestamp(xmin).
+                ["track_commit_timestamp"] = "on",
+                // A 1M-row load writes about 1 GB of WAL (heap + 5 indexes); with the default 1 GB a checkpoint
+                // would land in the middle of some contenders and not others.
+                ["max_wal_size"] = "4GB",
+                // The launcher wakes once a minute and vacuums whichever insert-only table passed its threshold:
+                // it would land on a random contender of a run. Every table is dropped after its run anyway.
+                ["autovacuum"] = "off",
+            },
+        });
+        return new BenchDatabase(server.ConnectionString, server);
+    }
+
+    internal async Task<string> ScalarAsync(string sql)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        return Convert.ToString(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture) ?? "";
+    }
+
+    internal async Task ExecuteAsync(string sql)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    // A fresh, empty table for one contender, and the dirty pages of the previous one flushed first, so that
+    // no contender pays for its predecessor's checkpoint.
+    internal async Task<EventTable> FreshTableAsync(string schema)
+    {
+        var table = new EventTable(schema, "events");
+        await ExecuteAsync($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+        await ExecuteAsync(table.CreateScript);
+        await ExecuteAsync("CHECKPOINT");
+        return table;
+    }
+
+    internal async Task<long> CountAsync(EventTable table)
+    {
+        await using var command = DataSource.CreateCommand($"SELECT count(*) FROM {table.QualifiedName}");
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    internal Task DropAsync(EventTable table) => ExecuteAsync($"DROP SCHEMA IF EXISTS \"{table.Schema}\" CASCADE");
+
+    // A slow database: every statement on the table (each COPY) sleeps first. The memory mode uses it so that
+    // the publisher outruns the writers and the buffer's bound, not the database's speed, is what is tested.
+    internal Task SlowDownAsync(EventTable table, int millisecondsPerStatement) => ExecuteAsync($"""
+        CREATE OR REPLACE FUNCTION "{table.Schema}".bench_sleep() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN PERFORM pg_sleep({millisecondsPerStatement / 1000.0:0.000}); RETURN NULL; END $$;
+        CREATE TRIGGER bench_sleep BEFORE INSERT ON {table.QualifiedName}
+            FOR EACH STATEMENT EXECUTE FUNCTION "{table.Schema}".bench_sleep();
+        """);
+
+    public async ValueTask DisposeAsync()
+    {
+        await DataSource.DisposeAsync();
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}

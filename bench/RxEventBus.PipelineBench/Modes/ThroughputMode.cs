@@ -1,0 +1,142 @@
+using System.Globalization;
+using RxEventBus.PipelineBench.Contenders;
+using RxEventBus.PipelineBench.Infrastructure;
+
+namespace RxEventBus.PipelineBench.Modes;
+
+// The issue's main measurement: every contender, one after the other, on the same pre-generated events,
+// each into a fresh empty table, R times; per-run figures, medians, the ratios d/a, d/b, d/c against their
+// targets, and each contender's row count checked.
+internal static class ThroughputMode
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    internal static async Task<int> RunAsync(BenchDatabase database, BenchSettings settings)
+    {
+        Console.WriteLine($"generating {settings.Events:N0} events …");
+        var workload = Workload.Generate(settings.Events);
+        Console.WriteLine($"payload: {workload.MeanPayloadBytes:F1} bytes of JSON on average, e.g. {System.Text.Encoding.UTF8.GetString(workload.Rows[0].Data)}");
+        Console.WriteLine();
+
+        var results = settings.Contenders.ToDictionary(k => k, _ => new List<Measurement>());
+        var descriptions = new Dictionary<string, string>();
+        var failures = new List<string>();
+        var notes = new List<string>();
+        Console.WriteLine("| run | contender | rows | seconds | rows/s | alloc B/row | gen0/1/2 | client CPU s | server CPU s | peak WS MB (Δ) |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---|---:|---:|---:|");
+        for (var run = 1; run <= settings.Runs; run++)
+        {
+            foreach (var key in settings.Contenders)
+            {
+                var (kind, overrides) = BenchSettings.SplitContender(key);
+                var table = await database.FreshTableAsync("bench_" + new string(key.Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '_').ToArray()));
+                var context = new ContenderContext(database, table, workload, settings.With(overrides));
+                var contender = Create(kind, context);
+                await contender.PrepareTableAsync();
+                descriptions[key] = contender.Description;
+                Measurement measurement;
+                long seen;
+                await using (contender)
+                {
+                    await contender.PrepareAsync();
+                    using var meter = ResourceMeter.Start(database.ServerPid);
+                    seen = await contender.RunAsync();
+                    measurement = meter.Stop(seen);
+                }
+
+                if (contender.Note is { } note)
+                {
+                    notes.Add($"run {run}, {note}");
+                }
+
+                var stored = await database.CountAsync(table);
+                var expected = contender.WritesRows ? workload.Count : 0;
+                if (stored != expected || seen != workload.Count)
+                {
+                    failures.Add($"run {run}, {key}: {stored:N0} rows stored (expected {expected:N0}), {seen:N0} events seen through (expected {workload.Count:N0})");
+                }
+
+                await database.DropAsync(table);
+                results[key].Add(measurement);
+                Console.WriteLine(string.Create(Invariant,
+                    $"| {run} | {key} | {stored:N0} | {measurement.Elapsed.TotalSeconds:F2} | {measurement.RowsPerSecond:N0} | {measurement.AllocatedPerRow:F0} | " +
+                    $"{measurement.Gen0}/{measurement.Gen1}/{measurement.Gen2} | {measurement.ClientCpuSeconds:F2} | {measurement.ServerCpuSeconds:F2} | " +
+                    $"{measurement.PeakWorkingSetMegabytes:F0} (+{measurement.WorkingSetGrowthMegabytes:F0}) |"));
+            }
+        }
+
+        if (notes.Count != 0)
+        {
+            Console.WriteLine();
+            notes.ForEach(Console.WriteLine);
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"## Medians of {settings.Runs} run(s), {settings.Events:N0} events");
+        Console.WriteLine();
+        Console.WriteLine("| contender | rows/s | alloc B/row | client CPU µs/row | server CPU µs/row | peak WS MB (Δ) | what |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
+        var medians = new Dictionary<string, double>();
+        foreach (var (key, runs) in results)
+        {
+            medians[key] = Median(runs.Select(m => m.RowsPerSecond));
+            Console.WriteLine(string.Create(Invariant,
+                $"| {key} | {medians[key]:N0} | {Median(runs.Select(m => m.AllocatedPerRow)):F0} | " +
+                $"{Median(runs.Select(m => m.ClientCpuSeconds * 1e6 / settings.Events)):F2} | {Median(runs.Select(m => m.ServerCpuSeconds * 1e6 / settings.Events)):F2} | " +
+                $"{Median(runs.Select(m => m.PeakWorkingSetMegabytes)):F0} (+{Median(runs.Select(m => m.WorkingSetGrowthMegabytes)):F0}) | {descriptions[key]} |"));
+        }
+
+        PrintRatios(medians);
+        if (failures.Count != 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("ROW COUNT MISMATCH:");
+            failures.ForEach(f => Console.WriteLine("  " + f));
+            return 1;
+        }
+
+        Console.WriteLine();
+        Console.WriteLine($"row counts: every contender stored exactly {workload.Count:N0} rows in every run");
+        return 0;
+    }
+
+    private static void PrintRatios(Dictionary<string, double> medians)
+    {
+        (string Of, string To, double Target)[] targets = [("d", "a", 0.90), ("d", "b", 4.0), ("d", "c", 1.0), ("p-sync", "a", 0.90), ("p-async-ahead", "a", 0.90), ("p-async-ahead", "c", 1.0)];
+        var shown = targets.Where(t => medians.ContainsKey(t.Of) && medians.ContainsKey(t.To)).ToList();
+        if (shown.Count == 0)
+        {
+            return;
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| ratio | median | target | |");
+        Console.WriteLine("|---|---:|---:|---|");
+        foreach (var (of, to, target) in shown)
+        {
+            var ratio = medians[of] / medians[to];
+            Console.WriteLine(string.Create(Invariant, $"| {of}/{to} | {ratio:F2} | ≥ {target:F2} | {(ratio >= target ? "pass" : "FAIL")} |"));
+        }
+    }
+
+    internal static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? double.NaN
+            : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2]
+            : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static Contender Create(string key, ContenderContext context) => key switch
+    {
+        "a" => new RawCopy(context, RowWriting.Sync),
+        "a-async" => new RawCopy(context, RowWriting.Async),
+        "a-pk" => new RawCopy(context, RowWriting.Sync, primaryKeyOnly: true),
+        "b" => new MultiRowInsert(context),
+        "c" => new DataflowPipeline(context),
+        "d" => new RxEventBusEndToEnd(context),
+        _ when key.StartsWith("p-", StringComparison.Ordinal) => LibraryPipelinePrototype.Parse(context, key),
+        "bus" => new BusOnly(context),
+        _ => throw new ArgumentException($"Unknown contender '{key}': a, a-async, b, c, d, p-async, p-sync, p-nodb or bus."),
+    };
+}

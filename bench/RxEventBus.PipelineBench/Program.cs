@@ -1,0 +1,3 @@
+using RxEventBus.PipelineBench;
+
+return await Harness.RunAsync(args);
