@@ -77,7 +77,10 @@ internal static class Batcher
 
                 if (batch is null)
                 {
-                    batch = new List<T>(Math.Min(maxSize, 1024));
+                    // Sized once for batches of usual sizes: doubling from a small list copied a 10,000-event
+                    // batch several times, onto the large-object heap. Capped, so a huge MaxBatchSize does not
+                    // allocate megabytes for each one-event batch of a quiet stream.
+                    batch = new List<T>(Math.Min(maxSize, 65_536));
                     timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                     deadline = SchedulerTime.Delay(scheduler, maxDelay, timer.Token);
                 }
