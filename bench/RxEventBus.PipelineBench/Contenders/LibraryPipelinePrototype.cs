@@ -116,9 +116,9 @@ internal sealed class LibraryPipelinePrototype(
         {
             var mapped = read(token).Select(mapper.MapAsync);
             var delay = TimeSpan.FromMilliseconds(settings.BatchDelayMs);
-            var batches = presized
-                ? mapped.BatchPresized(settings.BatchSize, delay, scheduler, token)
-                : mapped.Batch(settings.BatchSize, delay, scheduler, token);
+            // `presized` is kept as a name for the recorded figures: the library's Batcher now sizes its list
+            // once (change 4 was applied), so the prototype copy is gone and both spellings run the library's.
+            var batches = mapped.Batch(settings.BatchSize, delay, scheduler, token);
             if (batchesAhead > 0)
             {
                 batches = Ahead(batches, batchesAhead, token);
