@@ -173,7 +173,8 @@ public sealed class PostgresConsumer : IAsyncDisposable
 
         var batches = _queue.ReadAllAsync(cancellationToken)
             .Select(_mapper.MapAsync)
-            .Batch(_options.MaxBatchSize, _options.MaxBatchDelay, _bus.Scheduler, cancellationToken);
+            .Batch(_options.MaxBatchSize, _options.MaxBatchDelay, _bus.Scheduler, cancellationToken)
+            .Prefetch(1, cancellationToken);
         await Parallel.ForEachAsync(
             batches,
             new ParallelOptions { MaxDegreeOfParallelism = _options.PoolSize, CancellationToken = cancellationToken },

@@ -137,18 +137,6 @@ internal sealed class EventQueue : IObserver<TrackedEvent>
         wake?.TrySetResult();
     }
 
-    // Whatever is still buffered, taken out: for reporting what a timed-out shutdown could not write.
-    internal IReadOnlyList<TrackedEvent> TakeRemaining()
-    {
-        lock (_sync)
-        {
-            var remaining = _items.ToArray();
-            _items.Clear();
-            Monitor.PulseAll(_sync);
-            return remaining;
-        }
-    }
-
     // Pulls events in arrival order until the queue is completed and empty.
     internal async IAsyncEnumerable<TrackedEvent> ReadAllAsync(
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -161,9 +149,11 @@ internal sealed class EventQueue : IObserver<TrackedEvent>
             {
                 if (_items.TryDequeue(out item))
                 {
-                    if (_blockedPublishers > 0)
+                    // Blocked publishers are woken once half the buffer is free, not per event read: woken
+                    // per event, each adds one and blocks again, a context switch per event on both sides.
+                    if (_blockedPublishers > 0 && _items.Count <= _capacity / 2)
                     {
-                        Monitor.Pulse(_sync);
+                        Monitor.PulseAll(_sync);
                     }
                 }
                 else if (_completed)

@@ -56,6 +56,25 @@ public sealed class EventQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task OnNext_WaitPolicyAndFullBuffer_WakesThePublisherOnceHalfTheBufferIsFree()
+    {
+        var queue = Queue(10, OverflowPolicy.Wait);
+        var ids = Enumerable.Range(0, 10).Select(i => _bus.Publish("orders", i).Id).ToList();
+        var blocked = Task.Run(() => _bus.Publish("orders", 10));
+        SpinWait.SpinUntil(() => queue.BlockedPublishers == 1, TimeSpan.FromSeconds(10)).Should().BeTrue();
+
+        (await ReadAsync(queue, 4)).Should().Equal(ids.Take(4));
+        await Task.Delay(100);
+        blocked.IsCompleted.Should().BeFalse("with 6 of 10 places taken, waking the publisher would only let it add one and block again");
+        queue.Count.Should().Be(6);
+
+        (await ReadAsync(queue, 1)).Should().Equal(ids.Skip(4).Take(1));
+        var published = await blocked.WaitAsync(TimeSpan.FromSeconds(10));
+
+        (await ReadAsync(queue, 6)).Should().Equal([.. ids.Skip(5), published.Id], "woken at half, the publisher adds its event last, nothing lost");
+    }
+
+    [Fact]
     public async Task OnNext_DropOldestAndFullBuffer_DropsTheOldestAndReportsIt()
     {
         var queue = Queue(2, OverflowPolicy.DropOldest);
