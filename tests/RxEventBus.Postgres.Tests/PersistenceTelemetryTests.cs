@@ -163,24 +163,30 @@ public sealed class PersistenceTelemetryTests(PostgresFixture database) : IAsync
     public async Task Publish_BufferFullUnderDropNewest_CountsDropsAndReportsTheQueueDepthUntilDisposed()
     {
         var (consumer, recorded) = Consumer("dropped", maxBatchSize: 1, bufferSize: 2, overflow: OverflowPolicy.DropNewest,
-            retryDelay: TimeSpan.FromHours(1));
+            retryDelay: TimeSpan.FromMinutes(90));
         await consumer.StartAsync();
         await CloseGateAsync("dropped");
-        var retryArmed = _scheduler.WhenScheduledAsync(TimeSpan.FromHours(1));
+        // Not the hour of MaxBatchDelay: a batch's deadline must not pass for the armed retry.
+        var retryArmed = _scheduler.WhenScheduledAsync(TimeSpan.FromMinutes(90));
         _bus.Publish("orders", new Order(0));
-        await retryArmed; // the writer holds the first event, waiting an hour to retry: nothing leaves the buffer
+        await retryArmed; // the writer holds the first event, waiting 90 minutes to retry: nothing leaves the buffer
 
-        Enumerable.Range(1, 10).ToList().ForEach(i => _bus.Publish("orders", new Order(i)));
+        // The next two fill the pipeline behind the writer (one batch cut ahead, one waiting for room); once
+        // they have left the buffer, nothing else does.
+        _bus.Publish("orders", new Order(1));
+        _bus.Publish("orders", new Order(2));
+        await WaitUntilAsync(() => consumer.Statistics.Buffered == 0, "the pipeline takes what it can hold");
+        Enumerable.Range(3, 8).ToList().ForEach(i => _bus.Publish("orders", new Order(i)));
         recorded.Observe();
 
         var statistics = consumer.Statistics;
-        statistics.Dropped.Should().BePositive("the buffer of two is full while the writer waits");
+        statistics.Dropped.Should().Be(6, "the buffer of two is full while the writer waits: 3 and 4 are kept, 5 to 10 dropped");
         recorded.Sum("rxeventbus.events.dropped").Should().Be(statistics.Dropped);
         recorded.Of("rxeventbus.queue.depth").Should().ContainSingle().Which.Should().Match<InstrumentRecorder.Measured>(
             m => m.Value == statistics.Buffered && m.Value == 2 && m.Unit == "{event}");
 
         await OpenGateAsync("dropped");
-        _scheduler.AdvanceBy(TimeSpan.FromHours(1));
+        _scheduler.AdvanceBy(TimeSpan.FromMinutes(90));
         await consumer.DisposeAsync();
         recorded.Sum("rxeventbus.events.persisted").Should().Be(consumer.Statistics.Persisted).And.Be(11 - statistics.Dropped,
             "what was not dropped is written once the database takes it again");
