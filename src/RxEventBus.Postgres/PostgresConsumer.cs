@@ -206,13 +206,13 @@ public sealed class PostgresConsumer : IAsyncDisposable
         var rows = new List<EventRow>(batch.Count);
         foreach (var mapped in batch)
         {
-            if (mapped.Value is { } row)
+            if (mapped.DeadLetter is { } deadLetter)
             {
-                rows.Add(row);
+                DeadLetter(mapped.Delivery, deadLetter);
             }
             else
             {
-                DeadLetter(mapped.Delivery, mapped.DeadLetter!);
+                rows.Add(mapped.Row);
             }
         }
 

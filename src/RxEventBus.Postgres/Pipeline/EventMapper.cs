@@ -24,13 +24,7 @@ internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultT
             return MappedEvent.Dead(delivery, problem, null);
         }
 
-        var occurredAt = @event.OccurredAt?.ToUniversalTime();
-        return MappedEvent.Row(new EventRow(
-            delivery,
-            data,
-            @event.InitializedAt?.ToUniversalTime(),
-            occurredAt,
-            occurredAt + (@event.Ttl ?? defaultTtl)));
+        return MappedEvent.Written(new EventRow(delivery, data, @event.Ttl ?? defaultTtl));
     }
 
     private static string? TextProblem(string? text, string field)
@@ -89,11 +83,14 @@ internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultT
     }
 }
 
-// The map stage's output: a row to write, or a dead letter to report (and skip on the bus).
-internal readonly record struct MappedEvent(TrackedEvent Delivery, EventRow? Value, DeadLetter? DeadLetter)
+// The map stage's output: a row to write, or (DeadLetter set) an event to report and skip on the bus.
+internal readonly record struct MappedEvent(EventRow Row, DeadLetter? DeadLetter)
 {
-    internal static MappedEvent Row(EventRow row) => new(row.Delivery, row, null);
+    internal TrackedEvent Delivery => Row.Delivery;
+
+    internal static MappedEvent Written(EventRow row) => new(row, null);
 
     internal static MappedEvent Dead(TrackedEvent delivery, string reason, Exception? exception) =>
-        new(delivery, null, new DeadLetter(delivery.Event, "Event " + delivery.Event.Id + " cannot be written: " + reason + ".", exception));
+        new(new EventRow(delivery, [], TimeSpan.Zero),
+            new DeadLetter(delivery.Event, "Event " + delivery.Event.Id + " cannot be written: " + reason + ".", exception));
 }

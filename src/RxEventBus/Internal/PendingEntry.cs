@@ -9,7 +9,11 @@ internal sealed class PendingEntry
     internal const int Completed = 1;
     internal const int Skipped = 2;
 
-    private readonly int[] _states;
+    // One state per tracked subscriber. With one subscriber (the common case: a persistence consumer) the
+    // state lives in _single and no array is allocated: every object per event is one more for the GC to
+    // promote while the event waits for its batch.
+    private readonly int[]? _states;
+    private int _single;
     private int _remaining;
 
     internal PendingEntry(Event @event, TrackedSubscription[] subscribers, PendingStore store)
@@ -17,7 +21,7 @@ internal sealed class PendingEntry
         Event = @event;
         Subscribers = subscribers;
         Store = store;
-        _states = new int[subscribers.Length];
+        _states = subscribers.Length > 1 ? new int[subscribers.Length] : null;
         _remaining = subscribers.Length;
     }
 
@@ -27,7 +31,7 @@ internal sealed class PendingEntry
 
     internal PendingStore Store { get; }
 
-    internal int StateOf(int slot) => Volatile.Read(ref _states[slot]);
+    internal int StateOf(int slot) => Volatile.Read(ref State(slot));
 
     internal void Mark(int slot, int state)
     {
@@ -43,7 +47,7 @@ internal sealed class PendingEntry
     // (a subscriber that throws, or goes away, is marked skipped without racing its own answers).
     internal bool TryMark(int slot, int state)
     {
-        if (Interlocked.CompareExchange(ref _states[slot], state, Waiting) != Waiting)
+        if (Interlocked.CompareExchange(ref State(slot), state, Waiting) != Waiting)
         {
             return false;
         }
@@ -55,6 +59,8 @@ internal sealed class PendingEntry
 
         return true;
     }
+
+    private ref int State(int slot) => ref _states is null ? ref _single : ref _states[slot];
 
     internal bool Owes(string subscriber)
     {
