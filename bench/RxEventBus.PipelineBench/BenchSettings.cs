@@ -19,8 +19,8 @@ internal sealed class BenchSettings
           --mode throughput|memory|latency   default throughput
           --events N                         events per contender (throughput), default 1000000
           --runs R                           runs of every contender; medians are reported, default 3
-          --contenders a,b,c,d               default a,b,c,d; also a-async, a-pk, bus, and the prototypes
-                                             p-async|p-sync|p-nodb with any of -ahead, -lw, -presized; KEY@batch=N+pool=N+buffer=N+delay=N
+          --contenders a,b,c,d               default a,b,c,d; also a-async, a-pk, bus, and the replicas
+                                             p-async, p-sync, p-nodb; KEY@batch=N+pool=N+buffer=N+delay=N
                                              runs one under other settings (e.g. d@batch=5000+pool=2)
           --database-url URL                 postgres://… or Host=…; default: a throwaway EmbeddedPostgres
           --batch-size N                     (c), (d): events per batch (MaxBatchSize), default 10000
@@ -97,7 +97,7 @@ internal sealed class BenchSettings
                     foreach (var contender in settings.Contenders)
                     {
                         var (key, overrides) = SplitContender(contender);
-                        if (!KnownContenders.Contains(key) && !key.StartsWith("p-", StringComparison.Ordinal))
+                        if (!KnownContenders.Contains(key))
                         {
                             throw new ArgumentException($"Unknown contender '{key}': {string.Join(", ", KnownContenders)}.");
                         }

@@ -29,7 +29,7 @@ public sealed class PipelineBenchSmokeTests(ITestOutputHelper output)
     public async Task Throughput_DiagnosticContendersAndOverrides_RunAndCount()
     {
         var (exitCode, printed) = await RunAsync(
-            "--events", "5000", "--runs", "1", "--contenders", "a-async,a-pk,p-sync,p-nodb-lw,p-async-ahead-lw-presized,bus,d@batch=1000+pool=2+buffer=500");
+            "--events", "5000", "--runs", "1", "--contenders", "a-async,a-pk,p-sync,p-nodb,p-async,bus,d@batch=1000+pool=2+buffer=500");
 
         exitCode.Should().Be(0);
         printed.Should().Contain("MaxBatchSize 1000, PoolSize 2, BufferSize 500", "an override changes the consumer's options");

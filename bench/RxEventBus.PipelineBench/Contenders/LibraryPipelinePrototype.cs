@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using RxEventBus.PipelineBench.Infrastructure;
-using RxEventBus.PipelineBench.Prototypes;
 using RxEventBus.Postgres;
 using RxEventBus.Postgres.Pipeline;
 
@@ -24,40 +22,21 @@ internal enum PrototypeWriter
 }
 
 // PostgresConsumer.RunAsync rebuilt from the library's own stage files (EventQueue, EventMapper, Batcher,
-// EventRow and SchedulerTime are compiled into this project from src/), with the writer swapped: the way to
-// measure a writer change, or the pipeline without a database, before touching the library. Retries, dead
-// letters and the staging-table path are left out; on the happy path the library takes none of them.
-//
-// batchesAhead > 0 prototypes the other recommended change: the batcher cuts up to that many batches ahead
-// of the writers (a bounded channel between Batch and Parallel.ForEachAsync), so that with one writer the
-// next batch is mapped while the current one is in COPY, instead of after it. Memory grows by that many
-// batches: BufferSize + (PoolSize + 1 + batchesAhead) × MaxBatchSize.
-//
-// lowWater and presized swap in the prototypes of changes 3 and 4 (Prototypes/): the queue wakes a blocked
-// publisher at half capacity instead of per item, and the batch list is sized once.
-internal sealed class LibraryPipelinePrototype(
-    ContenderContext context, PrototypeWriter writer, int batchesAhead = 0, bool lowWater = false, bool presized = false)
-    : Contender(context)
+// Prefetcher, EventRow and SchedulerTime are compiled into this project from src/), with the writer swapped:
+// the way to measure a writer change, or the pipeline without a database, before touching the library.
+// Retries, dead letters and the staging-table path are left out; on the happy path the library takes none
+// of them. (The changes first prototyped here — the batch cut ahead, the queue waking publishers at half
+// capacity, the batch list sized once — are in the library now, so every replica runs them.)
+internal sealed class LibraryPipelinePrototype(ContenderContext context, PrototypeWriter writer) : Contender(context)
 {
-    // "p-async", "p-sync-ahead-lw-presized", …: the writer, then any of -ahead, -lw, -presized.
-    internal static LibraryPipelinePrototype Parse(ContenderContext context, string key)
+    // "p-async", "p-sync" or "p-nodb".
+    internal static LibraryPipelinePrototype Parse(ContenderContext context, string key) => new(context, key switch
     {
-        var parts = key.Split('-');
-        var writer = parts[1] switch
-        {
-            "async" => PrototypeWriter.Async,
-            "sync" => PrototypeWriter.Sync,
-            "nodb" => PrototypeWriter.None,
-            _ => throw new ArgumentException($"Unknown prototype writer in '{key}': async, sync or nodb."),
-        };
-        var flags = parts.Skip(2).ToHashSet(StringComparer.Ordinal);
-        if (flags.Except(["ahead", "lw", "presized"]).FirstOrDefault() is { } unknown)
-        {
-            throw new ArgumentException($"Unknown prototype change '{unknown}' in '{key}': ahead, lw or presized.");
-        }
-
-        return new LibraryPipelinePrototype(context, writer, flags.Contains("ahead") ? 1 : 0, flags.Contains("lw"), flags.Contains("presized"));
-    }
+        "p-async" => PrototypeWriter.Async,
+        "p-sync" => PrototypeWriter.Sync,
+        "p-nodb" => PrototypeWriter.None,
+        _ => throw new ArgumentException($"Unknown prototype '{key}': p-async, p-sync or p-nodb."),
+    });
 
     private readonly CancellationTokenSource _abort = new();
     private EventBus? _bus;
@@ -68,20 +47,19 @@ internal sealed class LibraryPipelinePrototype(
     private long _writing;
     private int _batches;
 
-    internal override string Key => (writer switch
+    internal override string Key => writer switch
     {
         PrototypeWriter.Async => "p-async",
         PrototypeWriter.Sync => "p-sync",
         _ => "p-nodb",
-    }) + (batchesAhead > 0 ? "-ahead" : "") + (lowWater ? "-lw" : "") + (presized ? "-presized" : "");
+    };
 
-    internal override string Description => (writer switch
+    internal override string Description => writer switch
     {
         PrototypeWriter.Async => "replica of PostgresConsumer (library stage files) with CopyWriter's async row writes",
         PrototypeWriter.Sync => "replica of PostgresConsumer (library stage files) with StartRow/Write row writes",
         _ => "replica of PostgresConsumer (library stage files) with no database: bus → queue → map → batch → ack",
-    }) + (batchesAhead > 0 ? $", batcher {batchesAhead} batch ahead of the writers" : "")
-        + (lowWater ? ", queue wakes publishers at half capacity" : "") + (presized ? ", batch list sized once" : "");
+    };
 
     internal override bool WritesRows => writer != PrototypeWriter.None;
 
@@ -95,35 +73,17 @@ internal sealed class LibraryPipelinePrototype(
     {
         var settings = Context.Settings;
         _bus = new EventBus(new EventBusOptions { Topics = [Workload.Topic] });
-        IObserver<TrackedEvent> queue;
-        Func<CancellationToken, IAsyncEnumerable<TrackedEvent>> read;
-        if (lowWater)
-        {
-            var lowWaterQueue = new LowWaterEventQueue(settings.BufferSize, OverflowPolicy.Wait, static () => { }, static (delivery, _) => delivery.TryMarkSkipped());
-            (queue, read) = (lowWaterQueue, lowWaterQueue.ReadAllAsync);
-        }
-        else
-        {
-            var libraryQueue = new EventQueue(settings.BufferSize, OverflowPolicy.Wait, static () => { }, static (delivery, _) => delivery.TryMarkSkipped());
-            (queue, read) = (libraryQueue, libraryQueue.ReadAllAsync);
-        }
-
+        var queue = new EventQueue(settings.BufferSize, OverflowPolicy.Wait, static () => { }, static (delivery, _) => delivery.TryMarkSkipped());
         var mapper = new EventMapper(new JsonEventSerializer(), Workload.DefaultTtl);
         _subscription = _bus.Tracked("postgres", ".*").Subscribe(queue);
         var scheduler = _bus.Scheduler;
         var token = _abort.Token;
         _run = Task.Run(async () =>
         {
-            var mapped = read(token).Select(mapper.MapAsync);
-            var delay = TimeSpan.FromMilliseconds(settings.BatchDelayMs);
-            // `presized` is kept as a name for the recorded figures: the library's Batcher now sizes its list
-            // once (change 4 was applied), so the prototype copy is gone and both spellings run the library's.
-            var batches = mapped.Batch(settings.BatchSize, delay, scheduler, token);
-            if (batchesAhead > 0)
-            {
-                batches = Ahead(batches, batchesAhead, token);
-            }
-
+            var batches = queue.ReadAllAsync(token)
+                .Select(mapper.MapAsync)
+                .Batch(settings.BatchSize, TimeSpan.FromMilliseconds(settings.BatchDelayMs), scheduler, token)
+                .Prefetch(1, token);
             await Parallel.ForEachAsync(
                 batches,
                 new ParallelOptions { MaxDegreeOfParallelism = settings.PoolSize, CancellationToken = token },
@@ -164,41 +124,12 @@ internal sealed class LibraryPipelinePrototype(
         _abort.Dispose();
     }
 
-    // Runs the source on a task of its own into a channel of `count` items: the source produces the next
-    // items while the consumer is busy with the last.
-    private static async IAsyncEnumerable<T> Ahead<T>(IAsyncEnumerable<T> source, int count, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var channel = Channel.CreateBounded<T>(new BoundedChannelOptions(count) { SingleReader = false, SingleWriter = true });
-        var producer = Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var item in source.WithCancellation(cancellationToken))
-                {
-                    await channel.Writer.WriteAsync(item, cancellationToken);
-                }
-
-                channel.Writer.Complete();
-            }
-            catch (Exception e)
-            {
-                channel.Writer.Complete(e);
-            }
-        }, CancellationToken.None);
-        await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken))
-        {
-            yield return item;
-        }
-
-        await producer;
-    }
-
     private async ValueTask WriteBatchAsync(IReadOnlyList<MappedEvent> batch, CancellationToken cancellationToken)
     {
         var rows = new List<EventRow>(batch.Count);
         foreach (var mapped in batch)
         {
-            rows.Add(mapped.Value ?? throw new InvalidOperationException("The workload holds no event the mapper refuses."));
+            rows.Add(mapped.DeadLetter is null ? mapped.Row : throw new InvalidOperationException("The workload holds no event the mapper refuses."));
         }
 
         Interlocked.Increment(ref _batches);

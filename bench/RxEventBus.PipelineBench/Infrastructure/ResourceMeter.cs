@@ -17,6 +17,7 @@ internal sealed class ResourceMeter : IDisposable
     private readonly TimeSpan _cpuAtStart;
     private readonly long _allocatedAtStart;
     private readonly int[] _collectionsAtStart;
+    private readonly TimeSpan _pausedAtStart;
     private readonly double _serverCpuAtStart;
     private long _peakWorkingSet;
     private long _peakManagedHeap;
@@ -31,6 +32,7 @@ internal sealed class ResourceMeter : IDisposable
         _cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
         _allocatedAtStart = GC.GetTotalAllocatedBytes(precise: true);
         _collectionsAtStart = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        _pausedAtStart = GC.GetTotalPauseDuration();
         _serverCpuAtStart = ServerCpuSeconds(serverPid);
         _sampler = new Thread(Sample) { IsBackground = true, Name = "working-set sampler" };
         _sampler.Start();
@@ -53,6 +55,7 @@ internal sealed class ResourceMeter : IDisposable
             GC.CollectionCount(0) - _collectionsAtStart[0],
             GC.CollectionCount(1) - _collectionsAtStart[1],
             GC.CollectionCount(2) - _collectionsAtStart[2],
+            GC.GetTotalPauseDuration() - _pausedAtStart,
             _baselineWorkingSet,
             Interlocked.Read(ref _peakWorkingSet),
             Interlocked.Read(ref _peakManagedHeap));
@@ -156,6 +159,7 @@ internal sealed record Measurement(
     int Gen0,
     int Gen1,
     int Gen2,
+    TimeSpan GcPause,
     long BaselineWorkingSet,
     long PeakWorkingSet,
     long PeakManagedHeap)

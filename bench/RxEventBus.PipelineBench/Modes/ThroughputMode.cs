@@ -22,7 +22,7 @@ internal static class ThroughputMode
         var descriptions = new Dictionary<string, string>();
         var failures = new List<string>();
         var notes = new List<string>();
-        Console.WriteLine("| run | contender | rows | seconds | rows/s | alloc B/row | gen0/1/2 | client CPU s | server CPU s | peak WS MB (Δ) |");
+        Console.WriteLine("| run | contender | rows | seconds | rows/s | alloc B/row | gen0/1/2 | GC pause ms | client CPU s | server CPU s | peak WS MB (Δ) |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|---|---:|---:|---:|");
         for (var run = 1; run <= settings.Runs; run++)
         {
@@ -60,7 +60,7 @@ internal static class ThroughputMode
                 results[key].Add(measurement);
                 Console.WriteLine(string.Create(Invariant,
                     $"| {run} | {key} | {stored:N0} | {measurement.Elapsed.TotalSeconds:F2} | {measurement.RowsPerSecond:N0} | {measurement.AllocatedPerRow:F0} | " +
-                    $"{measurement.Gen0}/{measurement.Gen1}/{measurement.Gen2} | {measurement.ClientCpuSeconds:F2} | {measurement.ServerCpuSeconds:F2} | " +
+                    $"{measurement.Gen0}/{measurement.Gen1}/{measurement.Gen2} | {measurement.GcPause.TotalMilliseconds:F0} | {measurement.ClientCpuSeconds:F2} | {measurement.ServerCpuSeconds:F2} | " +
                     $"{measurement.PeakWorkingSetMegabytes:F0} (+{measurement.WorkingSetGrowthMegabytes:F0}) |"));
             }
         }
