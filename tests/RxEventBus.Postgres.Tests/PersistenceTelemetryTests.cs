@@ -26,10 +26,7 @@ public sealed class PersistenceTelemetryTests(PostgresFixture database) : IAsync
 
     public async Task DisposeAsync()
     {
-        foreach (var item in _cleanup)
-        {
-            await item.DisposeAsync();
-        }
+        await Cleanup.DisposeAllAsync(_cleanup);
 
         _recorders.ForEach(r => r.Dispose());
         _bus.Dispose();

@@ -21,10 +21,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
 
     public async Task DisposeAsync()
     {
-        foreach (var item in _cleanup)
-        {
-            await item.DisposeAsync();
-        }
+        await Cleanup.DisposeAllAsync(_cleanup);
 
         _bus.Dispose();
     }
