@@ -124,7 +124,7 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
         _abort.Dispose();
     }
 
-    private async ValueTask WriteBatchAsync(IReadOnlyList<MappedEvent> batch, CancellationToken cancellationToken)
+    private async ValueTask WriteBatchAsync(List<MappedEvent> batch, CancellationToken cancellationToken)
     {
         var rows = new List<EventRow>(batch.Count);
         foreach (var mapped in batch)
@@ -152,6 +152,8 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
 
         Interlocked.Add(ref _writing, _clock.ElapsedTicks - started);
         Interlocked.Add(ref _acknowledged, rows.Count);
+        rows.Clear(); // as PostgresConsumer.WriteBatchAsync does, so that no written batch keeps its events alive
+        batch.Clear();
     }
 }
 

@@ -14,7 +14,10 @@ internal static class Batcher
     // The source's MoveNextAsync cannot be cancelled without breaking the enumerator, so when the timer wins
     // the race, the pending MoveNextAsync is kept and awaited first on the next round: at most one is ever
     // outstanding, and no item is lost or reordered.
-    internal static async IAsyncEnumerable<IReadOnlyList<T>> Batch<T>(
+    //
+    // Each batch is a new list that the reader owns: the consumer clears it once written (see
+    // PostgresConsumer.WriteBatchAsync).
+    internal static async IAsyncEnumerable<List<T>> Batch<T>(
         this IAsyncEnumerable<T> source,
         int maxSize,
         TimeSpan maxDelay,

@@ -10,7 +10,7 @@ public sealed class BatcherTests
     private readonly TestScheduler _scheduler = new();
     private readonly ControlledSource<int> _source = new();
 
-    private Pull<IReadOnlyList<int>> Batches(int maxSize) => new(_source.Batch(maxSize, MaxDelay, _scheduler), _source.Complete);
+    private Pull<List<int>> Batches(int maxSize) => new(_source.Batch(maxSize, MaxDelay, _scheduler), _source.Complete);
 
     [Fact]
     public async Task Batch_CountReached_EmitsFullBatchWithoutWaitingForTime()

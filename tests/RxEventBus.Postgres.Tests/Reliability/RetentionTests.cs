@@ -1,0 +1,66 @@
+using System.Runtime.CompilerServices;
+using RxEventBus.Postgres.Tests.Support;
+
+namespace RxEventBus.Postgres.Tests.Reliability;
+
+// What the consumer keeps after an event is written. A batch of thousands lives in an array on the
+// large-object heap, which only a full collection frees; an array left filled after its write is, to every
+// younger collection, an old object pointing at young ones, so it keeps every event of the batch alive and
+// makes the collector promote them (measured: most of the consumer's GC pause, docs/benchmarks.md).
+[Collection(SharedPostgres.Name)]
+public sealed class RetentionTests(PostgresFixture database) : IAsyncLifetime
+{
+    private string _schema = "";
+
+    public async Task InitializeAsync() => _schema = await database.CreateSchemaAsync(nameof(RetentionTests));
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private sealed record Payload(int Number, byte[] Ballast);
+
+    // Not inlined, so that no local of the test method holds the payload.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference Publish(EventBus bus, int number)
+    {
+        var payload = new Payload(number, new byte[64]);
+        bus.Publish("orders", payload);
+        return new WeakReference(payload);
+    }
+
+    [Fact]
+    public async Task Write_BatchCommitted_ItsEventsAreFreedByAYoungCollection()
+    {
+        using var bus = new EventBus(new EventBusOptions { Topics = ["orders"] });
+        await using var consumer = new PostgresConsumer(bus, new PostgresPersistenceOptions
+        {
+            ConnectionString = database.ConnectionString,
+            Schema = _schema,
+            Table = "retention",
+            MaxBatchSize = 10_000, // a batch list on the large-object heap, however few events it holds
+            MaxBatchDelay = TimeSpan.FromMilliseconds(1),
+        });
+        await consumer.StartAsync();
+        GC.Collect(); // a full collection now, so that the young one below is not escalated to a full one
+
+        var written = Enumerable.Range(0, 50).Select(i => Publish(bus, i)).ToList();
+        await WaitUntilAsync(() => consumer.Statistics.Persisted == 50 && bus.Diagnostics.PendingEvents == 0);
+        // The stages keep their last item until the next one comes: send a few more through, in batches of
+        // their own, so that none of the first 50 is anybody's last.
+        for (var i = 0; i < 3; i++)
+        {
+            Publish(bus, 1_000 + i);
+            var persisted = 51 + i;
+            await WaitUntilAsync(() => consumer.Statistics.Persisted == persisted && bus.Diagnostics.PendingEvents == 0);
+        }
+
+        var fullCollections = GC.CollectionCount(2);
+        GC.Collect(1, GCCollectionMode.Forced, blocking: true);
+
+        GC.CollectionCount(2).Should().Be(fullCollections, "the test needs a young collection: a full one frees the batch arrays too");
+
+        written.Count(w => w.IsAlive).Should().Be(0, "once committed and acknowledged, an event is no longer held by the consumer");
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition) =>
+        (await Task.Run(() => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(30)))).Should().BeTrue();
+}
