@@ -23,8 +23,8 @@ public sealed partial class PostgresPersistenceOptions
     public IReadOnlyList<string> Topics { get; init; } = [".*"];
 
     /// <summary>
-    /// <c>EB_PG_BUFFER_SIZE</c>. Events held between the bus and the batcher. Default: 10,000 (the seed's 200
-    /// woke a waiting publisher for every few events and ran a third as fast; see docs/benchmarks.md).
+    /// <c>EB_PG_BUFFER_SIZE</c>. Events held between the bus and the batcher. Default: 10,000, room for two
+    /// batches (the seed's 200, with its batches of 100, ran at a third of the speed; see docs/benchmarks.md).
     /// </summary>
     public int BufferSize { get; init; } = 10_000;
 
