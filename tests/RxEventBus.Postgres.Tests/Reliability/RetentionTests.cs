@@ -1,3 +1,4 @@
+using System.Runtime;
 using System.Runtime.CompilerServices;
 using RxEventBus.Postgres.Tests.Support;
 
@@ -7,7 +8,11 @@ namespace RxEventBus.Postgres.Tests.Reliability;
 // large-object heap, which only a full collection frees; an array left filled after its write is, to every
 // younger collection, an old object pointing at young ones, so it keeps every event of the batch alive and
 // makes the collector promote them (measured: most of the consumer's GC pause, docs/benchmarks.md).
-[Collection(SharedPostgres.Name)]
+//
+// The test needs its events to be young when it collects: no collection may run between their publishing
+// and the test's own (it would promote them while they are rightly held, pending). So it runs alone — other
+// tests' allocations would trigger collections — and inside a no-GC region.
+[Collection(IsolatedPostgres.Name)]
 public sealed class RetentionTests(PostgresFixture database) : IAsyncLifetime
 {
     private string _schema = "";
@@ -40,7 +45,8 @@ public sealed class RetentionTests(PostgresFixture database) : IAsyncLifetime
             MaxBatchDelay = TimeSpan.FromMilliseconds(1),
         });
         await consumer.StartAsync();
-        GC.Collect(); // a full collection now, so that the young one below is not escalated to a full one
+        // Starts with a full collection, so that the young one below is not escalated to a full one either.
+        GC.TryStartNoGCRegion(64 * 1024 * 1024).Should().BeTrue();
 
         var written = Enumerable.Range(0, 50).Select(i => Publish(bus, i)).ToList();
         await WaitUntilAsync(() => consumer.Statistics.Persisted == 50 && bus.Diagnostics.PendingEvents == 0);
@@ -53,6 +59,8 @@ public sealed class RetentionTests(PostgresFixture database) : IAsyncLifetime
             await WaitUntilAsync(() => consumer.Statistics.Persisted == persisted && bus.Diagnostics.PendingEvents == 0);
         }
 
+        GCSettings.LatencyMode.Should().Be(GCLatencyMode.NoGCRegion, "no collection may have run since the events were published");
+        GC.EndNoGCRegion();
         var fullCollections = GC.CollectionCount(2);
         GC.Collect(1, GCCollectionMode.Forced, blocking: true);
 
@@ -63,4 +71,12 @@ public sealed class RetentionTests(PostgresFixture database) : IAsyncLifetime
 
     private static async Task WaitUntilAsync(Func<bool> condition) =>
         (await Task.Run(() => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(30)))).Should().BeTrue();
+}
+
+/// <summary>The shared database, for test classes that must run with no other test running.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class IsolatedPostgres : ICollectionFixture<PostgresFixture>
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "Postgres, alone";
 }
