@@ -71,8 +71,6 @@ public sealed class PersistenceTelemetryTests(PostgresFixture database) : IAsync
 
     private Task OpenGateAsync(string table) => Sql.ExecuteAsync(database.ConnectionString, $"update {_schema}.{table}_gate set closed = false");
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string because) =>
-        (await Task.Run(() => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(30)))).Should().BeTrue(because);
 
     [Fact]
     public async Task Write_ThreeBatches_CountsPersistedEventsBatchSizesCopyDurationsAndOneSpanEach()
@@ -115,7 +113,7 @@ public sealed class PersistenceTelemetryTests(PostgresFixture database) : IAsync
         await retryArmed;
         await OpenGateAsync("retried");
         _scheduler.AdvanceBy(TimeSpan.FromSeconds(1));
-        await WaitUntilAsync(() => !recorded.Activities.IsEmpty, "the span ends when the retried batch commits");
+        await Wait.UntilAsync(() => !recorded.Activities.IsEmpty, "the span ends when the retried batch commits");
 
         recorded.Sum("rxeventbus.batches.retried").Should().Be(1).And.Be(consumer.Statistics.Retries);
         recorded.Of("rxeventbus.batches.retried").Should().OnlyContain(m => m.Unit == "{batch}");
@@ -172,7 +170,7 @@ public sealed class PersistenceTelemetryTests(PostgresFixture database) : IAsync
         // they have left the buffer, nothing else does.
         _bus.Publish("orders", new Order(1));
         _bus.Publish("orders", new Order(2));
-        await WaitUntilAsync(() => consumer.Statistics.Buffered == 0, "the pipeline takes what it can hold");
+        await Wait.UntilAsync(() => consumer.Statistics.Buffered == 0, "the pipeline takes what it can hold");
         Enumerable.Range(3, 8).ToList().ForEach(i => _bus.Publish("orders", new Order(i)));
         recorded.Observe();
 

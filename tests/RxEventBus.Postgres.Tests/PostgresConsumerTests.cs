@@ -48,8 +48,6 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
 
     private Task ExecuteAsync(string sql) => Sql.ExecuteAsync(database.ConnectionString, sql);
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string because) =>
-        (await Task.Run(() => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(30)))).Should().BeTrue(because);
 
     [Fact]
     public async Task Publish_ThousandEvents_EachIsStoredOnceThenAcknowledged()
@@ -105,7 +103,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
 
         await ExecuteAsync($"update {_schema}.gate set closed = false");
         _scheduler.AdvanceBy(TimeSpan.FromSeconds(1));
-        await WaitUntilAsync(() => consumer.Statistics.Persisted == 3, "the retry should commit the kept batch");
+        await Wait.UntilAsync(() => consumer.Statistics.Persisted == 3, "the retry should commit the kept batch");
 
         (await CountRowsAsync("acked")).Should().Be(3);
         _bus.Pending("orders").Should().BeEmpty("the events are acknowledged once committed");
@@ -129,9 +127,9 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
             _bus.Publish(_bus.CreateEvent("orders", new Order(1)) with { Ttl = ttl });
         }
 
-        await WaitUntilAsync(() => consumer.Statistics.Persisted == 4, "the batch of four is cut by count");
+        await Wait.UntilAsync(() => consumer.Statistics.Persisted == 4, "the batch of four is cut by count");
         _scheduler.AdvanceBy(TimeSpan.FromMinutes(10));
-        await WaitUntilAsync(() => CountRowsAsync("ttl").Result == 2, "the deletion run at 10 minutes removes what expired by then");
+        await Wait.UntilAsync(() => CountRowsAsync("ttl").Result == 2, "the deletion run at 10 minutes removes what expired by then");
 
         (await CountRowsAsync("ttl", "ttl is null or ttl = interval '1 hour'")).Should().Be(2,
             "the event on the default ttl (15 minutes) and the one of an hour are still alive");

@@ -49,14 +49,14 @@ public sealed class RetentionTests(PostgresFixture database) : IAsyncLifetime
         GC.TryStartNoGCRegion(64 * 1024 * 1024).Should().BeTrue();
 
         var written = Enumerable.Range(0, 50).Select(i => Publish(bus, i)).ToList();
-        await WaitUntilAsync(() => consumer.Statistics.Persisted == 50 && bus.Diagnostics.PendingEvents == 0);
+        await Wait.UntilAsync(() => consumer.Statistics.Persisted == 50 && bus.Diagnostics.PendingEvents == 0, "the first 50 are committed and acknowledged");
         // The stages keep their last item until the next one comes: send a few more through, in batches of
         // their own, so that none of the first 50 is anybody's last.
         for (var i = 0; i < 3; i++)
         {
             Publish(bus, 1_000 + i);
             var persisted = 51 + i;
-            await WaitUntilAsync(() => consumer.Statistics.Persisted == persisted && bus.Diagnostics.PendingEvents == 0);
+            await Wait.UntilAsync(() => consumer.Statistics.Persisted == persisted && bus.Diagnostics.PendingEvents == 0, "each later event is committed on its own");
         }
 
         GCSettings.LatencyMode.Should().Be(GCLatencyMode.NoGCRegion, "no collection may have run since the events were published");
@@ -69,14 +69,4 @@ public sealed class RetentionTests(PostgresFixture database) : IAsyncLifetime
         written.Count(w => w.IsAlive).Should().Be(0, "once committed and acknowledged, an event is no longer held by the consumer");
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition) =>
-        (await Task.Run(() => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(30)))).Should().BeTrue();
-}
-
-/// <summary>The shared database, for test classes that must run with no other test running.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class IsolatedPostgres : ICollectionFixture<PostgresFixture>
-{
-    /// <summary>The collection's name.</summary>
-    public const string Name = "Postgres, alone";
 }

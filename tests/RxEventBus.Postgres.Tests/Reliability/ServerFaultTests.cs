@@ -1,5 +1,6 @@
 using Npgsql;
 using RxEventBus.Postgres.Embedded;
+using RxEventBus.Postgres.Tests.Support;
 using RxEventBus.Tests.Common;
 
 namespace RxEventBus.Postgres.Tests.Reliability;
@@ -8,6 +9,9 @@ namespace RxEventBus.Postgres.Tests.Reliability;
 // must really meet a dead server; the test never waits on the clock, only on states it can observe.
 public sealed class ServerFaultTests : IAsyncLifetime
 {
+    // Servers are stopped and started under test: states may take longer to reach than elsewhere.
+    private static readonly TimeSpan ServerPatience = TimeSpan.FromMinutes(2);
+
     private EmbeddedPostgres _server = null!;
 
     public async Task InitializeAsync() => _server = await EmbeddedPostgres.StartAsync();
@@ -30,8 +34,6 @@ public sealed class ServerFaultTests : IAsyncLifetime
     private Task<long> CountAsync(string where = "true") =>
         Sql.ScalarAsync<long>(_server.ConnectionString, $"select count(*) from faults where {where}");
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string because, int seconds = 120) =>
-        (await Task.Run(() => SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(seconds)))).Should().BeTrue(because);
 
     [Fact]
     public async Task Consumer_ServerStoppedImmediatelyMidStreamThenStarted_EveryEventStoredOnceWithoutARestart()
@@ -48,12 +50,13 @@ public sealed class ServerFaultTests : IAsyncLifetime
             }
         });
 
-        await WaitUntilAsync(() => consumer.Statistics.Persisted >= 20_000, "the stream should be flowing before the crash");
+        await Wait.UntilAsync(() => consumer.Statistics.Persisted >= 20_000, "the stream should be flowing before the crash", ServerPatience);
         await _server.StopAsync(immediate: true);
         // Publishers blocked on a full buffer are woken once half of it is free: above half, nothing drains.
-        await WaitUntilAsync(
+        await Wait.UntilAsync(
             () => consumer.Statistics.Retries > 0 && consumer.Statistics.Buffered > 2_500 && !publishing.IsCompleted,
-            "with the server gone the writers retry, the buffer fills and publishers wait");
+            "with the server gone the writers retry, the buffer fills and publishers wait",
+            ServerPatience);
         var pending = bus.Diagnostics.PendingEvents; // read first: what leaves the buffer meanwhile stays in the bound
         pending.Should().BeLessThanOrEqualTo(
             consumer.Statistics.Buffered + (2 + 2) * 1_000 + 1 + 1,
@@ -80,7 +83,7 @@ public sealed class ServerFaultTests : IAsyncLifetime
 
         var first = Enumerable.Range(0, 100).Select(i => bus.Publish("orders", new { Number = i })).ToList();
         var blocked = Task.Run(() => bus.Publish("orders", new { Number = 100 }));
-        await WaitUntilAsync(() => consumer.Statistics.Buffered == 100 && consumer.Statistics.Retries > 0, "the schema cannot be created yet");
+        await Wait.UntilAsync(() => consumer.Statistics.Buffered == 100 && consumer.Statistics.Retries > 0, "the schema cannot be created yet", ServerPatience);
         blocked.IsCompleted.Should().BeFalse("with the buffer full, the Wait policy holds the publisher back");
 
         await _server.StartAsync();
@@ -98,7 +101,7 @@ public sealed class ServerFaultTests : IAsyncLifetime
         using var bus = new EventBus(new EventBusOptions { Topics = ["orders"] });
         await using var consumer = new PostgresConsumer(bus, Options(bufferSize: 100, OverflowPolicy.DropNewest));
         await consumer.StartAsync();
-        await WaitUntilAsync(() => consumer.Statistics.Retries > 0, "the consumer is waiting for the server");
+        await Wait.UntilAsync(() => consumer.Statistics.Retries > 0, "the consumer is waiting for the server", ServerPatience);
 
         Enumerable.Range(0, 150).ToList().ForEach(i => bus.Publish("orders", new { Number = i }));
         await _server.StartAsync();

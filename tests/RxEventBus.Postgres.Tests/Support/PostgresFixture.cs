@@ -215,3 +215,11 @@ public sealed class SharedPostgres : ICollectionFixture<PostgresFixture>
     /// <summary>The collection's name.</summary>
     public const string Name = "Postgres";
 }
+
+/// <summary>The shared database, for test classes that must run with no other test running.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class IsolatedPostgres : ICollectionFixture<PostgresFixture>
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "Postgres, alone";
+}
