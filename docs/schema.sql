@@ -1,17 +1,32 @@
--- RxEventBus.Postgres: the events table, for a DBA to create ahead of time.
+-- RxEventBus.Postgres: the events table and its dead-letter table, for a DBA to create ahead of time.
 --
 -- This is EventTable.CreateScript for the default schema and table (EB_PG_SCHEMA=public, EB_PG_TABLE=events);
 -- a test keeps the two identical. For other names, replace "public" and "events" everywhere, index names
--- included ("<table>_<column>_idx").
+-- included: "<table>_<column>_idx" on the events table, "<table>_dead_letters" for the dead-letter table and
+-- "<table>_<column>_dl_idx" on it. (The dead-letter index names are short so that they stay within
+-- PostgreSQL's 63 bytes for the longest table name allowed, 40 characters, and end in "_dl_idx" so that no
+-- events index of any table in the schema can have the same name.)
 --
--- Columns: the seed's, in native types. data is the payload as JSON; times are UTC; expires_at is
--- occurred_at + (ttl, or EB_PG_DEFAULT_TTL_IN_MS when the event has none), computed when the row is written
--- (NULL when occurred_at is NULL: such rows never expire), so deleting expired rows is one range scan of
--- "events_expires_at_idx".
+-- Events table: the seed's columns, in native types. data is the payload as JSON; times are UTC; expires_at
+-- is occurred_at + (ttl, or EB_PG_DEFAULT_TTL_IN_MS when the event has none), computed when the row is
+-- written (NULL when occurred_at is NULL: such rows never expire), so deleting expired rows is one range scan
+-- of "events_expires_at_idx".
 --
--- Idempotent: safe to run again.
+-- Dead-letter table: one row per event the consumer can never write to the events table (its payload does
+-- not serialize, or the database refuses the row), keyed by the event's id. It holds the event's columns,
+-- except that data is the payload's JSON as it was made (UTF-8 bytes, bytea since it may not be valid jsonb;
+-- NULL when it could not be made) and data_type the payload's .NET type name; reason says why in words,
+-- error_type is the SQLSTATE or the exception's type name; first_failed_at, last_failed_at and attempts count
+-- the failures of an event that fails again (after a replay). Listed newest first through
+-- "events_last_failed_at_dl_idx", or by topic through "events_topic_dl_idx".
+--
+-- Idempotent: safe to run again. SchemaManager.EnsureSchemaAsync (what the consumer runs with EnsureSchema
+-- on) creates the same, and on an older table adds the nullable columns it lacks (such as expires_at) and the
+-- missing indexes; it refuses a table of another shape (for example the seed's, with bigint times and bytea
+-- data) without changing it. SchemaManager.VerifySchemaAsync only checks, and changes nothing.
 
 CREATE SCHEMA IF NOT EXISTS "public";
+
 CREATE TABLE IF NOT EXISTS "public"."events" (
     id             uuid        PRIMARY KEY,
     transaction_id uuid        NULL,
@@ -28,12 +43,34 @@ CREATE INDEX IF NOT EXISTS "events_topic_idx" ON "public"."events" (topic);
 CREATE INDEX IF NOT EXISTS "events_transaction_id_idx" ON "public"."events" (transaction_id);
 CREATE INDEX IF NOT EXISTS "events_expires_at_idx" ON "public"."events" (expires_at);
 
+CREATE TABLE IF NOT EXISTS "public"."events_dead_letters" (
+    id              uuid        PRIMARY KEY,
+    transaction_id  uuid        NULL,
+    topic           text        NOT NULL,
+    data            bytea       NULL,
+    data_type       text        NULL,
+    initialized_at  timestamptz NULL,
+    occurred_at     timestamptz NULL,
+    source          text        NULL,
+    ttl             interval    NULL,
+    reason          text        NOT NULL,
+    error_type      text        NOT NULL,
+    first_failed_at timestamptz NOT NULL,
+    last_failed_at  timestamptz NOT NULL,
+    attempts        integer     NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS "events_last_failed_at_dl_idx" ON "public"."events_dead_letters" (last_failed_at DESC);
+CREATE INDEX IF NOT EXISTS "events_topic_dl_idx" ON "public"."events_dead_letters" (topic);
+
 -- Least privilege: the application's role needs only these. Create the role first (or put your own role's
 -- name in its place), for example:
 --     CREATE ROLE rxeventbus LOGIN PASSWORD '…';
--- SELECT serves the store's queries, INSERT the consumer's COPY, DELETE Delete and the TTL cleaner; CONNECT on
--- the database is needed too, which PUBLIC has unless it was revoked.
--- Such a role cannot create the table, so turn schema creation off in the application:
+-- On the events table, SELECT serves the store's queries, INSERT the consumer's COPY, DELETE Delete and the
+-- TTL cleaner. On the dead-letter table, INSERT and UPDATE store a dead letter and count its attempts
+-- (INSERT … ON CONFLICT (id) DO UPDATE), SELECT lists them, DELETE serves replay and purge. CONNECT on the
+-- database is needed too, which PUBLIC has unless it was revoked.
+-- Such a role cannot create or alter the tables, so turn schema creation off in the application:
 -- EnsureSchema = false, or EB_PG_ENSURE_SCHEMA=false.
 GRANT USAGE ON SCHEMA "public" TO rxeventbus;
 GRANT SELECT, INSERT, DELETE ON TABLE "public"."events" TO rxeventbus;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "public"."events_dead_letters" TO rxeventbus;

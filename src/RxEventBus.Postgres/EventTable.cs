@@ -1,17 +1,52 @@
 using System.Text.RegularExpressions;
+using RxEventBus.Postgres.Internal;
 
 namespace RxEventBus.Postgres;
 
 /// <summary>
-/// The events table: its validated, quoted name and its definition. Schema and table names come from
-/// configuration, so they are checked against a strict pattern and always double-quoted — never pasted into
-/// SQL raw.
+/// The events table and its dead-letter table beside it: their validated, quoted names and their definition.
+/// Schema and table names come from configuration, so they are checked against a strict pattern and always
+/// double-quoted — never pasted into SQL raw.
 /// </summary>
 public sealed partial class EventTable
 {
-    // Index names are "<table>_<column>_idx"; PostgreSQL truncates identifiers at 63 bytes, so a table name
-    // is kept short enough that its index names stay distinct.
+    // PostgreSQL cuts identifiers at 63 bytes without an error, so two long names could become one. The
+    // table name is kept short enough that every name derived from it fits: the longest is the dead-letter
+    // index "<table>_last_failed_at_dl_idx", 40 + 22 = 62 bytes (the names are ASCII).
     private const int MaxTableLength = 40;
+
+    private const string DeadLettersSuffix = "_dead_letters";
+
+    // The columns, in the order of Columns and DeadLetterColumns; CreateScript is made from these, and
+    // SchemaManager checks an existing table against them. The dead-letter table holds the event's own
+    // columns too, but its data is the payload's JSON as made, in bytes, which need not be valid jsonb (and is
+    // NULL when it could not be made).
+    private static readonly ColumnShape[] EventIdsAndTopic =
+        [ColumnShape.PrimaryKey("id", "uuid"), ColumnShape.Optional("transaction_id", "uuid"), ColumnShape.Required("topic", "text")];
+
+    private static readonly ColumnShape[] EventTimesAndSource =
+    [
+        ColumnShape.Optional("initialized_at", "timestamptz"),
+        ColumnShape.Optional("occurred_at", "timestamptz"),
+        ColumnShape.Optional("source", "text"),
+        ColumnShape.Optional("ttl", "interval"),
+    ];
+
+    private static readonly ColumnShape[] EventColumns =
+        [.. EventIdsAndTopic, ColumnShape.Required("data", "jsonb"), .. EventTimesAndSource, ColumnShape.Optional("expires_at", "timestamptz")];
+
+    private static readonly ColumnShape[] DeadLetterColumnShapes =
+    [
+        .. EventIdsAndTopic,
+        ColumnShape.Optional("data", "bytea"),
+        ColumnShape.Optional("data_type", "text"),
+        .. EventTimesAndSource,
+        ColumnShape.Required("reason", "text"),
+        ColumnShape.Required("error_type", "text"),
+        ColumnShape.Required("first_failed_at", "timestamptz"),
+        ColumnShape.Required("last_failed_at", "timestamptz"),
+        ColumnShape.Defaulted("attempts", "integer", "1"),
+    ];
 
     /// <summary>Validates and quotes <paramref name="schema"/> and <paramref name="table"/>.</summary>
     /// <exception cref="ArgumentException">A name is not a plain identifier.</exception>
@@ -22,6 +57,33 @@ public sealed partial class EventTable
         Schema = schema;
         Table = table;
         QualifiedName = $"{Quote(schema)}.{Quote(table)}";
+        DeadLettersTable = table + DeadLettersSuffix;
+        DeadLettersQualifiedName = $"{Quote(schema)}.{Quote(DeadLettersTable)}";
+
+        // Events indexes are "<table>_<column>_idx". The dead-letter ones end in "_dl_idx" rather than being
+        // "<table>_dl_<column>_idx": no events index name ends that way, so the dead-letter indexes of a table
+        // "x" can never have the name of an index of a table "x_dl" in the same schema (CREATE INDEX IF NOT
+        // EXISTS would then skip one of them). "<table>_dead_letters_<column>_idx" would pass 63 bytes.
+        EventsShape = new TableShape(
+            QualifiedName,
+            $"Table {QualifiedName}",
+            "",
+            EventColumns,
+            [
+                Index(QualifiedName, table + "_occurred_at_idx", "(occurred_at DESC)", "reading events in time order"),
+                Index(QualifiedName, table + "_topic_idx", "(topic)", "counting and filtering by topic"),
+                Index(QualifiedName, table + "_transaction_id_idx", "(transaction_id)", "finding events by transaction id"),
+                Index(QualifiedName, table + "_expires_at_idx", "(expires_at)", "deleting expired events"),
+            ]);
+        DeadLettersShape = new TableShape(
+            DeadLettersQualifiedName,
+            $"The dead-letter table {DeadLettersQualifiedName}",
+            $"In the dead-letter table {DeadLettersQualifiedName}, ",
+            DeadLetterColumnShapes,
+            [
+                Index(DeadLettersQualifiedName, table + "_last_failed_at_dl_idx", "(last_failed_at DESC)", "listing the newest dead letters"),
+                Index(DeadLettersQualifiedName, table + "_topic_dl_idx", "(topic)", "finding dead letters by topic"),
+            ]);
     }
 
     /// <summary>The schema name, unquoted.</summary>
@@ -33,35 +95,57 @@ public sealed partial class EventTable
     /// <summary><c>"schema"."table"</c>, ready for SQL.</summary>
     public string QualifiedName { get; }
 
-    /// <summary>The columns, in the order COPY writes them.</summary>
+    /// <summary>The dead-letter table's name, unquoted: <c>&lt;table&gt;_dead_letters</c>, in the same schema.</summary>
+    public string DeadLettersTable { get; }
+
+    /// <summary><c>"schema"."&lt;table&gt;_dead_letters"</c>, ready for SQL.</summary>
+    public string DeadLettersQualifiedName { get; }
+
+    /// <summary>The events table's columns, in the order COPY writes them.</summary>
     public const string Columns = "id, transaction_id, topic, data, initialized_at, occurred_at, source, ttl, expires_at";
 
     /// <summary>
-    /// Idempotent DDL: the schema, the table with the seed's columns in native types plus <c>expires_at</c>
-    /// (when the row's ttl runs out, computed at write time so TTL deletion is one index range scan), and
-    /// the indexes on <c>occurred_at DESC</c>, <c>topic</c>, <c>transaction_id</c> and <c>expires_at</c>.
+    /// The dead-letter table's columns, in the order of its definition: the event's own columns (<c>data</c>
+    /// is the payload's JSON as UTF-8 bytes, NULL when it could not be made; <c>data_type</c> the payload's
+    /// .NET type name), then <c>reason</c> (why it cannot be written, in words), <c>error_type</c> (the
+    /// SQLSTATE, or the exception's type name), <c>first_failed_at</c>, <c>last_failed_at</c> and
+    /// <c>attempts</c> (default 1). <c>id</c> is the primary key, so a dead letter stored again can be
+    /// counted with <c>INSERT … ON CONFLICT (id) DO UPDATE</c>.
     /// </summary>
-    public string CreateScript => $"""
-        CREATE SCHEMA IF NOT EXISTS {Quote(Schema)};
-        CREATE TABLE IF NOT EXISTS {QualifiedName} (
-            id             uuid        PRIMARY KEY,
-            transaction_id uuid        NULL,
-            topic          text        NOT NULL,
-            data           jsonb       NOT NULL,
-            initialized_at timestamptz NULL,
-            occurred_at    timestamptz NULL,
-            source         text        NULL,
-            ttl            interval    NULL,
-            expires_at     timestamptz NULL
-        );
-        CREATE INDEX IF NOT EXISTS {Quote(Table + "_occurred_at_idx")} ON {QualifiedName} (occurred_at DESC);
-        CREATE INDEX IF NOT EXISTS {Quote(Table + "_topic_idx")} ON {QualifiedName} (topic);
-        CREATE INDEX IF NOT EXISTS {Quote(Table + "_transaction_id_idx")} ON {QualifiedName} (transaction_id);
-        CREATE INDEX IF NOT EXISTS {Quote(Table + "_expires_at_idx")} ON {QualifiedName} (expires_at);
-        """;
+    public const string DeadLetterColumns =
+        "id, transaction_id, topic, data, data_type, initialized_at, occurred_at, source, ttl, reason, error_type, first_failed_at, last_failed_at, attempts";
+
+    /// <summary>
+    /// Idempotent DDL: the schema; the events table with the seed's columns in native types plus
+    /// <c>expires_at</c> (when the row's ttl runs out, computed at write time so TTL deletion is one index
+    /// range scan), and its indexes on <c>occurred_at DESC</c>, <c>topic</c>, <c>transaction_id</c> and
+    /// <c>expires_at</c>; the dead-letter table (<see cref="DeadLetterColumns"/>) and its indexes on
+    /// <c>last_failed_at DESC</c> and <c>topic</c>. <c>docs/schema.sql</c> is this script for the default
+    /// names.
+    /// </summary>
+    public string CreateScript => string.Join(
+        "\n",
+        [
+            CreateSchemaStatement,
+            EventsShape.CreateStatement,
+            .. EventsShape.Indexes.Select(static i => i.CreateStatement),
+            DeadLettersShape.CreateStatement,
+            .. DeadLettersShape.Indexes.Select(static i => i.CreateStatement),
+        ]);
+
+    internal string QuotedSchema => Quote(Schema);
+
+    internal string CreateSchemaStatement => $"CREATE SCHEMA IF NOT EXISTS {QuotedSchema};";
+
+    internal TableShape EventsShape { get; }
+
+    internal TableShape DeadLettersShape { get; }
 
     /// <inheritdoc/>
     public override string ToString() => QualifiedName;
+
+    private static IndexShape Index(string qualifiedTable, string name, string columns, string purpose) =>
+        new(name, $"CREATE INDEX IF NOT EXISTS {Quote(name)} ON {qualifiedTable} {columns};", purpose);
 
     private static string Quote(string identifier) => "\"" + identifier + "\"";
 

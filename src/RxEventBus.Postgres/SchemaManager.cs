@@ -1,53 +1,245 @@
 using Dapper;
 using Npgsql;
+using RxEventBus.Postgres.Internal;
 
 namespace RxEventBus.Postgres;
 
 /// <summary>
-/// Creates the events table where the consumer runs with <see cref="PostgresPersistenceOptions.EnsureSchema"/>
-/// on. A DBA who runs <c>docs/schema.sql</c> instead turns that option off, so the application's role needs no
-/// CREATE privilege.
+/// Makes sure the events table and its dead-letter table are there in a shape the consumer can write to.
+/// <see cref="EnsureSchemaAsync"/> creates what is missing, where the consumer runs with
+/// <see cref="PostgresPersistenceOptions.EnsureSchema"/> on; <see cref="VerifySchemaAsync"/> only checks,
+/// for a DBA who ran <c>docs/schema.sql</c> instead and turned that option off, so the application's role
+/// needs no CREATE privilege. Either throws <see cref="SchemaMismatchException"/> for a table that would
+/// otherwise make every batch fail and be retried forever.
 /// </summary>
 public static class SchemaManager
 {
+    private const string MigrateRemedy =
+        "Migrate the table (docs/schema.sql shows the expected definition) or point EB_PG_TABLE at a new table.";
+
+    private const string CreateRemedy =
+        "Run docs/schema.sql (with this schema and table name) or turn EnsureSchema on (EB_PG_ENSURE_SCHEMA=true) " +
+        "so the consumer creates what is missing.";
+
     /// <summary>
-    /// Runs <see cref="EventTable.CreateScript"/> in one transaction that first takes a transaction-scoped
-    /// advisory lock keyed on the table's qualified name. <c>CREATE … IF NOT EXISTS</c> is not safe against a
-    /// concurrent creator (both pass the check, one fails on the catalog's unique index), so processes that
-    /// start together queue on the lock instead; the lock is released by the commit.
+    /// Creates the schema, the events table and the dead-letter table if missing (<see cref="EventTable.CreateScript"/>);
+    /// on an existing table, adds the nullable columns it lacks (<c>ALTER TABLE … ADD COLUMN IF NOT EXISTS</c>)
+    /// and the indexes it lacks; and refuses a table that no such change can make writable. All in one
+    /// transaction that first takes a transaction-scoped advisory lock keyed on the table's qualified name:
+    /// <c>CREATE … IF NOT EXISTS</c> is not safe against a concurrent creator (both pass the check, one fails
+    /// on the catalog's unique index), so processes that start together queue on the lock instead, and each
+    /// finds what the one before it did; the lock is released by the commit.
     /// </summary>
-    /// <param name="dataSource">Where the table lives.</param>
-    /// <param name="table">The table to create, with its indexes, if missing.</param>
+    /// <param name="dataSource">Where the tables live.</param>
+    /// <param name="table">The events table, whose dead-letter table is <see cref="EventTable.DeadLettersQualifiedName"/>.</param>
     /// <param name="cancellationToken">Cancels the wait for the lock and the DDL.</param>
+    /// <returns>What was created or added, in <see cref="SchemaReport.Changes"/>; empty when all was in place.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="SchemaMismatchException">A table exists in a shape the consumer cannot write to (a
+    /// missing <c>id</c>, <c>topic</c> or <c>data</c> column, a column of another type, a NOT NULL column the
+    /// consumer fills with NULL or not at all, no unique key on <c>id</c> alone). Nothing was changed.</exception>
     /// <exception cref="NpgsqlException">The connection or the DDL failed (for example the role may not
     /// create the schema or the table).</exception>
-    public static async Task EnsureSchemaAsync(NpgsqlDataSource dataSource, EventTable table, CancellationToken cancellationToken = default)
+    public static Task<SchemaReport> EnsureSchemaAsync(NpgsqlDataSource dataSource, EventTable table, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(table);
 
+        // hashtextextended (PostgreSQL 11+) turns the name into the bigint key on the server, so every client,
+        // whatever its language, derives the same key from the same name.
+        return InTransactionAsync(
+            dataSource,
+            "SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))",
+            new { key = LockKey(table) },
+            (connection, transaction) => EnsureAsync(connection, transaction, table, cancellationToken),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Checks, without changing anything, that the events table and the dead-letter table exist in a shape
+    /// the consumer can write to: for a consumer running with <see cref="PostgresPersistenceOptions.EnsureSchema"/>
+    /// off, typically under a least-privilege role that may not change the schema. Reads only the catalogs,
+    /// which every role may read.
+    /// </summary>
+    /// <param name="dataSource">Where the tables live.</param>
+    /// <param name="table">The events table, whose dead-letter table is <see cref="EventTable.DeadLettersQualifiedName"/>.</param>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>No changes; in <see cref="SchemaReport.Warnings"/>, each missing secondary index (writes work
+    /// without it, some queries are slow).</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="SchemaMismatchException">A table or one of its columns is missing, or a table exists
+    /// in a shape the consumer cannot write to (as for <see cref="EnsureSchemaAsync"/>).</exception>
+    /// <exception cref="NpgsqlException">The connection failed, or the role may not use the schema.</exception>
+    public static Task<SchemaReport> VerifySchemaAsync(NpgsqlDataSource dataSource, EventTable table, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(table);
+
+        // READ ONLY: the server itself refuses any change.
+        return InTransactionAsync(
+            dataSource,
+            "SET TRANSACTION READ ONLY",
+            null,
+            (connection, transaction) => VerifyAsync(connection, transaction, table, cancellationToken),
+            cancellationToken);
+    }
+
+    internal static string LockKey(EventTable table) => "RxEventBus.Postgres schema " + table.QualifiedName;
+
+    // One connection and one transaction, whose first statement is `setup`.
+    private static async Task<SchemaReport> InTransactionAsync(
+        NpgsqlDataSource dataSource,
+        string setup,
+        object? parameters,
+        Func<NpgsqlConnection, NpgsqlTransaction, Task<SchemaReport>> body,
+        CancellationToken cancellationToken)
+    {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
-                // hashtextextended (PostgreSQL 11+) turns the name into the bigint key on the server, so every
-                // client, whatever its language, derives the same key from the same name.
-                await connection.ExecuteAsync(new CommandDefinition(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))",
-                    new { key = LockKey(table) },
-                    transaction,
-                    cancellationToken: cancellationToken)).ConfigureAwait(false);
-                await connection.ExecuteAsync(new CommandDefinition(
-                    table.CreateScript,
-                    transaction: transaction,
-                    cancellationToken: cancellationToken)).ConfigureAwait(false);
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                await connection.ExecuteAsync(new CommandDefinition(setup, parameters, transaction, cancellationToken: cancellationToken))
+                    .ConfigureAwait(false);
+                return await body(connection, transaction).ConfigureAwait(false);
             }
         }
     }
 
-    internal static string LockKey(EventTable table) => "RxEventBus.Postgres schema " + table.QualifiedName;
+    private static async Task<SchemaReport> EnsureAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, EventTable table, CancellationToken cancellationToken)
+    {
+        // Everything is inspected before anything is changed: a table that cannot be fixed is left exactly as
+        // it was (and the transaction, never committed, rolls back regardless).
+        var drifts = await InspectAsync(connection, transaction, table, cancellationToken).ConfigureAwait(false);
+        var differences = drifts.SelectMany(static d => d.Differences).ToList();
+        if (differences.Count > 0)
+        {
+            throw new SchemaMismatchException(table.QualifiedName, differences, MigrateRemedy);
+        }
+
+        var changes = new List<string>();
+        var warnings = new List<string>();
+        if (!drifts[0].Exists && await CreateSchemaAsync(connection, transaction, table, cancellationToken).ConfigureAwait(false))
+        {
+            changes.Add($"created schema {table.Schema}");
+        }
+
+        foreach (var drift in drifts)
+        {
+            await ApplyAsync(connection, transaction, drift, changes, warnings, cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new SchemaReport(changes, warnings);
+    }
+
+    private static async Task<SchemaReport> VerifyAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, EventTable table, CancellationToken cancellationToken)
+    {
+        var drifts = await InspectAsync(connection, transaction, table, cancellationToken).ConfigureAwait(false);
+        var needMigration = new List<string>();
+        var missing = new List<string>();
+        var warnings = new List<string>();
+        foreach (var drift in drifts)
+        {
+            if (!drift.Exists)
+            {
+                missing.Add($"{drift.Shape.Title} does not exist.");
+                continue;
+            }
+
+            needMigration.AddRange(drift.Differences);
+            missing.AddRange(drift.MissingColumns.Select(c => drift.Shape.Sentence($"column {c.Name} ({c.Definition}) is missing")));
+            warnings.AddRange(drift.MissingIndexes.Select(static i => $"index {i.Name} is missing: writes work, but {i.Purpose} is slow without it."));
+        }
+
+        if (needMigration.Count > 0 || missing.Count > 0)
+        {
+            var remedies = new[] { needMigration.Count > 0 ? MigrateRemedy : null, missing.Count > 0 ? CreateRemedy : null };
+            throw new SchemaMismatchException(table.QualifiedName, [.. needMigration, .. missing], string.Join("\n", remedies.OfType<string>()));
+        }
+
+        return new SchemaReport([], warnings);
+    }
+
+    // The events table first: the dead-letter table lives in its schema.
+    private static async Task<List<TableDrift>> InspectAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, EventTable table, CancellationToken cancellationToken) =>
+    [
+        await SchemaInspector.InspectAsync(connection, transaction, table.EventsShape, cancellationToken).ConfigureAwait(false),
+        await SchemaInspector.InspectAsync(connection, transaction, table.DeadLettersShape, cancellationToken).ConfigureAwait(false),
+    ];
+
+    // Only when the schema is missing: CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege on the
+    // database before it looks, so a role that owns the tables but not the database could not run it.
+    private static async Task<bool> CreateSchemaAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, EventTable table, CancellationToken cancellationToken)
+    {
+        var exists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT to_regnamespace(@schema) IS NOT NULL",
+            new { schema = table.QuotedSchema },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (exists)
+        {
+            return false;
+        }
+
+        await ExecuteAsync(connection, transaction, table.CreateSchemaStatement, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    // Runs only the statements for what is missing: on a table that is in place, ALTER TABLE and CREATE
+    // INDEX would each take a lock on it (blocking other processes' writes) just to find nothing to do. The
+    // index on expires_at comes after ADD COLUMN expires_at, which it needs.
+    private static async Task ApplyAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, TableDrift drift, List<string> changes, List<string> warnings,
+        CancellationToken cancellationToken)
+    {
+        var shape = drift.Shape;
+        if (!drift.Exists)
+        {
+            await ExecuteAsync(connection, transaction, shape.CreateStatement, cancellationToken).ConfigureAwait(false);
+            changes.Add($"created table {shape.QualifiedName}");
+        }
+
+        foreach (var column in drift.MissingColumns)
+        {
+            await ExecuteAsync(
+                connection, transaction, $"ALTER TABLE {shape.QualifiedName} ADD COLUMN IF NOT EXISTS {column.Name} {column.Definition};",
+                cancellationToken).ConfigureAwait(false);
+            changes.Add($"added column {column.Name} ({column.Definition}) to {shape.QualifiedName}");
+        }
+
+        if (drift.MissingIndexes.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var index in drift.MissingIndexes)
+        {
+            await ExecuteAsync(connection, transaction, index.CreateStatement, cancellationToken).ConfigureAwait(false);
+        }
+
+        // CREATE INDEX IF NOT EXISTS skips, with only a notice, when another relation in the schema has the name.
+        var present = await SchemaInspector.IndexNamesAsync(connection, transaction, shape, cancellationToken).ConfigureAwait(false);
+        foreach (var index in drift.MissingIndexes)
+        {
+            if (present.Contains(index.Name))
+            {
+                changes.Add($"created index {index.Name}");
+            }
+            else
+            {
+                warnings.Add(
+                    $"index {index.Name} was not created because another relation in the schema has that name: " +
+                    $"writes work, but {index.Purpose} is slow without it.");
+            }
+        }
+    }
+
+    private static Task<int> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction, cancellationToken: cancellationToken));
 }

@@ -1,6 +1,9 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
 namespace RxEventBus.Postgres.Tests;
 
-public sealed class EventTableTests
+public sealed partial class EventTableTests
 {
     [Theory]
     [InlineData("events\"; DROP TABLE x; --")]
@@ -33,4 +36,45 @@ public sealed class EventTableTests
     {
         new EventTable("Audit_2024", "events").QualifiedName.Should().Be("\"Audit_2024\".\"events\"");
     }
+
+    [Fact]
+    public void DeadLettersQualifiedName_PlainNames_AreTheTableNameWithSuffixQuotedInTheSameSchema()
+    {
+        var table = new EventTable("Audit_2024", "events");
+
+        table.DeadLettersTable.Should().Be("events_dead_letters");
+        table.DeadLettersQualifiedName.Should().Be("\"Audit_2024\".\"events_dead_letters\"", "it lives beside the events table");
+    }
+
+    [Fact]
+    public void CreateScript_LongestTableName_EveryNameFitsInPostgresIdentifierLimit()
+    {
+        var table = new EventTable("public", new string('t', 40));
+
+        var names = CreatedNames(table.CreateScript);
+
+        names.Should().HaveCount(8, "two tables, four indexes on the events and two on the dead letters");
+        names.Should().Contain(table.DeadLettersTable);
+        names.Should().OnlyContain(
+            n => Encoding.UTF8.GetByteCount(n) <= 63, "PostgreSQL cuts longer identifiers silently, which could make two names one");
+    }
+
+    [Fact]
+    public void CreateScript_TableAndAnotherNamedLikeItsDeadLetterIndexes_ShareNoName()
+    {
+        // "events_dl" is the table whose index names a "<table>_dl_<column>_idx" scheme would collide with.
+        var names = CreatedNames(new EventTable("public", "events").CreateScript)
+            .Concat(CreatedNames(new EventTable("public", "events_dl").CreateScript))
+            .ToList();
+
+        names.Should().HaveCount(16).And.OnlyHaveUniqueItems(
+            "CREATE INDEX IF NOT EXISTS would silently skip an index whose name another table's index holds");
+    }
+
+    // The tables and indexes a script creates, unquoted.
+    private static List<string> CreatedNames(string script) =>
+        CreatedName().Matches(script).Select(static m => m.Groups[1].Value).ToList();
+
+    [GeneratedRegex(@"CREATE (?:TABLE IF NOT EXISTS ""[^""]+""\.|INDEX IF NOT EXISTS )""([^""]+)""")]
+    private static partial Regex CreatedName();
 }

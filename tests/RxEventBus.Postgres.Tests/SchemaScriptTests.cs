@@ -22,8 +22,12 @@ public sealed partial class SchemaScriptTests
         var grants = Statements(Script).Where(s => s.StartsWith("GRANT ", StringComparison.Ordinal));
 
         grants.Should().BeEquivalentTo(
-            "GRANT USAGE ON SCHEMA \"public\" TO rxeventbus",
-            "GRANT SELECT, INSERT, DELETE ON TABLE \"public\".\"events\" TO rxeventbus");
+            [
+                "GRANT USAGE ON SCHEMA \"public\" TO rxeventbus",
+                "GRANT SELECT, INSERT, DELETE ON TABLE \"public\".\"events\" TO rxeventbus",
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE \"public\".\"events_dead_letters\" TO rxeventbus",
+            ],
+            "the store reads and deletes events, the consumer inserts them, and dead letters are stored, counted (UPDATE), listed and replayed or purged (DELETE)");
         Script.Should().Contain("EB_PG_ENSURE_SCHEMA=false", "a role without CREATE needs schema creation turned off");
     }
 

@@ -1,0 +1,146 @@
+using Dapper;
+using Npgsql;
+
+namespace RxEventBus.Postgres.Internal;
+
+// Compares an existing table with the TableShape the consumer writes, reading the catalogs (pg_class,
+// pg_attribute, pg_index) rather than information_schema: the table is found by its quoted qualified name
+// through to_regclass, exactly as the consumer's own SQL resolves it, and the catalogs say what matters to a
+// write (the type with its modifier, NOT NULL, a default, a generated column, which unique index ON CONFLICT
+// can use). Reads only; changes nothing.
+internal static class SchemaInspector
+{
+    private const string RelationKindSql = "SELECT c.relkind::text FROM pg_class c WHERE c.oid = to_regclass(@name)";
+
+    // An identity column fills itself as a default does; a generated column is computed, never written
+    // (attgenerated: PostgreSQL 12+).
+    private const string ColumnsSql = """
+        SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+               a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', a.attgenerated <> ''
+        FROM pg_attribute a
+        WHERE a.attrelid = to_regclass(@name) AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY a.attnum
+        """;
+
+    // ON CONFLICT (id) can only use a unique index on exactly (id): valid, not partial, not on an expression,
+    // and not deferrable (PostgreSQL refuses deferrable constraints as conflict arbiters).
+    private const string UniqueOnIdSql = """
+        SELECT EXISTS (
+            SELECT FROM pg_index i
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+            WHERE i.indrelid = to_regclass(@name) AND a.attname = @column
+              AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts = 1
+              AND i.indpred IS NULL AND i.indexprs IS NULL)
+        """;
+
+    private const string IndexNamesSql = """
+        SELECT c.relname::text
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = to_regclass(@name)
+        """;
+
+    private const string KeyColumn = "id";
+
+    internal static async Task<TableDrift> InspectAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, TableShape shape, CancellationToken cancellationToken)
+    {
+        var name = new { name = shape.QualifiedName };
+        var kind = await connection.ExecuteScalarAsync<string?>(Command(RelationKindSql, name, transaction, cancellationToken)).ConfigureAwait(false);
+        if (kind is null)
+        {
+            return new TableDrift(shape, Exists: false, [], [], shape.Indexes);
+        }
+
+        // An ordinary or a partitioned table; a view or a foreign table cannot take COPY and ON CONFLICT.
+        if (kind is not ("r" or "p"))
+        {
+            return new TableDrift(shape, Exists: true, [$"{shape.Title} is {KindName(kind)}, not a table."], [], []);
+        }
+
+        var columns = (await connection.QueryAsync<(string Name, string Type, bool NotNull, bool HasDefault, bool Generated)>(
+            Command(ColumnsSql, name, transaction, cancellationToken)).ConfigureAwait(false)).ToList();
+        var differences = new List<string>();
+        var missingColumns = new List<ColumnShape>();
+        foreach (var expected in shape.Columns)
+        {
+            var found = columns.FindIndex(c => c.Name == expected.Name);
+            if (found < 0)
+            {
+                if (expected.CanBeAdded)
+                {
+                    missingColumns.Add(expected);
+                }
+                else
+                {
+                    differences.Add(shape.Sentence(
+                        $"column {expected.Name} ({expected.Definition}) is missing, and it cannot be added without a value for the rows already there"));
+                }
+
+                continue;
+            }
+
+            var actual = columns[found];
+            if (!expected.AcceptedTypes.Contains(actual.Type))
+            {
+                differences.Add(shape.Sentence($"column {expected.Name} has type {actual.Type}, expected {string.Join(" or ", expected.AcceptedTypes)}"));
+            }
+
+            if (actual.Generated)
+            {
+                differences.Add(shape.Sentence($"column {expected.Name} is a generated column, but the consumer writes its value"));
+            }
+
+            if (expected.WrittenNull && actual.NotNull)
+            {
+                differences.Add(shape.Sentence($"column {expected.Name} is NOT NULL, but the consumer writes NULL into it when it has no value for it"));
+            }
+        }
+
+        // The consumer names its own columns only, so any other column takes its default; without one, a
+        // NOT NULL column refuses every row.
+        foreach (var extra in columns.Where(c => c.NotNull && !c.HasDefault && shape.Columns.All(e => e.Name != c.Name)))
+        {
+            differences.Add(shape.Sentence(
+                $"column {extra.Name} is NOT NULL and has no default, but the consumer does not write it, so every row would be refused"));
+        }
+
+        if (columns.Exists(c => c.Name == KeyColumn) && !await connection.ExecuteScalarAsync<bool>(
+                Command(UniqueOnIdSql, new { name = shape.QualifiedName, column = KeyColumn }, transaction, cancellationToken)).ConfigureAwait(false))
+        {
+            differences.Add(shape.Sentence(
+                $"there is no primary key or unique index on {KeyColumn} alone, which the consumer's INSERT … ON CONFLICT ({KeyColumn}) needs"));
+        }
+
+        var indexNames = await IndexNamesAsync(connection, transaction, shape, cancellationToken).ConfigureAwait(false);
+        return new TableDrift(shape, Exists: true, differences, missingColumns, [.. shape.Indexes.Where(i => !indexNames.Contains(i.Name))]);
+    }
+
+    internal static async Task<HashSet<string>> IndexNamesAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, TableShape shape, CancellationToken cancellationToken) =>
+        [.. await connection.QueryAsync<string>(
+            Command(IndexNamesSql, new { name = shape.QualifiedName }, transaction, cancellationToken)).ConfigureAwait(false)];
+
+    private static CommandDefinition Command(string sql, object parameters, NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
+        new(sql, parameters, transaction, cancellationToken: cancellationToken);
+
+    private static string KindName(string kind) => kind switch
+    {
+        "v" => "a view",
+        "m" => "a materialized view",
+        "f" => "a foreign table",
+        "S" => "a sequence",
+        "i" or "I" => "an index",
+        "c" => "a composite type",
+        _ => $"a relation of kind '{kind}'",
+    };
+}
+
+// How an existing table differs from its shape. `Differences`: what no safe change can fix, one sentence
+// each. `MissingColumns`: columns ALTER TABLE … ADD COLUMN can add. `MissingIndexes`: by name; for a table
+// that does not exist, all of them.
+internal sealed record TableDrift(
+    TableShape Shape,
+    bool Exists,
+    IReadOnlyList<string> Differences,
+    IReadOnlyList<ColumnShape> MissingColumns,
+    IReadOnlyList<IndexShape> MissingIndexes);

@@ -1,0 +1,57 @@
+namespace RxEventBus.Postgres.Internal;
+
+// What one of the consumer's tables must look like: the one description its CREATE TABLE is generated from
+// and an existing table is checked against (SchemaInspector), so the two cannot disagree.
+//
+// `Title` starts a sentence about the table as a whole: "Table "s"."events"" or "The dead-letter table
+// "s"."events_dead_letters"". `Context` starts a sentence about one of its columns: empty for the events
+// table, which the exception's first line names already; "In the dead-letter table …, " for the other one.
+internal sealed record TableShape(
+    string QualifiedName, string Title, string Context, IReadOnlyList<ColumnShape> Columns, IReadOnlyList<IndexShape> Indexes)
+{
+    internal string CreateStatement
+    {
+        get
+        {
+            var nameWidth = Columns.Max(static c => c.Name.Length);
+            var typeWidth = Columns.Max(static c => c.Type.Length);
+            var lines = Columns.Select(c => $"    {c.Name.PadRight(nameWidth)} {c.Type.PadRight(typeWidth)} {c.Constraint}");
+            return $"CREATE TABLE IF NOT EXISTS {QualifiedName} (\n{string.Join(",\n", lines)}\n);";
+        }
+    }
+
+    // One plain sentence about a column or constraint of this table.
+    internal string Sentence(string clause) =>
+        Context.Length == 0 ? char.ToUpperInvariant(clause[0]) + clause[1..] + "." : Context + clause + ".";
+}
+
+// `WrittenNull`: the consumer writes NULL into the column when the event has no value for it, so the column
+// must accept NULL. `CanBeAdded`: ALTER TABLE … ADD COLUMN works on a table that already holds rows (the
+// column is nullable or has a default).
+internal sealed record ColumnShape(string Name, string Type, string Constraint, bool WrittenNull, bool CanBeAdded)
+{
+    internal static ColumnShape PrimaryKey(string name, string type) => new(name, type, "PRIMARY KEY", false, false);
+
+    internal static ColumnShape Required(string name, string type) => new(name, type, "NOT NULL", false, false);
+
+    internal static ColumnShape Optional(string name, string type) => new(name, type, "NULL", true, true);
+
+    internal static ColumnShape Defaulted(string name, string type, string value) => new(name, type, $"NOT NULL DEFAULT {value}", false, true);
+
+    internal string Definition => $"{Type} {Constraint}";
+
+    // The types an existing column may have, as format_type spells them. Exact: a type modifier changes
+    // what is stored (timestamptz(3) rounds to milliseconds, varchar(255) refuses longer values), so it is a
+    // difference too. An unlimited varchar takes text's binary format unchanged; a bigint counter takes the
+    // integer the consumer writes.
+    internal IReadOnlyList<string> AcceptedTypes => Type switch
+    {
+        "text" => ["text", "character varying"],
+        "timestamptz" => ["timestamp with time zone"],
+        "integer" => ["integer", "bigint"],
+        _ => [Type],
+    };
+}
+
+// `Purpose`: what gets slow without the index, for the warning when it is missing.
+internal sealed record IndexShape(string Name, string CreateStatement, string Purpose);
