@@ -46,6 +46,22 @@ internal static class InterleavedComparison
         Print("Topic count", topics, "10,000-topic cost / 10-topic cost", inverse: false);
         few.Cleanup();
         many.Cleanup();
+
+        TrackedPublishBenchmarks[] sides = [new() { Tracked = false }, new() { Tracked = true }];
+        foreach (var side in sides)
+        {
+            side.Setup();
+        }
+
+        Print(
+            "Tracked subscriber",
+            Measure(("Publish, 1 plain subscriber", sides[0].Publish), ("Publish, 1 tracked subscriber answering", sides[1].Publish)),
+            "tracked cost / plain cost",
+            inverse: false);
+        foreach (var side in sides)
+        {
+            side.Cleanup();
+        }
     }
 
     private static (string Name, double[] Sorted)[] Measure(params (string Name, Action Call)[] contenders)

@@ -15,20 +15,23 @@ using var errors = bus.Errors.Subscribe(e => Console.WriteLine($"  [bus error] {
 // Every topic is an IObservable: compose it with Rx.
 using var users = bus.Topic<User>("user_created")
     .Select(e => e.Data.Name)
-    .Subscribe(name => Console.WriteLine($"  user_created       -> welcome mail to {name}"));
+    .Subscribe(name => Console.WriteLine($"  user_created          -> welcome mail to {name}"));
 
-// The seed's pattern semantics: a regex found anywhere in the topic name.
+// The seed's pattern semantics: each regex is anchored at the start of the topic name, as event_bus's
+// ^(pattern), so "purchase_" is every topic starting with it; ".*" reaches into the name.
 using var purchases = bus.Match("purchase_")
-    .Subscribe(e => Console.WriteLine($"  pattern purchase_  -> {e.Topic}"));
-using var confirmations = bus.Match("confirmed$")
-    .Subscribe(e => Console.WriteLine($"  pattern confirmed$ -> {e.Topic}"));
+    .Subscribe(e => Console.WriteLine($"  pattern purchase_     -> {e.Topic}"));
+using var confirmations = bus.Match(".*_confirmed$")
+    .Subscribe(e => Console.WriteLine($"  pattern .*_confirmed$ -> {e.Topic}"));
 
 // A tracked subscriber answers each event; the bus keeps it until every tracked subscriber has.
-using var audit = bus.Tracked("audit", ".*").Subscribe(tracked =>
-{
-    Console.WriteLine($"  tracked 'audit'    -> {tracked.Event.Topic} ({bus.Diagnostics.PendingEvents} pending)");
-    tracked.MarkCompleted();
-});
+using var audit = bus.Tracked("audit", ".*").Subscribe(
+    tracked =>
+    {
+        Console.WriteLine($"  tracked 'audit'       -> {tracked.Event.Topic} ({bus.Diagnostics.PendingEvents} pending)");
+        tracked.MarkCompleted();
+    },
+    () => Console.WriteLine("  tracked 'audit'       -> completed"));
 
 Console.WriteLine("EventSource.Notify stamps the times and publishes:");
 var user = bus.Notify("user_created", () => new User("Ada"));
@@ -52,10 +55,14 @@ bus.Publish("booking_confirmed", new Purchase(user.Name, 99m));
 Console.WriteLine("A UI-style .NET event bridged onto a topic:");
 var button = new Button();
 using (bus.Attach("button_clicked", Observable.FromEventPattern(h => button.Click += h, h => button.Click -= h).Select(_ => "clicked")))
-using (bus.Topic("button_clicked").Subscribe(e => Console.WriteLine($"  button_clicked     -> {e.Data}")))
+using (bus.Topic("button_clicked").Subscribe(e => Console.WriteLine($"  button_clicked        -> {e.Data}")))
 {
     button.Press();
 }
+
+Console.WriteLine("A tracked subscriber ended by name, as disposing it would, and completed:");
+var unsubscribed = bus.Unsubscribe("audit");
+Console.WriteLine($"  Unsubscribe(\"audit\") = {unsubscribed}, IsSubscribed(\"audit\") = {bus.IsSubscribed("audit")}");
 
 Console.WriteLine($"Pending events left: {bus.Diagnostics.PendingEvents}");
 Console.WriteLine("Subscribers:");

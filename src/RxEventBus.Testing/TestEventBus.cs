@@ -13,22 +13,31 @@ namespace RxEventBus.Testing;
 /// <remarks>
 /// <para>Every timestamp the bus stamps, every id it makes and every time-based operator built on
 /// <see cref="EventBus.Scheduler"/> follows the virtual clock, so a test of timeouts, delays or batching runs
-/// in no real time and gives the same result every run.</para>
+/// in no real time and gives the same result every run. Built from topics alone, it runs on a
+/// <see cref="UnixEpochTestScheduler"/>, whose clock reads the Unix epoch at tick 0, so that ids carry the
+/// virtual time and sort by it.</para>
 /// <para>Like <see cref="TestScheduler"/>, not thread-safe: drive it from the test's thread.</para>
 /// </remarks>
 public sealed class TestEventBus : IDisposable
 {
     private readonly List<IDisposable> _recordings = [];
 
-    /// <summary>A bus on a new <see cref="TestScheduler"/>, with <paramref name="topics"/> registered.</summary>
+    /// <summary>
+    /// A bus on a new <see cref="UnixEpochTestScheduler"/>, with <paramref name="topics"/> registered: at virtual
+    /// time <c>t</c> (ticks, as Rx tests count them) the bus's clock reads 1970-01-01 + <c>t</c>, so an event's
+    /// <see cref="Event.OccurredAt"/> is that time and its id encodes it.
+    /// </summary>
     /// <param name="topics">Topics to register; publishing to any other fails, as it does on a default bus.</param>
     /// <exception cref="ArgumentException">A topic name is invalid.</exception>
     public TestEventBus(params string[] topics)
-        : this(new TestScheduler(), topics)
+        : this(new UnixEpochTestScheduler(), topics)
     {
     }
 
     /// <summary>A bus on <paramref name="scheduler"/>, shared with other virtual-time sources of the test.</summary>
+    /// <remarks>The bus keeps that scheduler's clock. A plain <see cref="TestScheduler"/> reads 0001-01-01 at
+    /// tick 0, and the default id generator makes ids of the Unix epoch for every time before 1970, so such ids
+    /// do not sort by time; pass a <see cref="UnixEpochTestScheduler"/> where that matters.</remarks>
     /// <param name="scheduler">The virtual clock.</param>
     /// <param name="topics">Topics to register.</param>
     /// <exception cref="ArgumentNullException"><paramref name="scheduler"/> is null.</exception>
@@ -39,6 +48,7 @@ public sealed class TestEventBus : IDisposable
     }
 
     /// <summary>A bus built with <paramref name="options"/>, whose scheduler must be a <see cref="TestScheduler"/>.</summary>
+    /// <remarks>The bus keeps that scheduler's clock, as <see cref="TestEventBus(TestScheduler, string[])"/> does.</remarks>
     /// <param name="options">The bus's settings, for tests of ids, default ttl or source, or auto-registered topics.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentException"><see cref="EventBusOptions.Scheduler"/> is not a <see cref="TestScheduler"/>,
@@ -80,7 +90,8 @@ public sealed class TestEventBus : IDisposable
 
     /// <summary>
     /// Records, from now on, the events of every topic matching one of <paramref name="patterns"/> (regexes
-    /// found anywhere in the name, as in <see cref="EventBus.Match"/>), now or registered later.
+    /// matched at the start of the name, as in <see cref="EventBus.Match"/>: <c>"purchase_"</c> records
+    /// <c>purchase_made</c>, <c>".*_refund$"</c> records <c>card_refund</c>), now or registered later.
     /// </summary>
     /// <exception cref="ArgumentException">No pattern is given, or one is not a valid regex.</exception>
     public EventRecorder<object> RecordAll(params string[] patterns)
@@ -107,7 +118,8 @@ public sealed class TestEventBus : IDisposable
     /// <summary>
     /// Publishes <paramref name="data"/> to <paramref name="topic"/> when the virtual clock reaches
     /// <paramref name="ticks"/> (absolute), as <see cref="EventBus.Publish{T}(string, T)"/> would then: its
-    /// <see cref="Event.OccurredAt"/> is that time.
+    /// <see cref="Event.OccurredAt"/> is the scheduler's <c>Now</c> at that time (on a
+    /// <see cref="UnixEpochTestScheduler"/>, the epoch plus <paramref name="ticks"/>).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="topic"/> or <paramref name="data"/> is null.</exception>
     public void PublishAt<T>(long ticks, string topic, T data)

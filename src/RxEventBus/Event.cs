@@ -22,7 +22,10 @@ public sealed record Event
     /// <summary>The payload. Never null.</summary>
     public required object Data { get; init; }
 
-    /// <summary>Groups events caused by one business operation (the seed's <c>transaction_id</c>).</summary>
+    /// <summary>
+    /// Groups events caused by one business operation (the seed's <c>transaction_id</c>).
+    /// <see cref="EventSource"/> sets it to the event's own <see cref="Id"/> when none is given.
+    /// </summary>
     public Guid? TransactionId { get; init; }
 
     /// <summary>When the code that produced <see cref="Data"/> started (set by <see cref="EventSource"/>).</summary>
@@ -36,6 +39,13 @@ public sealed record Event
 
     /// <summary>How long the event stays relevant; persistence deletes it after this long.</summary>
     public TimeSpan? Ttl { get; init; }
+
+    /// <summary>
+    /// How long the code that produced <see cref="Data"/> ran: <see cref="OccurredAt"/> − <see cref="InitializedAt"/>
+    /// (the seed's <c>Event.duration/1</c>); null unless both are set (as <see cref="EventSource"/> sets them).
+    /// </summary>
+    /// <remarks>Computed, not stored: it takes no part in equality.</remarks>
+    public TimeSpan? Duration => OccurredAt - InitializedAt;
 
     /// <summary>A typed view of this event, for payloads of type <typeparamref name="T"/>.</summary>
     /// <exception cref="InvalidCastException">The payload is not a <typeparamref name="T"/>.</exception>

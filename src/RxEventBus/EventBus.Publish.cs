@@ -32,7 +32,7 @@ public sealed partial class EventBus
                 hub = HubForUnregisteredTopic(@event);
             }
 
-            _lastHub = hub;
+            CacheHub(hub);
         }
 
         if (@event.Id == Guid.Empty || @event.Data is null)
@@ -77,6 +77,18 @@ public sealed partial class EventBus
             Source = Options.DefaultSource,
             Ttl = Options.DefaultTtl,
         };
+    }
+
+    // UnregisterTopic drops its hub from the cache, but a publish that found the hub just before may cache it
+    // just after: so look again once it is cached. The exchange is a full fence, so either this read sees the
+    // hub unregistered or UnregisterTopic's drop comes after this write. Off the hot path: only on a miss.
+    private void CacheHub(TopicHub hub)
+    {
+        Interlocked.Exchange(ref _lastHub, hub);
+        if (!hub.IsRegistered)
+        {
+            Interlocked.CompareExchange(ref _lastHub, null, hub);
+        }
     }
 
     private TopicHub HubForUnregisteredTopic(Event @event)

@@ -36,9 +36,12 @@ public sealed partial class EventBus
 
     /// <summary>
     /// The hot stream of every topic matching one of <paramref name="patterns"/> — now or registered later —
-    /// with the seed's semantics: a pattern matches when it is found anywhere in the topic name
-    /// (<c>".*"</c> is every topic, <c>"purchase_"</c> any topic containing it, <c>"booking_confirmed$"</c> any
-    /// topic ending with it). Patterns are matched when a subscription or topic is added, never per publish.
+    /// with <c>event_bus</c>'s semantics: each pattern is anchored at the start of the topic name, as if written
+    /// <c>^(pattern)</c> (<c>".*"</c> is every topic, <c>"purchase_"</c> any topic starting with it,
+    /// <c>"booking_confirmed$"</c> only that topic; <c>"received"</c> does not match <c>"metrics_received"</c>,
+    /// <c>".*received$"</c> does). Each pattern of the list is anchored on its own and as a whole: <c>"a|b"</c>
+    /// matches <c>"b_topic"</c>, not <c>"x_b"</c>. Patterns are matched when a subscription or topic is added,
+    /// never per publish.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="patterns"/> is null.</exception>
     /// <exception cref="ArgumentException">No pattern is given, or one is empty or not a valid regex (the
@@ -61,19 +64,21 @@ public sealed partial class EventBus
         }
     }
 
-    /// <summary>The live subscriptions receiving <paramref name="topic"/>, in subscription order.</summary>
-    /// <exception cref="TopicNotRegisteredException">The topic is not registered.</exception>
+    /// <summary>
+    /// The live subscriptions receiving <paramref name="topic"/>, in subscription order; empty for a topic that
+    /// is not registered. Asking about a topic is not using it: only <see cref="Publish(Event)"/>,
+    /// <see cref="Topic(string)"/>, <see cref="Topic{T}(string)"/> and <see cref="Attach{T}(string, IObservable{T})"/>
+    /// refuse an unregistered one.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="topic"/> is null.</exception>
     public IReadOnlyList<SubscriberInfo> Subscribers(string topic)
     {
         ArgumentNullException.ThrowIfNull(topic);
         using (_gate.EnterScope())
         {
-            if (!_topics.TryGetValue(topic, out var hub))
-            {
-                throw new TopicNotRegisteredException(topic);
-            }
-
-            return [.. hub.Subscriptions.OrderBy(s => s.Id).Select(DescribeLocked)];
+            return _topics.TryGetValue(topic, out var hub)
+                ? [.. hub.Subscriptions.OrderBy(s => s.Id).Select(DescribeLocked)]
+                : [];
         }
     }
 
@@ -185,10 +190,6 @@ public sealed partial class EventBus
     {
         hub.Attach(subscription);
         subscription.Hubs.Add(hub);
-        if (subscription is TrackedSubscription tracked)
-        {
-            tracked.Stores.Add(hub.Pending);
-        }
     }
 
     // Idempotent: a subscription may be removed by its own Dispose and by the bus in the same breath.
@@ -214,20 +215,16 @@ public sealed partial class EventBus
         subscription.Hubs.Clear();
     }
 
-    internal void Unsubscribe(Subscription subscription)
+    // A subscription the user disposed (it is stopped already).
+    internal void Remove(Subscription subscription)
     {
-        PendingStore[] owed = [];
         using (_gate.EnterScope())
         {
             RemoveLocked(subscription);
-            if (subscription is TrackedSubscription tracked)
-            {
-                owed = [.. tracked.Stores];
-            }
         }
 
         // Outside the lock: a departed tracked subscriber skips what it still owes, so nothing waits for it.
-        (subscription as TrackedSubscription)?.SkipOwedEvents(owed);
+        (subscription as TrackedSubscription)?.SkipOwedEvents(_pending);
     }
 
     private SubscriberInfo Describe(Subscription subscription)
@@ -258,5 +255,5 @@ public sealed partial class EventBus
     internal IReadOnlyDictionary<string, int> CountSubscriptionsPerTopic() =>
         _topics.ToDictionary(pair => pair.Key, pair => pair.Value.Count, StringComparer.Ordinal);
 
-    internal int CountPending() => _pending.Values.Sum(store => store.Count);
+    internal int CountPending() => _pending.Count;
 }

@@ -44,8 +44,13 @@ public sealed partial class EventBus
     /// <summary>
     /// Unregisters <paramref name="topic"/>: its <see cref="Topic(string)"/> subscriptions complete, pattern
     /// subscriptions stop receiving it, publishing to it fails again. Its pending events stay pending until
-    /// their tracked subscribers answer them.
+    /// their tracked subscribers answer them; then the bus holds nothing of the topic.
     /// </summary>
+    /// <remarks>
+    /// Never waits for a subscriber: a <see cref="Topic(string)"/> subscriber that is inside <c>OnNext</c> gets
+    /// its <c>OnCompleted</c> when that <c>OnNext</c> returns, from the publishing thread, once and never
+    /// overlapping it.
+    /// </remarks>
     /// <returns>True if the topic was registered.</returns>
     public bool UnregisterTopic(string topic)
     {
@@ -60,6 +65,7 @@ public sealed partial class EventBus
 
             hub.IsRegistered = false;
             _topics.TryRemove(topic, out _);
+            Interlocked.CompareExchange(ref _lastHub, null, hub);
 
             foreach (var subscription in hub.Subscriptions)
             {
@@ -108,7 +114,7 @@ public sealed partial class EventBus
 
     private TopicHub RegisterLocked(string topic, ref List<(Subscription, Exception)>? failed)
     {
-        var hub = new TopicHub(this, topic, _pending.GetOrAdd(topic, static t => new PendingStore(t)));
+        var hub = new TopicHub(this, topic, _pending);
         foreach (var subscription in _patternSubscriptions)
         {
             try
@@ -154,13 +160,11 @@ public sealed partial class EventBus
             Report(new EventBusError(EventBusErrorOrigin.Pattern, Describe(subscription), null, ended));
             subscription.Terminate(ended);
 
-            // Swept only once Terminate has marked it stopped, as Dispose does: a publish that read the hub's
-            // subscribers before the removal and stores its entry after this sweep then finds it stopped
+            // Swept only once Terminate has recorded the ending, which stops the subscription at once (even
+            // when its OnError must wait for an OnNext in progress), as Dispose does: a publish that read the
+            // hub's subscribers before the removal and stores its entry after this sweep then finds it stopped
             // and skips the entry itself. Swept before, such an entry would be delivered and wait forever.
-            if (subscription is TrackedSubscription tracked)
-            {
-                tracked.SkipOwedEvents([.. tracked.Stores]);
-            }
+            (subscription as TrackedSubscription)?.SkipOwedEvents(_pending);
         }
     }
 

@@ -14,7 +14,9 @@ public sealed partial class EventBus
     /// <remarks>
     /// <para>Each <c>Subscribe</c> registers the subscriber under <paramref name="subscriber"/>; the name must
     /// be unique among live tracked subscribers, or the subscription ends at once with
-    /// <see cref="InvalidOperationException"/>. Disposing the subscription skips every event it still owes.</para>
+    /// <see cref="InvalidOperationException"/>. Disposing the subscription skips every event it still owes;
+    /// so does <see cref="Unsubscribe(string)"/>, which also completes it.</para>
+    /// <para>Patterns match at the start of the topic name, as <see cref="Match"/>'s do.</para>
     /// <para>An event whose <c>OnNext</c> threw counts as skipped by that subscriber (the seed's rule).</para>
     /// </remarks>
     /// <exception cref="ArgumentException">The name is empty, or a pattern is invalid (see <see cref="Match"/>).</exception>
@@ -45,37 +47,93 @@ public sealed partial class EventBus
     public void MarkSkipped(string subscriber, string topic, Guid id) =>
         FindOwed(subscriber, topic, id, out var slot).Mark(slot, PendingEntry.Skipped);
 
-    /// <summary>The pending event <paramref name="id"/> of <paramref name="topic"/>, or null if the bus does not hold it.</summary>
+    /// <summary>
+    /// Ends the live tracked subscriber named <paramref name="subscriber"/>, as disposing its subscription
+    /// would (it skips every event it still owes, so none waits for it), and completes its observer with
+    /// <c>OnCompleted</c>; the subscription its owner holds then has nothing left to do when disposed. Its
+    /// name is free again at once.
+    /// </summary>
+    /// <remarks>
+    /// Never waits for the subscriber: if it is inside <c>OnNext</c> (blocked there, perhaps, by a full
+    /// buffer), its <c>OnCompleted</c> comes when that <c>OnNext</c> returns, from the thread that was
+    /// delivering, once and never overlapping it.
+    /// </remarks>
+    /// <returns>True if a live tracked subscriber had that name; false if none had.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="subscriber"/> is null.</exception>
+    public bool Unsubscribe(string subscriber)
+    {
+        ArgumentNullException.ThrowIfNull(subscriber);
+        TrackedSubscription? tracked;
+        using (_gate.EnterScope())
+        {
+            if (!_trackedByName.TryGetValue(subscriber, out tracked))
+            {
+                return false;
+            }
+
+            RemoveLocked(tracked);
+        }
+
+        // Swept only once Terminate has recorded the ending, which stops the subscription at once, for the
+        // reason EndFailedPatterns gives: a publish that stores its entry after the sweep then skips it itself.
+        tracked.Terminate(null);
+        tracked.SkipOwedEvents(_pending);
+        return true;
+    }
+
+    /// <summary>Whether a live tracked subscriber is named <paramref name="subscriber"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="subscriber"/> is null.</exception>
+    public bool IsSubscribed(string subscriber)
+    {
+        ArgumentNullException.ThrowIfNull(subscriber);
+        using (_gate.EnterScope())
+        {
+            return _trackedByName.ContainsKey(subscriber);
+        }
+    }
+
+    /// <summary>
+    /// The pending event <paramref name="id"/> of <paramref name="topic"/>, or null if the bus does not hold it.
+    /// The topic need not be registered: pending events outlive their topic's registration.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="topic"/> is null.</exception>
     public Event? FetchEvent(string topic, Guid id)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        return _pending.TryGetValue(topic, out var store) ? store.Find(id)?.Event : null;
+        return _pending.Find(topic, id)?.Event;
     }
 
-    /// <summary>The data of the pending event <paramref name="id"/> of <paramref name="topic"/>, or null if the bus does not hold it.</summary>
+    /// <summary>
+    /// The data of the pending event <paramref name="id"/> of <paramref name="topic"/>, or null if the bus does
+    /// not hold it (registered topic or not, as <see cref="FetchEvent"/>).
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="topic"/> is null.</exception>
     public object? FetchEventData(string topic, Guid id) => FetchEvent(topic, id)?.Data;
 
     /// <summary>
     /// The events of <paramref name="topic"/> still waiting for a tracked subscriber's answer, with who received,
-    /// completed and skipped each one. Empty for a topic with none (registered or not).
+    /// completed and skipped each one, in id order. Empty for a topic with none, registered or not: pending
+    /// events outlive their topic's registration, so asking about an unregistered topic is no error.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="topic"/> is null.</exception>
     public IReadOnlyList<PendingEvent> Pending(string topic)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        return _pending.TryGetValue(topic, out var store)
-            ? [.. store.Entries.Select(e => e.Snapshot()).OrderBy(p => p.Event.Id)]
-            : [];
+        return [.. _pending.Entries
+            .Where(entry => string.Equals(entry.Event.Topic, topic, StringComparison.Ordinal))
+            .Select(entry => entry.Snapshot())
+            .OrderBy(p => p.Event.Id)];
     }
 
     /// <summary>
     /// The events delivered to the tracked subscriber named <paramref name="subscriber"/> that it has not
     /// answered yet, over all topics: what it would leave unhandled if it stopped now.
     /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="subscriber"/> is null.</exception>
     public IReadOnlyList<Event> Owed(string subscriber)
     {
         ArgumentNullException.ThrowIfNull(subscriber);
-        return [.. _pending.Values
-            .SelectMany(store => store.Entries)
+        return [.. _pending.Entries
             .Where(entry => entry.Owes(subscriber))
             .Select(entry => entry.Event)
             .OrderBy(e => e.Id)];
@@ -85,7 +143,7 @@ public sealed partial class EventBus
     {
         ArgumentNullException.ThrowIfNull(subscriber);
         ArgumentNullException.ThrowIfNull(topic);
-        var entry = _pending.TryGetValue(topic, out var store) ? store.Find(id) : null;
+        var entry = _pending.Find(topic, id);
         if (entry is null)
         {
             throw new InvalidOperationException(

@@ -24,11 +24,13 @@ public sealed partial class EventBus : IDisposable
     // Read lock-free by Publish; written under _gate.
     private readonly ConcurrentDictionary<string, TopicHub> _topics = new();
 
-    // Publish's one-entry cache of the last hub it found (see EventBus.Publish.cs).
+    // Publish's one-entry cache of the last hub it found (see EventBus.Publish.cs). Dropped when its topic is
+    // unregistered or the bus disposed, so that it never keeps a departed hub alive.
     private TopicHub? _lastHub;
 
-    // Pending events per topic. A store outlives its topic's registration (see PendingStore).
-    private readonly ConcurrentDictionary<string, PendingStore> _pending = new();
+    // Every pending event of every topic, registered or not: one table, so nothing per topic outlives the
+    // topic (see PendingTable).
+    private readonly PendingTable _pending = new();
 
     // The structure lock: topics, subscriptions and hub subscriber arrays change only under it. User code
     // never runs under it, and no delivery lock is taken while holding it.
@@ -78,6 +80,13 @@ public sealed partial class EventBus : IDisposable
     /// Ends every subscription with <c>OnCompleted</c> and refuses further publishing and subscribing
     /// (<see cref="ObjectDisposedException"/>). Pending events stay readable and answerable.
     /// </summary>
+    /// <remarks>
+    /// Never waits for a subscriber: one that is inside <c>OnNext</c> — blocked there, perhaps, as a bounded
+    /// consumer blocks its publisher when its buffer is full — gets its <c>OnCompleted</c> when that
+    /// <c>OnNext</c> returns, from the thread that was delivering, once and never overlapping it. An observer
+    /// that throws from <c>OnCompleted</c> is reported on <see cref="Errors"/> while that stream is open (it
+    /// completes as <c>Dispose</c> returns).
+    /// </remarks>
     public void Dispose()
     {
         Subscription[] ended;
@@ -102,6 +111,7 @@ public sealed partial class EventBus : IDisposable
             }
 
             _topics.Clear();
+            Volatile.Write(ref _lastHub, null);
             _subscriptions.Clear();
             _patternSubscriptions.Clear();
             _trackedByName.Clear();
@@ -120,7 +130,7 @@ public sealed partial class EventBus : IDisposable
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
-    internal void ReportSubscriberFault(Subscription subscription, Event @event, Exception exception) =>
+    internal void ReportSubscriberFault(Subscription subscription, Event? @event, Exception exception) =>
         Report(new EventBusError(EventBusErrorOrigin.Subscriber, Describe(subscription), @event, exception));
 
     private void Report(EventBusError error)

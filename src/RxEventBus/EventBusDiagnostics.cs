@@ -13,7 +13,11 @@ public sealed class EventBusDiagnostics
     /// <summary>Live subscriptions of every kind, whether or not a topic matches them yet.</summary>
     public int LiveSubscriptions => _bus.CountSubscriptions();
 
-    /// <summary>Live subscriptions receiving <paramref name="topic"/>; 0 for a topic that is not registered.</summary>
+    /// <summary>
+    /// Live subscriptions receiving <paramref name="topic"/>; 0 for a topic that is not registered (asking about
+    /// a topic is never an error, see <see cref="EventBus.Subscribers(string)"/>).
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="topic"/> is null.</exception>
     public int SubscriptionCount(string topic) => _bus.CountSubscriptions(topic);
 
     /// <summary>Live subscriptions receiving each registered topic.</summary>

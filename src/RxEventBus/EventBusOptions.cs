@@ -34,7 +34,9 @@ public sealed class EventBusOptions
     /// Makes ids for events built by the bus. It receives the bus's current time. Default: a time-ordered
     /// UUIDv7 of that time (<see cref="Guid.CreateVersion7(DateTimeOffset)"/>), so ids sort by creation and
     /// keep a database primary-key index append-only. A time before the Unix epoch, which UUIDv7 cannot
-    /// encode, is taken as the epoch itself: the ids stay valid and unique but no longer sort by time.
+    /// encode, is taken as the epoch itself: the ids stay valid and unique but no longer sort by time (a plain
+    /// <c>TestScheduler</c> starts at 0001-01-01; <c>RxEventBus.Testing</c>'s <c>UnixEpochTestScheduler</c>
+    /// starts at the epoch for that reason).
     /// </summary>
     public Func<DateTimeOffset, Guid> IdGenerator { get; init; } = static now => Guid.CreateVersion7(
         // A TestScheduler's clock starts at 0001-01-01; Guid.CreateVersion7 throws for any time before 1970,

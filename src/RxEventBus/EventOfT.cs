@@ -44,6 +44,9 @@ public readonly struct Event<T> : IEquatable<Event<T>>
     /// <inheritdoc cref="Event.OccurredAt"/>
     public DateTimeOffset? OccurredAt => Envelope.OccurredAt;
 
+    /// <inheritdoc cref="Event.Duration"/>
+    public TimeSpan? Duration => Envelope.Duration;
+
     /// <inheritdoc cref="Event.Source"/>
     public string? Source => Envelope.Source;
 

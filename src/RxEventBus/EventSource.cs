@@ -6,12 +6,14 @@ namespace RxEventBus;
 /// Wraps the code that produces an event's data (the seed's <c>EventSource.build</c> and
 /// <c>EventSource.notify</c>): <see cref="Event.InitializedAt"/> is stamped before it runs and
 /// <see cref="Event.OccurredAt"/> after, both from the bus's scheduler; id, source and ttl come from the
-/// <see cref="EventSourceParams"/> or the bus's options.
+/// <see cref="EventSourceParams"/> or the bus's options, and the transaction id from the params or, as in
+/// <c>event_bus</c>, the event's own id.
 /// </summary>
 /// <remarks>
 /// <para><b>What "fails" means.</b> The function fails when it throws, or when it returns null (an event must
 /// carry data). On failure, if <see cref="EventSourceParams.ErrorTopic"/> is set, an event whose data is an
-/// <see cref="EventFailure"/> is built for that topic (same id, times, source, ttl and transaction); then
+/// <see cref="EventFailure"/> is built for that topic, stamped as the event would have been (id, times, source,
+/// ttl, and a transaction id that defaults to its own id); then
 /// <c>Notify</c> publishes it and rethrows the original exception, so the caller still sees it, as
 /// <c>event_bus</c>'s caller still gets its <c>{:error, _}</c>. A cancellation of the async form's token is
 /// not a failure: it is only rethrown.</para>
@@ -168,12 +170,16 @@ public static class EventSource
     private static Event Stamp(EventBus bus, string topic, object data, EventSourceParams parameters, DateTimeOffset initializedAt)
     {
         var occurredAt = bus.Scheduler.Now;
+        var id = parameters.Id ?? bus.Options.IdGenerator(occurredAt);
         return new Event
         {
-            Id = parameters.Id ?? bus.Options.IdGenerator(occurredAt),
+            Id = id,
             Topic = topic,
             Data = data,
-            TransactionId = parameters.TransactionId,
+
+            // event_bus's EventSource: Map.get(params, :transaction_id, id). An event that starts no larger
+            // operation is its own transaction, so a query by transaction id always finds at least the event.
+            TransactionId = parameters.TransactionId ?? id,
             InitializedAt = initializedAt,
             OccurredAt = occurredAt,
             Source = parameters.Source ?? bus.Options.DefaultSource,

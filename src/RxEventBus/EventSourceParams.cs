@@ -9,7 +9,10 @@ public sealed record EventSourceParams
     /// <summary>The event id. Default: a new id from <see cref="EventBusOptions.IdGenerator"/>.</summary>
     public Guid? Id { get; init; }
 
-    /// <summary>The transaction id. Default: none.</summary>
+    /// <summary>
+    /// The transaction id. Default: the event's id, as <c>event_bus</c>'s <c>EventSource</c> does — an event
+    /// that is not part of a larger operation is its own transaction (for a failure event, its own id too).
+    /// </summary>
     public Guid? TransactionId { get; init; }
 
     /// <summary>The source. Default: <see cref="EventBusOptions.DefaultSource"/>.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Reactive.Concurrency;
 using Microsoft.Reactive.Testing;
 
@@ -18,8 +19,8 @@ public sealed class TestEventBusTests : ReactiveTest
 
         orders.Data.AssertEqual(OnNext(210, new Order(1)), OnNext(300, new Order(2)));
         orders.Events.Select(e => e.OccurredAt).Should().Equal(
-            [new DateTimeOffset(210, TimeSpan.Zero), new DateTimeOffset(300, TimeSpan.Zero)],
-            "because the bus stamps events with the virtual clock");
+            [DateTimeOffset.UnixEpoch.AddTicks(210), DateTimeOffset.UnixEpoch.AddTicks(300)],
+            "because the bus stamps events with the virtual clock, which reads the Unix epoch at tick 0");
     }
 
     [Fact]
@@ -39,7 +40,7 @@ public sealed class TestEventBusTests : ReactiveTest
     public void RecordAll_Patterns_RecordsEveryMatchingTopicIncludingOnesRegisteredLater()
     {
         using var bus = new TestEventBus("purchase_made", "user_created");
-        var purchases = bus.RecordAll("^purchase_", "refund$");
+        var purchases = bus.RecordAll("purchase_", ".*_refund$");
         bus.PublishAt(210, "purchase_made", "p1");
         bus.PublishAt(220, "user_created", "u1");
         bus.Scheduler.ScheduleAbsolute(230, () => bus.Bus.RegisterTopic("card_refund"));
@@ -130,6 +131,42 @@ public sealed class TestEventBusTests : ReactiveTest
     }
 
     [Fact]
+    public void PublishAt_FiveMinutes_OccurredAtIsFiveMinutesAfterTheEpochAndTheIdCarriesThatMillisecond()
+    {
+        using var bus = new TestEventBus("orders");
+        var orders = bus.Record<Order>("orders");
+        bus.PublishAt(TimeSpan.FromMinutes(5), "orders", new Order(1));
+
+        bus.Scheduler.Start();
+
+        var published = orders.Events.Should().ContainSingle().Which;
+        published.OccurredAt.Should().Be(
+            DateTimeOffset.UnixEpoch + TimeSpan.FromMinutes(5), "because the kit's clock reads the Unix epoch at tick 0");
+        UnixMillisecondsOf(published.Id).Should().Be(
+            5 * 60 * 1000, "because the default UUIDv7 id encodes the virtual time, which it could not before 1970");
+        orders.Data.AssertEqual(OnNext(TimeSpan.FromMinutes(5).Ticks, new Order(1)));
+    }
+
+    [Fact]
+    public void PublishAt_IncreasingVirtualTimes_IdsSortByTime()
+    {
+        using var bus = new TestEventBus("orders");
+        var orders = bus.Record<Order>("orders");
+        for (var i = 1; i <= 20; i++)
+        {
+            bus.PublishAt(TimeSpan.FromMilliseconds(10 * i), "orders", new Order(i));
+        }
+
+        bus.Scheduler.Start();
+
+        var ids = orders.Events.Select(e => e.Id).ToList();
+        ids.Select(UnixMillisecondsOf).Should().Equal(
+            Enumerable.Range(1, 20).Select(i => 10L * i), "because each id carries the virtual millisecond it was made at");
+        ids.Should().BeInAscendingOrder("because ids made at later virtual times compare greater, as they do on a real clock");
+        ids.Select(id => id.ToString()).Should().BeInAscendingOrder(StringComparer.Ordinal, "because their text sorts the same way");
+    }
+
+    [Fact]
     public void Constructor_Options_BuildsTheBusWithThemOnTheirTestScheduler()
     {
         var scheduler = new TestScheduler();
@@ -149,6 +186,9 @@ public sealed class TestEventBusTests : ReactiveTest
 
         act.Should().Throw<ArgumentException>().WithParameterName("options").WithMessage("*TestScheduler*ImmediateScheduler*");
     }
+
+    // A UUIDv7 begins with its 48-bit Unix-millisecond timestamp, big-endian (RFC 9562).
+    private static long UnixMillisecondsOf(Guid id) => (long)(BinaryPrimitives.ReadUInt64BigEndian(id.ToByteArray(bigEndian: true)) >> 16);
 
     private sealed record Order(int Number);
 }

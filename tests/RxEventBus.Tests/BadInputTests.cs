@@ -91,6 +91,7 @@ public sealed class BadInputTests : ReactiveTest
     [InlineData("purchase_(")]
     [InlineData("[orders")]
     [InlineData("*orders")]
+    [InlineData("a)|(b")] // invalid alone, valid once the bus wraps it in ^(?:…): still refused
     public void Match_InvalidRegex_ThrowsArgumentExceptionNamingThePattern(string pattern)
     {
         using var bus = TestBus.Create(new TestScheduler(), Good);
@@ -101,6 +102,20 @@ public sealed class BadInputTests : ReactiveTest
         match.Should().Throw<ArgumentException>("because the pattern does not compile").WithMessage($"*'{pattern}'*");
         tracked.Should().Throw<ArgumentException>("because tracked subscribers take the same patterns").WithMessage($"*'{pattern}'*");
         bus.Diagnostics.LiveSubscriptions.Should().Be(0, "because nothing was subscribed");
+        bus.ShouldStillDeliver(Good);
+    }
+
+    [Fact]
+    public void Match_PatternWhoseCommentSwallowsTheAnchorsParenthesis_ThrowsArgumentNamingIt()
+    {
+        using var bus = TestBus.Create(new TestScheduler(), Good);
+
+        // Valid on its own, but under (?x) a '#' comments out the rest of the line, ")" of ^(?:…) included.
+        var match = () => bus.Match("(?x)orders#comment");
+
+        match.Should().Throw<ArgumentException>("because the bus cannot anchor it at the start of the name")
+            .WithMessage("*'(?x)orders#comment'*anchored*");
+        bus.Diagnostics.LiveSubscriptions.Should().Be(0);
         bus.ShouldStillDeliver(Good);
     }
 

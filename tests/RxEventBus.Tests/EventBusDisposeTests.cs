@@ -58,6 +58,48 @@ public sealed class EventBusDisposeTests : ReactiveTest
     }
 
     [Fact]
+    public async Task Dispose_TrackedSubscriberBlockedInOnNext_ReturnsAtOnceAndCompletesItOnceTheOnNextEnds()
+    {
+        var bus = TestBus.Create(new TestScheduler(), "orders");
+        using var observer = new GatedObserver<TrackedEvent>();
+        using var subscription = bus.Tracked("persistence", ".*").Subscribe(observer);
+
+        // A bounded consumer blocks its publisher inside OnNext when its buffer is full (ADR 0001); shutting
+        // the bus down must not wait for that buffer to drain.
+        await observer.EndWhileBlockedAsync(
+            () => bus.Publish("orders", 1),
+            bus.Dispose,
+            () => bus.Invoking(b => b.Publish("orders", 2)).Should().Throw<ObjectDisposedException>("because the bus is disposed already"),
+            TimeSpan.FromSeconds(10));
+
+        observer.ShouldHaveCompletedOnceAfterItsOnNext("because the completion comes once, after the OnNext it waited for");
+        bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+    }
+
+    [Fact]
+    public void Dispose_ObserverThrowsFromOnCompleted_ReportsItAndStillCompletesTheOthers()
+    {
+        var bus = TestBus.Create(new TestScheduler(), "orders");
+        var errors = new List<EventBusError>();
+        using var errorSubscription = bus.Errors.Subscribe(errors.Add);
+        var boom = new InvalidOperationException("completion handler bug");
+        var completed = new List<string>();
+        using var faulty = bus.Topic("orders").Subscribe(_ => { }, () => throw boom);
+        using var topic = bus.Topic("orders").Subscribe(_ => { }, () => completed.Add("topic"));
+        using var pattern = bus.Match(".*").Subscribe(_ => { }, () => completed.Add("pattern"));
+
+        var dispose = bus.Dispose;
+
+        dispose.Should().NotThrow("because a subscriber's fault never reaches the caller, whichever thread sends its completion");
+        completed.Should().Equal(["topic", "pattern"], "because one faulty observer must not cost the others their completion");
+        var error = errors.Should().ContainSingle().Which;
+        error.Origin.Should().Be(EventBusErrorOrigin.Subscriber);
+        error.Exception.Should().BeSameAs(boom, "because the fault is reported like one thrown from OnNext");
+        error.Event.Should().BeNull("because no event was being delivered");
+        bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+    }
+
+    [Fact]
     public void Subscribe_ObservableMadeBeforeDispose_CompletesAtOnce()
     {
         var scheduler = new TestScheduler();

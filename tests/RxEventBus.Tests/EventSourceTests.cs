@@ -24,7 +24,7 @@ public sealed class EventSourceTests
 
         @event.InitializedAt.Should().Be(Noon, "because InitializedAt is read before the function runs");
         @event.OccurredAt.Should().Be(Noon + WorkTime, "because OccurredAt is read after the function returns");
-        (@event.OccurredAt - @event.InitializedAt).Should().Be(WorkTime, "because the two stamps bracket the function's run");
+        @event.Duration.Should().Be(WorkTime, "because the two stamps bracket the function's run");
         @event.Topic.Should().Be("orders");
         @event.Data.Should().Be("order #1");
     }
@@ -86,7 +86,7 @@ public sealed class EventSourceTests
         generatorTimes.Should().Equal([Noon + WorkTime], "because the id is made for the time the data occurred");
         @event.Source.Should().Be("checkout", "because the source defaults to EventBusOptions.DefaultSource");
         @event.Ttl.Should().Be(TimeSpan.FromDays(30), "because the ttl defaults to EventBusOptions.DefaultTtl");
-        @event.TransactionId.Should().BeNull("because no transaction was given");
+        @event.TransactionId.Should().Be(id, "because an event built without a transaction is its own one, as in event_bus's EventSource");
     }
 
     [Fact]
@@ -139,6 +139,55 @@ public sealed class EventSourceTests
         published.OccurredAt.Should().Be(Noon + WorkTime, "because Notify stamps like Build");
         published.TransactionId.Should().Be(transaction);
         subscription.Dispose();
+        bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+    }
+
+    [Fact]
+    public void Notify_NoTransactionId_PublishesAnEventThatIsItsOwnTransaction()
+    {
+        using var bus = TestBus.Create(AtNoon(), "orders");
+        var received = new List<Event>();
+        using var subscription = bus.Topic("orders").Subscribe(received.Add);
+
+        bus.Notify("orders", () => "order #1");
+
+        var published = received.Should().ContainSingle().Which;
+        published.TransactionId.Should().Be(
+            published.Id, "because event_bus's EventSource takes the event's id as its transaction id when none is given");
+        subscription.Dispose();
+        bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task NotifyAsync_NoTransactionId_PublishesAnEventThatIsItsOwnTransaction()
+    {
+        using var bus = TestBus.Create(AtNoon(), "orders");
+        var received = new List<Event>();
+        using var subscription = bus.Topic("orders").Subscribe(received.Add);
+
+        await bus.NotifyAsync("orders", _ => Task.FromResult("order #1")).WaitAsync(TimeSpan.FromSeconds(10));
+
+        var published = received.Should().ContainSingle().Which;
+        published.TransactionId.Should().Be(published.Id, "because the async form stamps like the others");
+        subscription.Dispose();
+        bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+    }
+
+    [Fact]
+    public void Notify_FunctionThrowsWithErrorTopicAndNoTransactionId_FailureEventIsItsOwnTransaction()
+    {
+        using var bus = TestBus.Create(AtNoon(), "orders", "errors");
+        var onErrors = new List<Event>();
+        using var errors = bus.Topic("errors").Subscribe(onErrors.Add);
+
+        var act = () => bus.Notify<string>(
+            "orders", () => throw new InvalidOperationException("payment declined"), new EventSourceParams { ErrorTopic = "errors" });
+
+        act.Should().Throw<InvalidOperationException>();
+        var failure = onErrors.Should().ContainSingle().Which;
+        failure.TransactionId.Should().Be(
+            failure.Id, "because the failure event is stamped like the event it replaces: without a transaction, its own id");
+        errors.Dispose();
         bus.Diagnostics.LiveSubscriptions.Should().Be(0);
     }
 

@@ -143,6 +143,51 @@ public sealed class EventTests
     }
 
     [Fact]
+    public void Duration_BothTimesSet_IsOccurredAtMinusInitializedAtOnTheEnvelopeAndItsTypedView()
+    {
+        var @event = new Event
+        {
+            Id = Guid.NewGuid(), Topic = "orders", Data = new Order("A-1", 3), InitializedAt = Noon, OccurredAt = Noon.AddMilliseconds(250),
+        };
+
+        @event.Duration.Should().Be(TimeSpan.FromMilliseconds(250), "because, as event_bus's Event.duration/1, it is occurred_at - initialized_at");
+        @event.As<Order>().Duration.Should().Be(TimeSpan.FromMilliseconds(250), "because the typed view reads it through");
+    }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(false, false)]
+    public void Duration_EitherTimeMissing_IsNull(bool initialized, bool occurred)
+    {
+        var @event = new Event
+        {
+            Id = Guid.NewGuid(),
+            Topic = "orders",
+            Data = 1,
+            InitializedAt = initialized ? Noon : null,
+            OccurredAt = occurred ? Noon.AddSeconds(1) : null,
+        };
+
+        @event.Duration.Should().BeNull("because a duration needs both ends");
+        @event.As<int>().Duration.Should().BeNull();
+    }
+
+    [Fact]
+    public void Equals_SameStoredMembers_EqualWhateverDurationSays()
+    {
+        var id = Guid.NewGuid();
+        var first = new Event { Id = id, Topic = "orders", Data = 1, InitializedAt = Noon, OccurredAt = Noon.AddSeconds(1) };
+        var second = new Event { Id = id, Topic = "orders", Data = 1, InitializedAt = Noon, OccurredAt = Noon.AddSeconds(1) };
+        var shifted = first with { InitializedAt = Noon.AddHours(1), OccurredAt = Noon.AddHours(1).AddSeconds(1) };
+
+        second.Should().Be(first, "because Duration is computed from stored members, not a member of its own");
+        second.GetHashCode().Should().Be(first.GetHashCode());
+        shifted.Duration.Should().Be(first.Duration);
+        shifted.Should().NotBe(first, "because equal durations do not make events equal: their times differ");
+    }
+
+    [Fact]
     public void As_PayloadOfThatType_GivesTypedViewOfSameEnvelope()
     {
         var @event = new Event

@@ -4,8 +4,8 @@ using RxEventBus.Tests.Support;
 
 namespace RxEventBus.Tests;
 
-// Match(patterns): the seed's regex subscriptions. A pattern matches a topic when it is found anywhere in
-// the name (Elixir's Regex.match?), and it follows topics registered after it subscribed.
+// Match(patterns): the seed's regex subscriptions. A pattern matches a topic when it matches at the start of
+// the name (event_bus compiles each pattern as ^(pattern)), and it follows topics registered after it subscribed.
 public sealed class PatternSubscriptionTests : ReactiveTest
 {
     [Fact]
@@ -19,38 +19,56 @@ public sealed class PatternSubscriptionTests : ReactiveTest
     }
 
     [Fact]
-    public void Match_PlainWord_ReceivesOnlyTopicsContainingIt()
+    public void Match_PlainWord_ReceivesOnlyTopicsStartingWithIt()
     {
         var received = TopicsReceivedBy(
-            ["purchase_"],
-            ["purchase_completed", "order_purchase_refunded", "purchase", "purchases", "PURCHASE_done", "orders"]);
+            ["user_"],
+            ["user_created", "user_deleted", "admin_user_created", "user", "users", "USER_renamed", "orders"]);
 
         received.Should().Equal(
-            ["purchase_completed", "order_purchase_refunded"],
-            "because an unanchored pattern matches wherever it is found in the name, and matching is case-sensitive");
+            ["user_created", "user_deleted"],
+            "because a pattern matches at the start of the name, as event_bus's ^(pattern) does, and matching is case-sensitive");
     }
 
     [Fact]
-    public void Match_EndAnchor_ReceivesOnlyTopicsEndingWithIt()
+    public void Match_WordFoundOnlyInsideTheName_DoesNotMatch()
+    {
+        var received = TopicsReceivedBy(["received"], ["metrics_received", "payment_received", "received", "received_late"]);
+
+        received.Should().Equal(
+            ["received", "received_late"], "because \"received\" must start the name: metrics_received does not match it");
+    }
+
+    [Fact]
+    public void Match_EndAnchor_ReceivesOnlyTheTopicItSpells()
     {
         var received = TopicsReceivedBy(
             ["booking_confirmed$"],
             ["booking_confirmed", "hotel_booking_confirmed", "booking_confirmed_email", "booking_cancelled"]);
 
         received.Should().Equal(
-            ["booking_confirmed", "hotel_booking_confirmed"], "because \"$\" anchors the pattern at the end of the name only");
+            ["booking_confirmed"], "because a pattern anchored at both ends by ^(…) and $ spells out one whole name");
     }
 
     [Fact]
-    public void Match_SeveralPatterns_ReceivesTopicsMatchingAnyOnceEach()
+    public void Match_AlternationInOnePattern_IsAnchoredAsAWhole()
     {
-        var received = TopicsReceivedBy(
-            ["^order", "s$", "orders"],
-            ["orders", "order_shipped", "payments", "refund"]);
+        var received = TopicsReceivedBy(["a|b"], ["a_topic", "b_topic", "x_b", "x_a", "c"]);
 
         received.Should().Equal(
-            ["orders", "order_shipped", "payments"],
-            "because a topic matching any pattern is received, once, however many patterns match it");
+            ["a_topic", "b_topic"], "because the whole alternation is anchored (^(?:a|b)), not only its first branch (^a|b)");
+    }
+
+    [Fact]
+    public void Match_SeveralPatterns_EachIsAnchoredSeparatelyAndATopicIsReceivedOnce()
+    {
+        var received = TopicsReceivedBy(
+            ["orders", "x|payments", "order"],
+            ["orders", "payments", "x_ray", "refund_orders", "late_payments", "y_x", "order_shipped"]);
+
+        received.Should().Equal(
+            ["orders", "payments", "x_ray", "order_shipped"],
+            "because each pattern is anchored at the start on its own, and a topic matching several patterns is received once");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Reactive.Testing;
 using RxEventBus.Tests.Support;
 
@@ -71,6 +72,35 @@ public sealed class TopicRegistrationTests
         bus.Invoking(b => b.Publish("orders", 1)).Should().Throw<TopicNotRegisteredException>(
             "because publishing to an unregistered topic fails again");
         bus.ShouldStillDeliver("payments");
+    }
+
+    [Fact]
+    public void UnregisterTopic_ItsTrackedEventsAnswered_BusKeepsNothingOfTheTopic()
+    {
+        using var bus = TestBus.Create(new TestScheduler());
+        using var tracked = bus.Tracked("auditor", ".*").Subscribe(e => e.MarkCompleted());
+
+        var name = UseATopicThenUnregisterIt(bus);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        name.IsAlive.Should().BeFalse(
+            "because once a topic is unregistered and its tracked events answered, nothing of it may stay in the bus: " +
+            "neither a per-topic store of pending events nor the hub Publish last used");
+        bus.Diagnostics.LiveSubscriptions.Should().Be(1, "because the bus and its tracked subscriber lived on throughout");
+    }
+
+    // Not inlined, so that no local of the test method holds the name: when this returns, only the weak
+    // reference and whatever the bus kept still point at it. The name is built at run time, never interned.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference UseATopicThenUnregisterIt(EventBus bus)
+    {
+        var topic = string.Concat("short_lived_", Guid.NewGuid().ToString("N"));
+        bus.RegisterTopic(topic);
+        bus.Publish(topic, 1);
+        bus.UnregisterTopic(topic);
+        return new WeakReference(topic);
     }
 
     [Fact]

@@ -137,6 +137,32 @@ public sealed class TopicSubscriptionTests : ReactiveTest
     }
 
     [Fact]
+    public async Task UnregisterTopic_TopicSubscriberBlockedInOnNext_ReturnsAtOnceAndCompletesItOnceTheOnNextEnds()
+    {
+        using var bus = TestBus.Create(new TestScheduler(), "orders");
+        using var blocked = new GatedObserver<Event>();
+        using var next = new GatedObserver<Event>(open: true);
+        var blockedSubscription = bus.Topic("orders").Subscribe(blocked);
+        var nextSubscription = bus.Topic("orders").Subscribe(next);
+
+        await blocked.EndWhileBlockedAsync(
+            () => bus.Publish("orders", 1),
+            () => bus.UnregisterTopic("orders"),
+            unregistered =>
+            {
+                unregistered.Should().BeTrue();
+                bus.TopicExists("orders").Should().BeFalse("because UnregisterTopic did its work without waiting for the blocked subscriber");
+            },
+            TimeSpan.FromSeconds(10));
+
+        blocked.ShouldHaveCompletedOnceAfterItsOnNext("because the publisher sends the completion once it leaves the topic");
+        next.ShouldHaveCompletedOnceAfterItsOnNext("because a subscriber the publisher had still to serve gets the event, then the completion");
+        blockedSubscription.Dispose();
+        nextSubscription.Dispose();
+        bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+    }
+
+    [Fact]
     public void Topic_TopicUnregisteredBeforeSubscribe_EndsWithTopicNotRegistered()
     {
         var scheduler = new TestScheduler();

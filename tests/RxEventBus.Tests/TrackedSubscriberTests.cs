@@ -1,3 +1,4 @@
+using System.Reactive;
 using System.Reactive.Concurrency;
 using Microsoft.Reactive.Testing;
 using RxEventBus.Tests.Support;
@@ -115,6 +116,25 @@ public sealed class TrackedSubscriberTests : ReactiveTest
     }
 
     [Fact]
+    public void Tracked_PatternFoundOnlyInsideTheName_NeitherDeliversNorKeepsTheEvent()
+    {
+        using var bus = TestBus.Create(new TestScheduler(), "received", "metrics_received");
+        var delivered = new List<TrackedEvent>();
+        using var tracked = bus.Tracked("auditor", "received").Subscribe(delivered.Add);
+
+        var inside = bus.Publish("metrics_received", 1);
+        var atStart = bus.Publish("received", 2);
+
+        delivered.Select(e => e.Event).Should().Equal(
+            [atStart], "because a tracked subscriber's patterns match at the start of the name, as Match's do");
+        bus.FetchEvent("metrics_received", inside.Id).Should().BeNull("because no tracked subscriber owes an event it never received");
+        bus.Subscribers().Single().Topics.Should().Equal(["received"]);
+        delivered[0].MarkCompleted();
+        tracked.Dispose();
+        bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+    }
+
+    [Fact]
     public void Tracked_AnswersFromInsideOnNext_EventDroppedBeforePublishReturns()
     {
         using var bus = TestBus.Create(new TestScheduler(), "orders");
@@ -178,6 +198,122 @@ public sealed class TrackedSubscriberTests : ReactiveTest
         bus.FetchEvent("orders", order.Id).Should().BeNull("because nobody owes the order any more");
         bus.Diagnostics.PendingEvents.Should().Be(0);
         mailer.Dispose();
+        bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+    }
+
+    [Fact]
+    public void Unsubscribe_LiveTrackedSubscriber_CompletesItSkipsWhatItOwesAndFreesItsName()
+    {
+        var scheduler = new TestScheduler();
+        using var bus = TestBus.Create(scheduler, "orders", "payments");
+        var auditor = scheduler.CreateObserver<TrackedEvent>();
+        var mailerAnswers = new List<TrackedEvent>();
+        var auditorSubscription = bus.Tracked("auditor", ".*").Subscribe(auditor);
+        var mailer = bus.Tracked("mailer", "orders").Subscribe(mailerAnswers.Add);
+        scheduler.AdvanceTo(300);
+        var order = bus.Publish("orders", 1);
+        var payment = bus.Publish("payments", 2);
+        scheduler.AdvanceTo(400);
+
+        var unsubscribed = bus.Unsubscribe("auditor");
+        bus.Publish("orders", 3);
+
+        unsubscribed.Should().BeTrue("because a live tracked subscriber had that name");
+        auditor.Messages.Select(m => (m.Time, m.Value.Kind)).Should().Equal(
+            [(300, NotificationKind.OnNext), (300, NotificationKind.OnNext), (400, NotificationKind.OnCompleted)],
+            "because Unsubscribe completes the subscriber, which receives nothing after");
+        bus.IsSubscribed("auditor").Should().BeFalse();
+        bus.FetchEvent("payments", payment.Id).Should().BeNull("because the auditor alone owed the payment, and skipped it on leaving");
+        bus.Pending("orders").Where(p => p.Event.Id == order.Id).Should().ContainSingle()
+            .Which.Skippers.Should().Equal(["auditor"], "because it skips what it owed, exactly as disposing it would");
+
+        var successor = scheduler.CreateObserver<TrackedEvent>();
+        using var successorSubscription = bus.Tracked("auditor", ".*").Subscribe(successor);
+        auditorSubscription.Dispose();
+
+        bus.IsSubscribed("auditor").Should().BeTrue(
+            "because the name was free at once, and disposing the ended subscription does nothing to its successor");
+        auditor.Messages.Should().HaveCount(3, "because disposing the ended subscription sends nothing more");
+        var later = bus.Publish("payments", 4);
+        successor.Messages.Should().ContainSingle().Which.Value.Value.Event.Should().BeSameAs(later);
+        successor.Messages[0].Value.Value.MarkCompleted();
+        foreach (var answer in mailerAnswers)
+        {
+            answer.MarkCompleted();
+        }
+
+        bus.Diagnostics.PendingEvents.Should().Be(0);
+        mailer.Dispose();
+        successorSubscription.Dispose();
+        bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+    }
+
+    [Fact]
+    public void Unsubscribe_NoLiveTrackedSubscriberOfThatName_ReturnsFalseAndChangesNothing()
+    {
+        using var bus = TestBus.Create(new TestScheduler(), "orders");
+        bus.Tracked("departed", ".*").Subscribe(_ => { }).Dispose();
+        var received = new List<TrackedEvent>();
+        using var auditor = bus.Tracked("auditor", ".*").Subscribe(received.Add);
+        using var plain = bus.Match(".*").Subscribe(_ => { });
+
+        bus.Unsubscribe("nobody").Should().BeFalse("because no tracked subscriber has that name");
+        bus.Unsubscribe("departed").Should().BeFalse("because that subscriber was disposed already");
+        bus.Unsubscribe("Auditor").Should().BeFalse("because names are compared exactly");
+
+        bus.Invoking(b => b.Unsubscribe(null!)).Should().Throw<ArgumentNullException>();
+        bus.Diagnostics.LiveSubscriptions.Should().Be(2, "because a failed Unsubscribe ends nothing");
+        bus.Publish("orders", 1);
+        received.Should().ContainSingle("because the auditor still receives").Which.MarkCompleted();
+        auditor.Dispose();
+        plain.Dispose();
+        bus.Diagnostics.LiveSubscriptions.Should().Be(0);
+    }
+
+    [Fact]
+    public void IsSubscribed_TrackedSubscriberLifetime_TrueExactlyWhileItLives()
+    {
+        var bus = TestBus.Create(new TestScheduler(), "orders");
+        var auditor = bus.Tracked("auditor", "orders");
+
+        var beforeSubscribe = bus.IsSubscribed("auditor");
+        var subscription = auditor.Subscribe(_ => { });
+        var whileSubscribed = bus.IsSubscribed("auditor");
+        subscription.Dispose();
+        var afterDispose = bus.IsSubscribed("auditor");
+        var again = auditor.Subscribe(_ => { });
+        bus.Dispose();
+
+        beforeSubscribe.Should().BeFalse("because making the observable subscribes nothing");
+        whileSubscribed.Should().BeTrue();
+        afterDispose.Should().BeFalse("because a disposed subscriber is gone");
+        bus.IsSubscribed("auditor").Should().BeFalse("because a disposed bus ended every subscriber");
+        bus.IsSubscribed("mailer").Should().BeFalse("because nothing ever had that name");
+        bus.Invoking(b => b.IsSubscribed(null!)).Should().Throw<ArgumentNullException>();
+        again.Dispose();
+    }
+
+    [Fact]
+    public async Task Unsubscribe_SubscriberBlockedInOnNext_ReturnsAtOnceSkipsWhatItOwesAndCompletesItOnceTheOnNextEnds()
+    {
+        using var bus = TestBus.Create(new TestScheduler(), "orders");
+        using var observer = new GatedObserver<TrackedEvent>();
+        var subscription = bus.Tracked("persistence", ".*").Subscribe(observer);
+
+        await observer.EndWhileBlockedAsync(
+            () => bus.Publish("orders", 1),
+            () => bus.Unsubscribe("persistence"),
+            unsubscribed =>
+            {
+                unsubscribed.Should().BeTrue();
+                bus.IsSubscribed("persistence").Should().BeFalse("because Unsubscribe did its work without waiting for the blocked subscriber");
+                bus.Diagnostics.PendingEvents.Should().Be(0, "because it skipped the event it was still handling, as disposing it would");
+            },
+            TimeSpan.FromSeconds(10));
+
+        observer.ShouldHaveCompletedOnceAfterItsOnNext("because the completion comes once, after the OnNext it waited for");
+        subscription.Dispose();
+        observer.Log.Should().HaveCount(3, "because disposing the ended subscription sends nothing more");
         bus.Diagnostics.LiveSubscriptions.Should().Be(0);
     }
 

@@ -15,16 +15,27 @@ internal sealed class PatternSubscription(EventBus bus, long id, TopicPatterns p
 
     internal override void Deliver(Event @event)
     {
-        using (_gate.EnterScope())
+        try
         {
-            if (!IsStopped)
+            using (_gate.EnterScope())
             {
-                observer.OnNext(@event);
+                if (!IsStopped)
+                {
+                    observer.OnNext(@event);
+                }
+            }
+        }
+        finally
+        {
+            // An ending recorded while this delivery held the lock was left for it to send (see Terminate).
+            if (HasUnsentEnding)
+            {
+                SendEndingUnder(_gate);
             }
         }
     }
 
-    protected override Lock TerminalLock() => _gate;
+    protected override void SendEndingWhenFree() => SendEndingUnder(_gate);
 
     protected override void SendCompleted() => observer.OnCompleted();
 

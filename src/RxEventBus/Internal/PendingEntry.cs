@@ -2,7 +2,7 @@ namespace RxEventBus.Internal;
 
 // One published event that tracked subscribers still owe an answer. Its subscriber list is the tracked
 // subscribers of the topic at publish time; each answers once, and the last answer removes the entry
-// from its store. Answers come from any thread, so every state change is a CAS.
+// from the bus's table. Answers come from any thread, so every state change is a CAS.
 internal sealed class PendingEntry
 {
     internal const int Waiting = 0;
@@ -16,11 +16,11 @@ internal sealed class PendingEntry
     private int _single;
     private int _remaining;
 
-    internal PendingEntry(Event @event, TrackedSubscription[] subscribers, PendingStore store)
+    internal PendingEntry(Event @event, TrackedSubscription[] subscribers, PendingTable table)
     {
         Event = @event;
         Subscribers = subscribers;
-        Store = store;
+        Table = table;
         _states = subscribers.Length > 1 ? new int[subscribers.Length] : null;
         _remaining = subscribers.Length;
     }
@@ -29,7 +29,11 @@ internal sealed class PendingEntry
 
     internal TrackedSubscription[] Subscribers { get; }
 
-    internal PendingStore Store { get; }
+    internal PendingTable Table { get; }
+
+    // Made from the event rather than stored: the event's own Topic string is the one the publish added it
+    // with, so the removal compares it by reference, and the entry stays as small as it was.
+    internal PendingKey Key => new(Event.Topic, Event.Id);
 
     internal int StateOf(int slot) => Volatile.Read(ref State(slot));
 
@@ -54,7 +58,7 @@ internal sealed class PendingEntry
 
         if (Interlocked.Decrement(ref _remaining) == 0)
         {
-            Store.Remove(this);
+            Table.Remove(this);
         }
 
         return true;

@@ -6,12 +6,19 @@ namespace RxEventBus.Internal;
 // the subscriber arrays, one call per subscriber; it allocates nothing unless tracked subscribers need
 // a pending entry. The arrays are replaced whole (copy-on-write) under the bus's structure lock, so
 // subscribing never blocks a publisher for longer than one reference swap.
-internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
+internal sealed class TopicHub(EventBus bus, string name, PendingTable pending)
 {
     private PlainSinks _plain = PlainSinks.Empty;
     private TrackedSubscription[] _tracked = [];
     private bool _isRegistered = true;
     private readonly KeyValuePair<string, object?> _metricTag = BusMetrics.TopicTag(name);
+
+    // Topic subscriptions the bus ended while a publish held the delivery lock: that publish sends their
+    // endings as it lets go (see End). _endingsWaiting is their count, readable without _endingsGate: the
+    // one read a publish spends on this.
+    private readonly Lock _endingsGate = new();
+    private List<Subscription>? _endings;
+    private int _endingsWaiting;
 
     internal string Name { get; } = name;
 
@@ -21,8 +28,6 @@ internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
         get => Volatile.Read(ref _isRegistered);
         set => Volatile.Write(ref _isRegistered, value);
     }
-
-    internal PendingStore Pending { get; } = pending;
 
     // Serializes the topic's deliveries: publishes from many threads never overlap at an observer, and
     // each observer sees the topic's events in the order their publishers took this lock.
@@ -68,48 +73,105 @@ internal sealed class TopicHub(EventBus bus, string name, PendingStore pending)
     internal void Publish(Event @event)
     {
         BusMetrics.Published(_metricTag);
-        using (Delivery.EnterScope())
+        try
         {
-            var tracked = _tracked;
-            var plain = _plain;
-            Exception? rejection = null;
-
-            if (tracked.Length != 0)
+            using (Delivery.EnterScope())
             {
-                // Stored before any delivery: a subscriber may answer from inside OnNext.
-                var entry = new PendingEntry(@event, tracked, Pending);
-                Pending.Add(entry);
-                for (var i = 0; i < tracked.Length; i++)
+                var tracked = _tracked;
+                var plain = _plain;
+                Exception? rejection = null;
+
+                if (tracked.Length != 0)
+                {
+                    // Stored before any delivery: a subscriber may answer from inside OnNext.
+                    var entry = new PendingEntry(@event, tracked, pending);
+                    pending.Add(entry);
+                    for (var i = 0; i < tracked.Length; i++)
+                    {
+                        try
+                        {
+                            tracked[i].Deliver(entry, i);
+                        }
+                        catch (Exception e)
+                        {
+                            // The seed's rule: an event whose tracked subscriber failed counts as skipped by it.
+                            entry.TryMark(i, PendingEntry.Skipped);
+                            rejection = Fault(tracked[i], @event, e, rejection);
+                        }
+                    }
+                }
+
+                var observers = plain.Observers;
+                for (var i = 0; i < observers.Length; i++)
                 {
                     try
                     {
-                        tracked[i].Deliver(entry, i);
+                        observers[i].OnNext(@event);
                     }
                     catch (Exception e)
                     {
-                        // The seed's rule: an event whose tracked subscriber failed counts as skipped by it.
-                        entry.TryMark(i, PendingEntry.Skipped);
-                        rejection = Fault(tracked[i], @event, e, rejection);
+                        rejection = Fault(plain.Owners[i], @event, e, rejection);
                     }
                 }
-            }
 
-            var observers = plain.Observers;
-            for (var i = 0; i < observers.Length; i++)
-            {
-                try
+                if (rejection is not null)
                 {
-                    observers[i].OnNext(@event);
-                }
-                catch (Exception e)
-                {
-                    rejection = Fault(plain.Owners[i], @event, e, rejection);
+                    ExceptionDispatchInfo.Throw(rejection);
                 }
             }
-
-            if (rejection is not null)
+        }
+        finally
+        {
+            // Endings of topic subscriptions that waited for this publish to let go of the lock (see End).
+            if (Volatile.Read(ref _endingsWaiting) != 0)
             {
-                ExceptionDispatchInfo.Throw(rejection);
+                SendEndings();
+            }
+        }
+    }
+
+    // Ends a topic subscription of this hub, already detached (its OnNext calls stop with the publishes that
+    // read the old array). Its ending is sent under the delivery lock, after those publishes: at once if no
+    // publish holds the lock, else by the publish that does, as it lets go — never waiting for it, since a
+    // subscriber may be blocked in OnNext for as long as its buffer stays full.
+    internal void End(Subscription subscription)
+    {
+        using (_endingsGate.EnterScope())
+        {
+            (_endings ??= []).Add(subscription);
+            Volatile.Write(ref _endingsWaiting, _endings.Count);
+        }
+
+        SendEndings();
+    }
+
+    // Sends the waiting endings unless the delivery lock is held: by a publish on another thread, which calls
+    // this as it lets go, or further up this thread's stack (a nested publish, or an ending requested from
+    // inside an OnNext), where the outermost publish will. Loops because an End that found the lock taken by
+    // this very call counts on it to look again after letting go. Lock's release is an interlocked decrement
+    // (a full fence) and End's count is written before its TryEnter, so that second look cannot miss it.
+    private void SendEndings()
+    {
+        while (Volatile.Read(ref _endingsWaiting) != 0 && !Delivery.IsHeldByCurrentThread && Delivery.TryEnter())
+        {
+            try
+            {
+                List<Subscription>? endings;
+                using (_endingsGate.EnterScope())
+                {
+                    endings = _endings;
+                    _endings = null;
+                    Volatile.Write(ref _endingsWaiting, 0);
+                }
+
+                foreach (var subscription in endings ?? [])
+                {
+                    subscription.SendEndingLocked();
+                }
+            }
+            finally
+            {
+                Delivery.Exit();
             }
         }
     }

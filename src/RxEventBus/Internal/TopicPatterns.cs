@@ -2,11 +2,12 @@ using System.Text.RegularExpressions;
 
 namespace RxEventBus.Internal;
 
-// The regexes of a pattern or tracked subscription, with the seed's semantics: a topic matches when any
-// pattern is found anywhere in its name (Regex.match?/2), so ".*" is every topic, "purchase_" any topic
-// containing it and "booking_confirmed$" any topic ending with it. Matched when a subscription or a topic
-// is added, never per publish; each match has the bus's timeout, so a pattern that backtracks
-// catastrophically fails instead of hanging the bus.
+// The regexes of a pattern or tracked subscription, with event_bus's semantics: it compiles each pattern as
+// ^(pattern) (lib/event_bus/utils/regex.ex), so a pattern matches at the start of the topic name: ".*" is
+// every topic, "user_" any topic starting with it, "booking_confirmed$" that one topic, and "received" not
+// "metrics_received". Each pattern is anchored on its own and as a whole, so "a|b" is ^(?:a|b), never ^a|b.
+// Matched when a subscription or a topic is added, never per publish; each match has the bus's timeout, so
+// a pattern that backtracks catastrophically fails instead of hanging the bus.
 internal sealed class TopicPatterns
 {
     private readonly Regex[] _regexes;
@@ -28,19 +29,13 @@ internal sealed class TopicPatterns
                 throw new ArgumentException($"Topic pattern #{i} is null or empty; use \".*\" to match every topic.", paramName);
             }
 
-            try
-            {
-                _regexes[i] = new Regex(pattern, RegexOptions.CultureInvariant, matchTimeout);
-            }
-            catch (ArgumentException e)
-            {
-                throw new ArgumentException($"Topic pattern '{pattern}' is not a valid regular expression: {e.Message}", paramName, e);
-            }
+            _regexes[i] = Anchored(pattern, matchTimeout, paramName);
         }
 
         Patterns = [.. patterns];
     }
 
+    // As written by the user, without the anchor: what SubscriberInfo lists.
     internal IReadOnlyList<string> Patterns { get; }
 
     // Throws RegexMatchTimeoutException when a pattern exceeds the bus's match timeout.
@@ -55,5 +50,30 @@ internal sealed class TopicPatterns
         }
 
         return false;
+    }
+
+    private static Regex Anchored(string pattern, TimeSpan matchTimeout, string paramName)
+    {
+        try
+        {
+            // Parsed alone first: a pattern that is invalid on its own (say "a)|(b") must not become valid
+            // once wrapped, and the user's error should name the regex the user wrote.
+            _ = new Regex(pattern, RegexOptions.CultureInvariant, matchTimeout);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"Topic pattern '{pattern}' is not a valid regular expression: {e.Message}", paramName, e);
+        }
+
+        try
+        {
+            return new Regex("^(?:" + pattern + ")", RegexOptions.CultureInvariant, matchTimeout);
+        }
+        catch (ArgumentException e)
+        {
+            // Only a pattern that comments out the closing parenthesis, e.g. "(?x)a#b", gets here.
+            throw new ArgumentException(
+                $"Topic pattern '{pattern}' cannot be anchored at the start of the topic name as ^(?:{pattern}): {e.Message}", paramName, e);
+        }
     }
 }

@@ -1,8 +1,8 @@
 namespace RxEventBus.Internal;
 
 // Tracked(name, patterns): a pattern subscription whose events the bus keeps until it answers them. Each
-// hub it is attached to records its pending events in the topic's store; on disposal it skips every
-// event it still owes, so a departed subscriber never pins memory.
+// event it receives is in the bus's pending table first; when it goes away (disposed, unsubscribed by name,
+// ended by the bus) it skips every event it still owes, so a departed subscriber never pins memory.
 internal sealed class TrackedSubscription(
     EventBus bus, long id, string name, TopicPatterns patterns, IObserver<TrackedEvent> observer)
     : Subscription(bus, id)
@@ -17,45 +17,51 @@ internal sealed class TrackedSubscription(
 
     internal override IReadOnlyList<string> Patterns => Matcher.Patterns;
 
-    // Every topic store it was ever attached to, to skip what it still owes when it goes away. Changed
-    // only under the bus's structure lock.
-    internal HashSet<PendingStore> Stores { get; } = [];
-
     internal override void Deliver(Event @event) =>
         throw new InvalidOperationException("A tracked subscription is delivered with its pending entry.");
 
     internal void Deliver(PendingEntry entry, int slot)
     {
-        using (_gate.EnterScope())
+        try
         {
-            // Checked after the entry was stored: either this sees the disposal, or the disposal's sweep
-            // of the stores sees the entry. Both may skip it; the second is a no-op.
-            if (IsStopped)
+            using (_gate.EnterScope())
             {
-                entry.TryMark(slot, PendingEntry.Skipped);
-                return;
-            }
-
-            observer.OnNext(new TrackedEvent(entry, slot));
-        }
-    }
-
-    internal void SkipOwedEvents(IEnumerable<PendingStore> stores)
-    {
-        foreach (var store in stores)
-        {
-            foreach (var entry in store.Entries)
-            {
-                var slot = Array.IndexOf(entry.Subscribers, this);
-                if (slot >= 0)
+                // Checked after the entry was stored: either this sees the subscription stopped, or the sweep
+                // that follows its stopping (SkipOwedEvents) sees the entry. Both may skip it; the second is a no-op.
+                if (IsStopped)
                 {
                     entry.TryMark(slot, PendingEntry.Skipped);
+                    return;
                 }
+
+                observer.OnNext(new TrackedEvent(entry, slot));
+            }
+        }
+        finally
+        {
+            // An ending recorded while this delivery held the lock was left for it to send (see Terminate).
+            if (HasUnsentEnding)
+            {
+                SendEndingUnder(_gate);
             }
         }
     }
 
-    protected override Lock TerminalLock() => _gate;
+    // Run only once the subscription is stopped (see Deliver), over the whole table: a subscriber may owe
+    // events of topics it no longer receives, or that are no longer registered.
+    internal void SkipOwedEvents(PendingTable pending)
+    {
+        foreach (var entry in pending.Entries)
+        {
+            var slot = Array.IndexOf(entry.Subscribers, this);
+            if (slot >= 0)
+            {
+                entry.TryMark(slot, PendingEntry.Skipped);
+            }
+        }
+    }
+
+    protected override void SendEndingWhenFree() => SendEndingUnder(_gate);
 
     protected override void SendCompleted() => observer.OnCompleted();
 
