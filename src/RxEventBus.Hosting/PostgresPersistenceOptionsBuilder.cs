@@ -19,6 +19,7 @@ public sealed class PostgresPersistenceOptionsBuilder
         Topics = [.. configured.Topics];
         BufferSize = configured.BufferSize;
         Overflow = configured.Overflow;
+        PublishTimeout = configured.PublishTimeout;
         PoolSize = configured.PoolSize;
         MaxBatchSize = configured.MaxBatchSize;
         MinDemand = configured.MinDemand;
@@ -54,6 +55,9 @@ public sealed class PostgresPersistenceOptionsBuilder
 
     /// <inheritdoc cref="PostgresPersistenceOptions.Overflow"/>
     public OverflowPolicy Overflow { get; set; }
+
+    /// <inheritdoc cref="PostgresPersistenceOptions.PublishTimeout"/>
+    public TimeSpan PublishTimeout { get; set; }
 
     /// <inheritdoc cref="PostgresPersistenceOptions.PoolSize"/>
     public int PoolSize { get; set; }
@@ -115,6 +119,7 @@ public sealed class PostgresPersistenceOptionsBuilder
             Topics = [.. Topics],
             BufferSize = BufferSize,
             Overflow = Overflow,
+            PublishTimeout = PublishTimeout,
             PoolSize = PoolSize,
             MaxBatchSize = MaxBatchSize,
             MinDemand = MinDemand,

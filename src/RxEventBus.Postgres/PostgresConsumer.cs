@@ -1,5 +1,3 @@
-using System.Reactive.Linq;
-using System.Reactive.Subjects;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -9,46 +7,57 @@ using RxEventBus.Postgres.Pipeline;
 namespace RxEventBus.Postgres;
 
 /// <summary>
-/// Persists a bus's events to PostgreSQL (the seed's <c>event_bus_postgres</c>, without its faults). A tracked
-/// subscription feeds a bounded buffer, which the pipeline pulls as an <see cref="IAsyncEnumerable{T}"/>: each
-/// event is mapped to a row, rows are batched by count or age, and each batch is written with one binary
-/// COPY in its own transaction by one of <see cref="PostgresPersistenceOptions.PoolSize"/> writers. An event
-/// is marked completed on the bus only after its batch committed.
+/// Persists a bus's events to PostgreSQL. A tracked subscription feeds a bounded buffer, which the pipeline pulls
+/// as an <see cref="IAsyncEnumerable{T}"/>: each event is mapped to a row, rows are batched by count or age, and
+/// each batch is written with one binary COPY in its own transaction by one of
+/// <see cref="PostgresPersistenceOptions.PoolSize"/> writers. An event is marked completed on the bus only after
+/// its batch committed.
 /// </summary>
 /// <remarks>
-/// Every accepted event is, at every moment, committed, or held in memory and visible on the bus as pending
-/// (<see cref="EventBus.Pending"/>), or its publisher got an exception (overflow policy Fail, or a stop).
-/// Transient failures are retried with backoff for as long as it takes; an event that can never be written
-/// goes to <see cref="DeadLetters"/> and the rest of its batch commits.
+/// <para>Every accepted event is, at every moment, committed, or held in memory and visible on the bus as pending
+/// (<see cref="EventBus.Pending"/>), or stored as a dead letter, or its publisher got an exception.</para>
+/// <para>Nothing fails silently: failed writes are retried with backoff for as long as it takes while
+/// <see cref="Status"/> says <see cref="ConsumerState.Degraded"/> and why; an event that can never be written is
+/// stored in the dead-letter table (<see cref="DeadLetterStore"/>) and reported on <see cref="DeadLetters"/>; a
+/// fault the consumer cannot recover from makes it <see cref="ConsumerState.Faulted"/>, refuses new events and
+/// faults <see cref="Completion"/>.</para>
 /// </remarks>
 public sealed class PostgresConsumer : IAsyncDisposable
 {
     private readonly EventBus _bus;
-    private readonly PostgresPersistenceOptions _options;
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly ILogger _logger;
     private readonly PersistenceMetrics _metrics;
     private readonly ConsumerCounters _counters;
+    private readonly ConsumerHealth _health;
+    private readonly RetryPolicy _retry;
     private readonly EventQueue _queue;
     private readonly EventMapper _mapper;
     private readonly CopyWriter _writer;
-    private readonly Subject<DeadLetter> _deadLetters = new();
-    private readonly Lock _deadLettersGate = new();
+    private readonly Acknowledger _acknowledger;
+    private readonly PersistenceWaiters _waiters = new();
+    private readonly ObserverList<DeadLetter> _deadLetters;
     private readonly CancellationTokenSource _abort = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _lifecycle = new();
     private IDisposable? _subscription;
     private TtlCleaner? _ttlCleaner;
     private Task? _run;
     private Task? _stop;
+    private SubscriptionEnd? _ended;
     private IReadOnlyList<Event> _unwritten = [];
+
+    // The schema step's retries, shared by StartAsync's one attempt and the pipeline's later ones.
+    private Backoff _schemaBackoff;
+    private bool _schemaFailing;
 
     /// <summary>Creates a consumer of <paramref name="bus"/>; nothing happens until <see cref="StartAsync"/>.</summary>
     /// <param name="bus">The bus whose events to persist.</param>
     /// <param name="options">Settings; validated here.</param>
     /// <param name="dataSource">The database to write to; null to build one from
     /// <see cref="PostgresPersistenceOptions.ConnectionString"/> (and dispose it with the consumer).</param>
-    /// <param name="logger">Where retries, drops, dead letters and schema creation are logged.</param>
+    /// <param name="logger">Where state changes, retries, drops, dead letters and schema changes are logged.</param>
     /// <exception cref="ArgumentException">An option is invalid.</exception>
     public PostgresConsumer(EventBus bus, PostgresPersistenceOptions options, NpgsqlDataSource? dataSource = null, ILogger? logger = null)
     {
@@ -58,22 +67,28 @@ public sealed class PostgresConsumer : IAsyncDisposable
         options.Validate(requireConnectionString: dataSource is null);
 
         _bus = bus;
-        _options = options;
+        Options = options;
         _logger = logger ?? NullLogger.Instance;
         Table = new EventTable(options.Schema, options.Table);
         _metrics = new PersistenceMetrics(Table);
         _counters = new ConsumerCounters(_metrics);
+        _health = new ConsumerHealth(bus.Scheduler, _logger, Table.QualifiedName, _counters);
+        _retry = new RetryPolicy(bus.Scheduler, options.InitialRetryDelay, options.MaxRetryDelay);
+        _schemaBackoff = _retry.Start();
         _ownsDataSource = dataSource is null;
         _dataSource = dataSource ?? BuildDataSource(options);
-        _queue = new EventQueue(options.BufferSize, options.Overflow, _counters.Received, Dropped);
+        _deadLetters = new ObserverList<DeadLetter>(e => Log.ObserverFailed(_logger, e, nameof(DeadLetters)));
+        _acknowledger = new Acknowledger(
+            Table, _counters, _health, new DeadLetterWriter(_dataSource, Table, _retry, _health), _waiters, _deadLetters, SubscriptionEnded, _logger);
+        _queue = new EventQueue(options.BufferSize, options.Overflow, options.PublishTimeout, bus.Scheduler, _acknowledger);
         _mapper = new EventMapper(options.Serializer, options.DefaultTtl);
-        _writer = new CopyWriter(
-            _dataSource, Table, bus.Scheduler, options.InitialRetryDelay, options.MaxRetryDelay, _counters, _metrics, _logger,
-            Acknowledge, (row, error) => DeadLetter(row.Delivery, new DeadLetter(row.Event,
-                $"Event {row.Event.Id} cannot be written: PostgreSQL refused its row ({error.Message}).", error)));
+        _writer = new CopyWriter(_dataSource, Table, _retry, _health, _metrics, _logger);
         Store = new EventStore(_dataSource, Table, options.Serializer, bus.Scheduler);
-        DeadLetters = _deadLetters.AsObservable();
+        DeadLetterStore = new DeadLetterStore(_dataSource, Table, bus.Scheduler, _metrics.Replayed);
     }
+
+    /// <summary>The settings the consumer runs with.</summary>
+    public PostgresPersistenceOptions Options { get; }
 
     /// <summary>The table the consumer writes to.</summary>
     public EventTable Table { get; }
@@ -81,25 +96,49 @@ public sealed class PostgresConsumer : IAsyncDisposable
     /// <summary>Queries over the persisted events.</summary>
     public EventStore Store { get; }
 
-    /// <summary>Events that can never be written, with the reason. Each is also logged and marked skipped on the bus.</summary>
-    public IObservable<DeadLetter> DeadLetters { get; }
+    /// <summary>The dead-letter table: list, count, replay into the events table, purge.</summary>
+    public DeadLetterStore DeadLetterStore { get; }
+
+    /// <summary>
+    /// Each event that can never be written as it is, once it is stored in the dead-letter table (it is also logged
+    /// and marked skipped on the bus). Hot. An observer that throws is logged and keeps receiving; it never
+    /// disturbs the pipeline or the other observers.
+    /// </summary>
+    public IObservable<DeadLetter> DeadLetters => _deadLetters;
 
     /// <summary>What the consumer has done so far.</summary>
     public PersistenceStatistics Statistics => _counters.Snapshot(_queue.Count);
 
+    /// <summary>The consumer's state now, why, and when a batch last committed.</summary>
+    public ConsumerStatus Status => _health.Status;
+
+    /// <summary>Each change of <see cref="Status"/>, in order. Hot; observers are isolated like those of <see cref="DeadLetters"/>.</summary>
+    public IObservable<ConsumerStatus> StatusChanges => _health.Changes;
+
     /// <summary>
-    /// After a stop that timed out: the accepted events that were not written (they were also logged). Empty
-    /// after a clean stop.
+    /// Completes when the consumer has stopped (<see cref="StopAsync"/>, or the bus ended its subscription); faults
+    /// with the error when the consumer faults. Await it beside the application's work so a crash of persistence
+    /// surfaces instead of going unnoticed.
+    /// </summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>
+    /// After a stop that timed out, or a fault: the accepted events that were not written (they were also logged).
+    /// Empty after a clean stop.
     /// </summary>
     public IReadOnlyList<Event> Unwritten => Volatile.Read(ref _unwritten);
 
     /// <summary>
-    /// Creates the schema if <see cref="PostgresPersistenceOptions.EnsureSchema"/> says so, subscribes to the
-    /// bus and starts the pipeline. Does not fail when the database is unreachable: the pipeline keeps trying
-    /// to create the schema, with backoff, while events are buffered within
-    /// <see cref="PostgresPersistenceOptions.BufferSize"/> (then the overflow policy applies).
+    /// Checks the events table — creating or migrating what can be added safely if
+    /// <see cref="PostgresPersistenceOptions.EnsureSchema"/> says so, else only verifying it — subscribes to the bus
+    /// and starts the pipeline. Does not fail when the database is unreachable: the pipeline keeps trying, with
+    /// backoff, while events are buffered within <see cref="PostgresPersistenceOptions.BufferSize"/> and the
+    /// consumer reports itself <see cref="ConsumerState.Degraded"/>.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The consumer was already started.</exception>
+    /// <exception cref="InvalidOperationException">The consumer was already started, or it cannot subscribe to the bus
+    /// (another tracked subscriber already has its <see cref="PostgresPersistenceOptions.SubscriberName"/>).</exception>
+    /// <exception cref="SchemaMismatchException">The events table (or its dead-letter table) differs from what the
+    /// consumer writes in a way that cannot be fixed safely; the message names each difference.</exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         lock (_lifecycle)
@@ -112,27 +151,166 @@ public sealed class PostgresConsumer : IAsyncDisposable
             _run = Task.CompletedTask;
         }
 
-        var schemaBackoff = new Backoff(_bus.Scheduler, _options.InitialRetryDelay, _options.MaxRetryDelay);
-        var schemaReady = !_options.EnsureSchema || await TryEnsureSchemaAsync(schemaBackoff, cancellationToken).ConfigureAwait(false);
-        _subscription = _bus.Tracked(_options.SubscriberName, [.. _options.Topics]).Subscribe(_queue);
-        _metrics.ObserveQueue(() => _queue.Count);
-        _run = Task.Run(() => RunAsync(schemaReady ? null : schemaBackoff, _abort.Token), CancellationToken.None);
-        if (_options.AutoDeleteWithTtl)
+        bool schemaReady;
+        try
         {
-            _ttlCleaner = new TtlCleaner(Store, _options.DeletionPeriod, _logger);
+            schemaReady = await PrepareSchemaAsync(retryUntilReady: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SchemaMismatchException e)
+        {
+            Fault("the events table does not match what the consumer writes", e);
+            throw;
+        }
+
+        _subscription = _bus.Tracked(Options.SubscriberName, [.. Options.Topics]).Subscribe(_queue);
+        if (Volatile.Read(ref _ended) is { Error: { } refused })
+        {
+            // The bus refused the subscription at once (a tracked subscriber of that name is already there).
+            var error = new InvalidOperationException(
+                $"The persistence consumer cannot subscribe to the bus as '{Options.SubscriberName}': {refused.Message} " +
+                "Give each consumer of one bus its own SubscriberName.", refused);
+            Fault(error.Message, error);
+            throw error;
+        }
+
+        _metrics.ObserveQueue(() => _queue.Count);
+        _run = Task.Run(() => RunAsync(schemaReady), CancellationToken.None);
+        if (Options.AutoDeleteWithTtl)
+        {
+            _ttlCleaner = new TtlCleaner(Store, Options.DeletionPeriod, _logger);
             _ttlCleaner.Start();
         }
 
-        Log.ConsumerStarted(_logger, string.Join(';', _options.Topics), Table.QualifiedName, _options.PoolSize, _options.MaxBatchSize);
+        _health.Started();
+        Log.ConsumerStarted(_logger, string.Join(';', Options.Topics), Table.QualifiedName, Options.PoolSize, Options.MaxBatchSize);
     }
 
     /// <summary>
-    /// Stops intake (later events, and publishers waiting for room, get <see cref="EventRejectedException"/>
-    /// until the consumer is disposed),
-    /// drains the buffer, writes the last partial batch and waits for the writers — for at most
-    /// <see cref="PostgresPersistenceOptions.ShutdownTimeout"/> of the bus's scheduler time, or until
-    /// <paramref name="cancellationToken"/> fires. Whatever could not be written by then is logged and listed
-    /// in <see cref="Unwritten"/>, never dropped silently.
+    /// Publishes <paramref name="event"/> on the bus and completes once it is durable: when its batch committed. For a
+    /// caller that must not answer its own caller before the event is stored (an HTTP handler returning 202, a
+    /// command handler). Publishers that do not await pay nothing for this.
+    /// </summary>
+    /// <remarks>
+    /// <para>Publishing is <see cref="EventBus.Publish(Event)"/>'s: synchronous, to every subscriber, and under the
+    /// Wait overflow policy it may block for up to <see cref="PostgresPersistenceOptions.PublishTimeout"/> before
+    /// the await begins.</para>
+    /// <para>Cancelling <paramref name="cancellationToken"/> stops the waiting, not the event: it may still be
+    /// persisted.</para>
+    /// </remarks>
+    /// <exception cref="EventNotPersistedException">The event will not be in the table: dropped by the overflow policy,
+    /// stored as a dead letter, unwritten because the consumer stopped or faulted first, or never received
+    /// (its topic is not persisted, or the consumer is not running). <see cref="EventNotPersistedException.Outcome"/>
+    /// says which.</exception>
+    /// <exception cref="EventRejectedException">The consumer refused the event (a full buffer under Fail, the publish
+    /// timeout, a stopping consumer).</exception>
+    /// <exception cref="InvalidOperationException">Another <c>PublishAsync</c> is awaiting an event with the same id.</exception>
+    /// <inheritdoc cref="EventBus.Publish(Event)" path="/exception"/>
+    public async Task PublishAsync(Event @event, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(@event);
+        var waiter = _waiters.Add(@event);
+        try
+        {
+            _bus.Publish(@event);
+        }
+        catch
+        {
+            _waiters.Remove(waiter);
+            throw;
+        }
+
+        // Delivery to the consumer is synchronous: by now its queue accepted the event, dropped it, or never saw it.
+        if (!waiter.Accepted && !waiter.Completion.Task.IsCompleted)
+        {
+            _waiters.Remove(waiter);
+            var state = _health.State;
+            throw new EventNotPersistedException(@event.Id, @event.Topic, PersistenceOutcome.NotPersisted, state is ConsumerState.Running or ConsumerState.Degraded
+                ? $"the consumer did not receive it: topic '{@event.Topic}' does not match its topics ({string.Join(';', Options.Topics)})"
+                : $"the consumer did not receive it: it is {state}");
+        }
+
+        try
+        {
+            await waiter.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _waiters.Remove(waiter);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Builds an event for <paramref name="data"/> (<see cref="EventBus.CreateEvent"/>), publishes it and completes
+    /// once it is durable; see <see cref="PublishAsync(Event, CancellationToken)"/>.
+    /// </summary>
+    /// <returns>The persisted event.</returns>
+    /// <inheritdoc cref="PublishAsync(Event, CancellationToken)" path="/exception"/>
+    public async Task<Event> PublishAsync<T>(string topic, T data, CancellationToken cancellationToken = default)
+        where T : notnull
+    {
+        var @event = _bus.CreateEvent(topic, data);
+        await PublishAsync(@event, cancellationToken).ConfigureAwait(false);
+        return @event;
+    }
+
+    /// <summary>
+    /// Replays the dead letter of event <paramref name="id"/> through the bus: the event is rebuilt from what was
+    /// stored (its payload read with <see cref="PostgresPersistenceOptions.Serializer"/>), published — so the bus's
+    /// other subscribers see it too — and awaited; once it commits, its dead letter is removed. If it fails again,
+    /// the dead letter stays, with one more attempt and the new reason. To write it straight into the table
+    /// instead, use <see cref="DeadLetterStore.ReplayToTableAsync"/>.
+    /// </summary>
+    /// <param name="id">The event's id.</param>
+    /// <param name="cancellationToken">Cancels the reads and the wait.</param>
+    /// <exception cref="TopicNotRegisteredException">The event's topic is not registered on the bus.</exception>
+    /// <exception cref="EventRejectedException">The consumer refused the event.</exception>
+    public async Task<DeadLetterReplay> ReplayDeadLetterAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        if (await DeadLetterStore.FindAsync(id, cancellationToken).ConfigureAwait(false) is not { } stored)
+        {
+            return new DeadLetterReplay(id, DeadLetterReplayOutcome.NotFound);
+        }
+
+        if (stored.Data is null)
+        {
+            return new DeadLetterReplay(id, DeadLetterReplayOutcome.FailedAgain, "its payload could not be serialized, so there is nothing to publish");
+        }
+
+        var @event = new Event
+        {
+            Id = stored.Id,
+            Topic = stored.Topic,
+            Data = Options.Serializer.Deserialize(stored.Topic, System.Text.Encoding.UTF8.GetBytes(stored.Data)),
+            TransactionId = stored.TransactionId,
+            InitializedAt = stored.InitializedAt,
+            OccurredAt = stored.OccurredAt,
+            Source = stored.Source,
+            Ttl = stored.Ttl,
+        };
+        try
+        {
+            await PublishAsync(@event, cancellationToken).ConfigureAwait(false);
+        }
+        catch (EventNotPersistedException e)
+        {
+            // Dead-lettered again: the writer stored the new attempt. Otherwise the dead letter simply stays.
+            return new DeadLetterReplay(id, DeadLetterReplayOutcome.FailedAgain, e.Message);
+        }
+
+        await DeadLetterStore.PurgeAsync(id, cancellationToken).ConfigureAwait(false);
+        _metrics.Replayed();
+        Log.DeadLetterReplayed(_logger, id, stored.Topic, "through the bus");
+        return new DeadLetterReplay(id, DeadLetterReplayOutcome.Replayed);
+    }
+
+    /// <summary>
+    /// Stops intake (later events, and publishers waiting for room, get <see cref="EventRejectedException"/> until the
+    /// consumer is disposed), drains the buffer, writes the last partial batch and waits for the writers — for at
+    /// most <see cref="PostgresPersistenceOptions.ShutdownTimeout"/> of the bus's scheduler time, or until
+    /// <paramref name="cancellationToken"/> fires. Whatever could not be written by then is logged and listed in
+    /// <see cref="Unwritten"/>, never dropped silently. Does not throw for an earlier fault: that is in
+    /// <see cref="Status"/> and <see cref="Completion"/>.
     /// </summary>
     public Task StopAsync(CancellationToken cancellationToken = default)
     {
@@ -143,60 +321,122 @@ public sealed class PostgresConsumer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops (see <see cref="StopAsync"/>), leaves the bus (which then skips whatever was left unwritten, and
-    /// stops refusing events of the persisted topics) and releases the database connections the consumer owns.
+    /// Stops (see <see cref="StopAsync"/>), leaves the bus (which then skips whatever was left unwritten, and stops
+    /// refusing events of the persisted topics) and releases the database connections the consumer owns — always,
+    /// even after a fault.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
-        await StopAsync().ConfigureAwait(false);
-        _subscription?.Dispose();
-        _metrics.Dispose();
-        _abort.Dispose();
-        _deadLetters.Dispose();
-        if (_ownsDataSource)
-        {
-            await _dataSource.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    // `schemaBackoff` is null when the schema is in place; otherwise the pipeline creates it before reading.
-    private async Task RunAsync(Backoff? schemaBackoff, CancellationToken cancellationToken)
-    {
-        if (schemaBackoff is not null)
-        {
-            do
-            {
-                await schemaBackoff.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            while (!await TryEnsureSchemaAsync(schemaBackoff, cancellationToken).ConfigureAwait(false));
-        }
-
-        var batches = _queue.ReadAllAsync(cancellationToken)
-            .Select(_mapper.MapAsync)
-            .Batch(_options.MaxBatchSize, _options.MaxBatchDelay, _bus.Scheduler, cancellationToken)
-            .Prefetch(1, cancellationToken);
-        await Parallel.ForEachAsync(
-            batches,
-            new ParallelOptions { MaxDegreeOfParallelism = _options.PoolSize, CancellationToken = cancellationToken },
-            WriteBatchAsync).ConfigureAwait(false);
-    }
-
-    // Tried once by StartAsync, then by the pipeline until it works: a consumer started while the database is
-    // down buffers (within its bound) and catches up once the database is there, instead of failing its
-    // host's start.
-    private async Task<bool> TryEnsureSchemaAsync(Backoff backoff, CancellationToken cancellationToken)
-    {
         try
         {
-            await SchemaManager.EnsureSchemaAsync(_dataSource, Table, cancellationToken).ConfigureAwait(false);
-            Log.SchemaEnsured(_logger, Table.QualifiedName);
-            return true;
+            await StopAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        finally
         {
-            _counters.Retried();
-            Log.SchemaRetry(_logger, e, Table.QualifiedName, backoff.Attempts + 1, backoff.NextDelay.TotalMilliseconds);
-            return false;
+            _subscription?.Dispose();
+            _metrics.Dispose();
+            _deadLetters.OnCompleted();
+            _health.Changes.OnCompleted();
+            if (_ownsDataSource)
+            {
+                await _dataSource.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _abort.Dispose();
+        }
+    }
+
+    // Never throws: how the pipeline ended becomes the consumer's state (and Completion).
+    private async Task RunAsync(bool schemaReady)
+    {
+        var cancellationToken = _abort.Token;
+        try
+        {
+            if (!schemaReady)
+            {
+                await _schemaBackoff.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await PrepareSchemaAsync(retryUntilReady: true, cancellationToken).ConfigureAwait(false);
+            }
+
+            var batches = _queue.ReadAllAsync(cancellationToken)
+                .Select(_mapper.MapAsync)
+                .Batch(Options.MaxBatchSize, Options.MaxBatchDelay, _bus.Scheduler, cancellationToken)
+                .Prefetch(1, cancellationToken);
+            await Parallel.ForEachAsync(
+                batches,
+                new ParallelOptions { MaxDegreeOfParallelism = Options.PoolSize, CancellationToken = cancellationToken },
+                WriteBatchAsync).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            // The stop timed out: StopCoreAsync reports what is left.
+            return;
+        }
+        catch (SchemaMismatchException e)
+        {
+            Fault("the events table does not match what the consumer writes", e);
+            return;
+        }
+#pragma warning disable CA1031 // Every failure of the pipeline becomes the consumer's Faulted state; none may vanish in a task nobody awaits.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Fault($"the persistence pipeline failed: {e.Message}", e);
+            return;
+        }
+
+        // The buffer drained: because StopAsync completed it, or because the bus ended the subscription.
+        if (Volatile.Read(ref _ended) is { } ended)
+        {
+            if (ended.Error is { } error)
+            {
+                Fault($"its subscription to the bus ended with an error: {error.Message}", error);
+            }
+            else
+            {
+                _health.Stopped("the bus ended the subscription (the bus was disposed)");
+                _completion.TrySetResult();
+            }
+        }
+    }
+
+    // Returns whether the table is ready. With retryUntilReady false (StartAsync), a failure a retry may fix is
+    // reported and left to the pipeline; a SchemaMismatchException is always thrown: no retry fixes it.
+    private async Task<bool> PrepareSchemaAsync(bool retryUntilReady, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                var report = Options.EnsureSchema
+                    ? await SchemaManager.EnsureSchemaAsync(_dataSource, Table, cancellationToken).ConfigureAwait(false)
+                    : await SchemaManager.VerifySchemaAsync(_dataSource, Table, cancellationToken).ConfigureAwait(false);
+                foreach (var change in report.Changes)
+                {
+                    Log.SchemaChanged(_logger, Table.QualifiedName, change);
+                }
+
+                foreach (var warning in report.Warnings)
+                {
+                    Log.SchemaWarning(_logger, Table.QualifiedName, warning);
+                }
+
+                Log.SchemaEnsured(_logger, Table.QualifiedName);
+                _health.Recovered(ref _schemaFailing);
+                return true;
+            }
+            catch (Exception e) when (e is not SchemaMismatchException && !cancellationToken.IsCancellationRequested)
+            {
+                var kind = WriteFailures.Classify(e) == FailureKind.Transient ? FailureKind.Transient : FailureKind.NeedsAttention;
+                _health.RetryScheduled(
+                    $"Checking the events table {Table.QualifiedName}", kind, e, _schemaBackoff.Attempts + 1, _schemaBackoff.NextDelay, ref _schemaFailing);
+                if (!retryUntilReady)
+                {
+                    return false;
+                }
+
+                await _schemaBackoff.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -208,20 +448,14 @@ public sealed class PostgresConsumer : IAsyncDisposable
         {
             foreach (var mapped in batch)
             {
-                if (mapped.DeadLetter is { } deadLetter)
-                {
-                    DeadLetter(mapped.Delivery, deadLetter);
-                }
-                else
+                if (mapped.DeadLetter is null)
                 {
                     rows.Add(mapped.Row);
                 }
             }
 
-            if (rows.Count != 0)
-            {
-                await _writer.WriteAsync(rows, cancellationToken).ConfigureAwait(false);
-            }
+            var result = rows.Count == 0 ? new WriteResult() : await _writer.WriteAsync(rows, cancellationToken).ConfigureAwait(false);
+            await _acknowledger.BatchWrittenAsync(batch, result, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -234,9 +468,36 @@ public sealed class PostgresConsumer : IAsyncDisposable
         }
     }
 
+    // From the queue, on whichever thread the bus ended the subscription (at once, inside Subscribe, when the bus
+    // refuses it). Intake has stopped; the pipeline writes what it holds, then RunAsync settles the state.
+    private void SubscriptionEnded(Exception? error)
+    {
+        Volatile.Write(ref _ended, new SubscriptionEnd(error));
+        if (_run is { IsCompleted: false })
+        {
+            Log.SubscriptionEnded(_logger, error, error is null ? "the bus was disposed" : "with an error: " + error.Message);
+        }
+    }
+
+    private void Fault(string reason, Exception error)
+    {
+        _health.Faulted(reason, error);
+        _queue.Complete($"the persistence consumer faulted: {reason}");
+        var unwritten = _bus.Owed(Options.SubscriberName);
+        if (unwritten.Count != 0)
+        {
+            Volatile.Write(ref _unwritten, unwritten);
+            _acknowledger.Unwritten(unwritten, "the consumer faulted before writing it: " + reason);
+        }
+
+        _waiters.FailAll(PersistenceOutcome.Unwritten, "the consumer faulted before writing it: " + reason);
+        _completion.TrySetException(error);
+    }
+
     private async Task StopCoreAsync(CancellationToken cancellationToken)
     {
         await Task.Yield();
+        _health.Stopping();
         if (_ttlCleaner is not null)
         {
             await _ttlCleaner.DisposeAsync().ConfigureAwait(false);
@@ -246,7 +507,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
         var run = _run ?? Task.CompletedTask;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            var deadline = SchedulerTime.Delay(_bus.Scheduler, _options.ShutdownTimeout, timeout.Token);
+            var deadline = SchedulerTime.Delay(_bus.Scheduler, Options.ShutdownTimeout, timeout.Token);
             if (await Task.WhenAny(run, deadline).ConfigureAwait(false) != run)
             {
                 await _abort.CancelAsync().ConfigureAwait(false);
@@ -255,53 +516,22 @@ public sealed class PostgresConsumer : IAsyncDisposable
             await timeout.CancelAsync().ConfigureAwait(false);
         }
 
-        try
+        await run.ConfigureAwait(false);
+
+        // The subscription stays until DisposeAsync, refusing every new event with a clear error, so that a
+        // publisher never mistakes an event published after the stop for a persisted one.
+        var unwritten = _bus.Owed(Options.SubscriberName);
+        const string Reason = "the consumer stopped before writing it";
+        _acknowledger.Unwritten(unwritten, Reason);
+        _waiters.FailAll(PersistenceOutcome.Unwritten, Reason);
+        if (unwritten.Count != 0 || Unwritten.Count == 0)
         {
-            await run.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
-        {
-            // The shutdown timed out: what is left is reported below.
+            Volatile.Write(ref _unwritten, unwritten);
         }
 
-        // The subscription stays until DisposeAsync, refusing every new event with a clear error, so that
-        // a publisher never mistakes an event published after the stop for a persisted one.
-        var unwritten = _bus.Owed(_options.SubscriberName);
-        foreach (var @event in unwritten)
-        {
-            Log.Unwritten(_logger, @event.Id, @event.Topic);
-        }
-
-        Volatile.Write(ref _unwritten, unwritten);
+        _health.Stopped(unwritten.Count == 0 ? null : $"{unwritten.Count} accepted events were not written before the shutdown timeout");
         Log.ConsumerStopped(_logger, Table.QualifiedName, Statistics.Persisted, unwritten.Count);
-    }
-
-    private void Acknowledge(IReadOnlyList<EventRow> rows)
-    {
-        foreach (var row in rows)
-        {
-            // False only if the bus already skipped it for us (the subscription went away): nothing to do.
-            row.Delivery.TryMarkCompleted();
-        }
-    }
-
-    private void Dropped(TrackedEvent delivery, string reason)
-    {
-        _counters.Dropped();
-        delivery.TryMarkSkipped();
-        Log.EventDropped(_logger, delivery.Event.Id, delivery.Event.Topic, reason);
-    }
-
-    // A dead letter is answered "skipped" on the bus: this subscriber is done with it, it is not stored.
-    private void DeadLetter(TrackedEvent delivery, DeadLetter deadLetter)
-    {
-        _counters.DeadLettered();
-        delivery.TryMarkSkipped();
-        Log.DeadLetter(_logger, deadLetter.Exception, deadLetter.Reason);
-        using (_deadLettersGate.EnterScope())
-        {
-            _deadLetters.OnNext(deadLetter);
-        }
+        _completion.TrySetResult();
     }
 
     private static NpgsqlDataSource BuildDataSource(PostgresPersistenceOptions options)
@@ -310,4 +540,6 @@ public sealed class PostgresConsumer : IAsyncDisposable
         builder.ConnectionStringBuilder.MaxPoolSize = options.DatabasePoolSize;
         return builder.Build();
     }
+
+    private sealed record SubscriptionEnd(Exception? Error);
 }

@@ -14,6 +14,7 @@ public sealed partial class PostgresPersistenceOptions
     private const string TopicsVariable = "EB_PG_TOPICS";
     private const string BufferSizeVariable = "EB_PG_BUFFER_SIZE";
     private const string OverflowVariable = "EB_PG_OVERFLOW";
+    private const string PublishTimeoutVariable = "EB_PG_PUBLISH_TIMEOUT_IN_MS";
     private const string PoolSizeVariable = "EB_PG_POOL_SIZE";
     private const string MaxDemandVariable = "EB_PG_MAX_DEMAND";
     private const string BatchSizeVariable = "EB_PG_BATCH_SIZE";
@@ -96,6 +97,7 @@ public sealed partial class PostgresPersistenceOptions
             Topics = ReadTopics(lookup) ?? defaults.Topics,
             BufferSize = ReadCount(lookup, BufferSizeVariable, 200) ?? defaults.BufferSize,
             Overflow = ReadOverflow(lookup) ?? defaults.Overflow,
+            PublishTimeout = ReadMilliseconds(lookup, PublishTimeoutVariable, 30_000) ?? defaults.PublishTimeout,
             PoolSize = ReadCount(lookup, PoolSizeVariable, 4) ?? defaults.PoolSize,
             MaxBatchSize = maxDemand ?? batchSize ?? defaults.MaxBatchSize,
             MinDemand = ReadCount(lookup, MinDemandVariable, 75, allowZero: true) ?? defaults.MinDemand,
@@ -125,6 +127,7 @@ public sealed partial class PostgresPersistenceOptions
         var text = new StringBuilder(nameof(PostgresPersistenceOptions));
         text.Append(CultureInfo.InvariantCulture, $" {{ Enabled = {Enabled}, ConnectionString = {connection}, DatabasePoolSize = {DatabasePoolSize}");
         text.Append(CultureInfo.InvariantCulture, $", Topics = [{string.Join(TopicSeparator, Topics ?? [])}], BufferSize = {BufferSize}, Overflow = {Overflow}");
+        text.Append(CultureInfo.InvariantCulture, $", PublishTimeout = {PublishTimeout.TotalMilliseconds} ms");
         text.Append(CultureInfo.InvariantCulture, $", PoolSize = {PoolSize}, MaxBatchSize = {MaxBatchSize}, MinDemand = {MinDemand}");
         text.Append(CultureInfo.InvariantCulture, $", MaxBatchDelay = {MaxBatchDelay.TotalMilliseconds} ms, AutoDeleteWithTtl = {AutoDeleteWithTtl}");
         text.Append(CultureInfo.InvariantCulture, $", DefaultTtl = {DefaultTtl.TotalMilliseconds} ms, DeletionPeriod = {DeletionPeriod.TotalMilliseconds} ms");

@@ -32,6 +32,17 @@ public sealed partial class PostgresPersistenceOptions
     /// happens when the buffer is full. Default: <see cref="OverflowPolicy.Wait"/>.</summary>
     public OverflowPolicy Overflow { get; init; } = OverflowPolicy.Wait;
 
+    /// <summary>
+    /// <c>EB_PG_PUBLISH_TIMEOUT_IN_MS</c>. Under <see cref="OverflowPolicy.Wait"/>, the longest a publisher waits for
+    /// room in a full buffer (on the bus's scheduler); then it gets an <see cref="EventRejectedException"/> and the
+    /// event is not persisted. Long enough to ride out a database restart, short enough that a publisher never
+    /// hangs. At most <see cref="MaxPublishTimeout"/>. Default: 30 s.
+    /// </summary>
+    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest <see cref="PublishTimeout"/>: 24 days, about the longest a timer of the default scheduler can wait.</summary>
+    public static readonly TimeSpan MaxPublishTimeout = TimeSpan.FromDays(24);
+
     /// <summary><c>EB_PG_POOL_SIZE</c>. Batch writers running at once. Default: 1.</summary>
     public int PoolSize { get; init; } = 1;
 
@@ -58,8 +69,17 @@ public sealed partial class PostgresPersistenceOptions
     /// <summary><c>EB_PG_AUTO_DELETE_WITH_TTL</c>. Whether expired rows are deleted periodically. Default: true.</summary>
     public bool AutoDeleteWithTtl { get; init; } = true;
 
-    /// <summary><c>EB_PG_DEFAULT_TTL_IN_MS</c>. Ttl of events that have none. Default: 900000 ms (15 minutes).</summary>
+    /// <summary>
+    /// <c>EB_PG_DEFAULT_TTL_IN_MS</c>. Ttl of events that have none; at most <see cref="MaxTtl"/>. Default: 900000 ms
+    /// (15 minutes).
+    /// </summary>
     public TimeSpan DefaultTtl { get; init; } = TimeSpan.FromMilliseconds(900_000);
+
+    /// <summary>
+    /// The longest <see cref="DefaultTtl"/>: 1,000 years. An expiry is computed as the event's time plus its ttl
+    /// and must fit a date (up to year 9999); an event whose own ttl is too long for that becomes a dead letter.
+    /// </summary>
+    public static readonly TimeSpan MaxTtl = TimeSpan.FromDays(365_250);
 
     /// <summary><c>EB_PG_DELETION_PERIOD_IN_MS</c>. How often expired rows are deleted. Default: 600000 ms (10 minutes).</summary>
     public TimeSpan DeletionPeriod { get; init; } = TimeSpan.FromMilliseconds(600_000);
@@ -82,7 +102,10 @@ public sealed partial class PostgresPersistenceOptions
     /// <summary>First wait before retrying a batch after a transient failure; doubles up to <see cref="MaxRetryDelay"/>. Default: 100 ms.</summary>
     public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Longest wait between retries of a batch. Retries never stop: a batch is kept until written. Default: 30 s.</summary>
+    /// <summary>
+    /// Longest wait between retries of a batch. Retries never stop while the consumer runs: a batch is kept until
+    /// written (the consumer reports itself degraded meanwhile). Default: 30 s.
+    /// </summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long <c>StopAsync</c>/<c>DisposeAsync</c> waits for the buffer to drain and the writers to finish. Default: 30 s.</summary>
@@ -128,6 +151,20 @@ public sealed partial class PostgresPersistenceOptions
 
         PositiveTime(MaxBatchDelay, nameof(MaxBatchDelay), "EB_PG_BATCH_DELAY_IN_MS");
         PositiveTime(DefaultTtl, nameof(DefaultTtl), "EB_PG_DEFAULT_TTL_IN_MS");
+        if (DefaultTtl > MaxTtl)
+        {
+            throw new ArgumentException(
+                $"DefaultTtl (EB_PG_DEFAULT_TTL_IN_MS) must be at most 1,000 years ({MaxTtl.TotalMilliseconds:F0} ms), since an " +
+                $"event's expiry must fit a date, not {DefaultTtl}.");
+        }
+
+        PositiveTime(PublishTimeout, nameof(PublishTimeout), "EB_PG_PUBLISH_TIMEOUT_IN_MS");
+        if (PublishTimeout > MaxPublishTimeout)
+        {
+            throw new ArgumentException(
+                $"PublishTimeout (EB_PG_PUBLISH_TIMEOUT_IN_MS) must be at most 24 days ({MaxPublishTimeout.TotalMilliseconds:F0} ms), " +
+                $"the longest a scheduler's timer can wait, not {PublishTimeout}.");
+        }
         PositiveTime(DeletionPeriod, nameof(DeletionPeriod), "EB_PG_DELETION_PERIOD_IN_MS");
         PositiveTime(InitialRetryDelay, nameof(InitialRetryDelay), null);
         PositiveTime(MaxRetryDelay, nameof(MaxRetryDelay), null);

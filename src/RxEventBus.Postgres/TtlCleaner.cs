@@ -1,5 +1,4 @@
 using System.Reactive.Concurrency;
-using System.Reactive.Subjects;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -24,7 +23,7 @@ public sealed class TtlCleaner : IDisposable, IAsyncDisposable
     private readonly EventStore _store;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
-    private readonly Subject<TtlCleanupRun> _runs = new();
+    private readonly ObserverList<TtlCleanupRun> _runs;
     private readonly CancellationTokenSource _stopping = new();
     private IDisposable? _timer;
     private Task _current = Task.CompletedTask;
@@ -50,6 +49,9 @@ public sealed class TtlCleaner : IDisposable, IAsyncDisposable
         _store = store;
         DeletionPeriod = deletionPeriod;
         _logger = logger ?? NullLogger.Instance;
+
+        // Isolated like the consumer's own streams: an observer that throws is logged and never stops the runs.
+        _runs = new ObserverList<TtlCleanupRun>(e => Log.ObserverFailed(_logger, e, nameof(Runs)));
     }
 
     /// <summary>Time between runs.</summary>
@@ -57,7 +59,8 @@ public sealed class TtlCleaner : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// Each finished run, successful or not, on the thread that finished it. Completes when the cleaner is
-    /// disposed; a run cancelled by disposal is not reported.
+    /// disposed; a run cancelled by disposal is not reported. An observer that throws is logged (id 16) and keeps
+    /// receiving; the runs go on.
     /// </summary>
     public IObservable<TtlCleanupRun> Runs => _runs;
 

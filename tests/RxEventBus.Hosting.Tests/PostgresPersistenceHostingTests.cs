@@ -190,7 +190,9 @@ public sealed class PostgresPersistenceHostingTests(PostgresFixture database) : 
         host.Services.GetRequiredService<EventBus>().Publish("orders", new Order(1));
         await host.StopAsync();
 
-        logs.Entries.Where(e => e.Category.StartsWith("RxEventBus", StringComparison.Ordinal)).Select(e => (e.Category, e.EventId.Id))
+        // Id 17 (what the start created in the database) is left out: how many tables and indexes that is, is the
+        // schema's business, not the host's.
+        logs.Entries.Where(e => e.Category.StartsWith("RxEventBus", StringComparison.Ordinal) && e.EventId.Id != 17).Select(e => (e.Category, e.EventId.Id))
             .Should().Equal(
                 [
                     ("RxEventBus.Hosting.PostgresPersistenceService", 101),

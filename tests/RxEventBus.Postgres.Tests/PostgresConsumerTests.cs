@@ -56,7 +56,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
         await consumer.StartAsync();
 
         var published = Enumerable.Range(0, 1_000).Select(i => _bus.Publish(i % 2 == 0 ? "orders" : "payments", new Order(i))).ToList();
-        await consumer.StopAsync();
+        await consumer.StopWithinAsync();
 
         (await CountRowsAsync("stored")).Should().Be(1_000);
         (await CountRowsAsync("stored", "id = any(array[" + string.Join(',', published.Select(e => $"'{e.Id}'::uuid")) + "])")).Should().Be(1_000);
@@ -67,7 +67,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
     }
 
     [Fact]
-    public async Task Write_CommitFails_EventsStayPendingUntilARetryCommits()
+    public async Task Write_ServerRefusesTheCopyTransiently_EventsStayPendingUntilARetryCommits()
     {
         // A trigger that refuses inserts with a non-data error (as a server shutting down would) while the
         // gate table says so: the batch fails as a whole, must not be acknowledged, and must be retried.
@@ -111,6 +111,84 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
     }
 
     [Fact]
+    public async Task Write_CommitFailsAfterASuccessfulCopy_EventsStayPendingUntilARetryCommits()
+    {
+        // A deferred constraint trigger runs at COMMIT, after the COPY has succeeded: only the commit fails (with
+        // a serialization failure, which Npgsql knows to be transient). Acknowledging between the COPY and the
+        // COMMIT would answer events that are not stored.
+        var consumer = Consumer("commit_refused", o => new PostgresPersistenceOptions
+        {
+            ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 3,
+            MaxBatchDelay = o.MaxBatchDelay, InitialRetryDelay = TimeSpan.FromSeconds(1),
+        });
+        await SchemaManager.EnsureSchemaAsync(database.DataSource, consumer.Table);
+        await ExecuteAsync($"""
+            create table {_schema}.commit_gate (closed boolean);
+            insert into {_schema}.commit_gate values (true);
+            create function {_schema}.refuse_commit() returns trigger language plpgsql as $$
+            begin
+              if (select closed from {_schema}.commit_gate) then
+                raise exception 'commit refused for the test' using errcode = '40001';
+              end if;
+              return null;
+            end $$;
+            create constraint trigger refuse_commit after insert on {_schema}.commit_refused
+              deferrable initially deferred for each row execute function {_schema}.refuse_commit();
+            """);
+        await consumer.StartAsync();
+        var retryArmed = _scheduler.WhenScheduledAsync(TimeSpan.FromSeconds(1));
+
+        var events = Enumerable.Range(0, 3).Select(i => _bus.Publish("orders", new Order(i))).ToList();
+        await retryArmed;
+
+        consumer.Statistics.Retries.Should().Be(1, "the COPY succeeded, the COMMIT failed, and the batch waits for its retry");
+        consumer.Statistics.Persisted.Should().Be(0);
+        _bus.Pending("orders").Should().HaveCount(3, "a batch whose commit failed is not acknowledged")
+            .And.OnlyContain(p => p.Completers.Count == 0 && p.Skippers.Count == 0);
+        consumer.Status.State.Should().Be(ConsumerState.Degraded, "a retrying writer is visible");
+        consumer.Status.Reason.Should().Contain("40001");
+        (await CountRowsAsync("commit_refused")).Should().Be(0);
+
+        await ExecuteAsync($"update {_schema}.commit_gate set closed = false");
+        _scheduler.AdvanceBy(TimeSpan.FromSeconds(1));
+        await Wait.UntilAsync(() => _bus.Diagnostics.PendingEvents == 0, "the retry should commit the kept batch and then acknowledge it");
+
+        (await CountRowsAsync("commit_refused")).Should().Be(3);
+        consumer.Statistics.Persisted.Should().Be(3);
+        consumer.Status.State.Should().Be(ConsumerState.Running, "the consumer recovers once a write succeeds");
+        events.Should().OnlyContain(e => _bus.FetchEvent("orders", e.Id) == null);
+        await consumer.StopWithinAsync();
+    }
+
+    [Fact]
+    public async Task Write_RowTheClientCannotWrite_IsDeadLetteredAndTheRestCommitsWithoutARetry()
+    {
+        // occurred_at + ttl past year 9999 cannot be made into a date on the client: a problem of that row, which no
+        // retry can fix. It must not hold its batch (and a writer) in an endless retry.
+        var consumer = Consumer("client_refused", o => new PostgresPersistenceOptions
+        {
+            ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 5, MaxBatchDelay = o.MaxBatchDelay,
+        });
+        var deadLetters = new List<DeadLetter>();
+        using var _ = consumer.DeadLetters.Subscribe(deadLetters.Add);
+        await consumer.StartAsync();
+
+        var events = Enumerable.Range(0, 5)
+            .Select(i => _bus.CreateEvent("orders", new Order(i)) with { Ttl = i == 2 ? TimeSpan.MaxValue : null })
+            .ToList();
+        events.ForEach(_bus.Publish);
+        await consumer.StopWithinAsync();
+
+        deadLetters.Should().ContainSingle().Which.Event.Should().Be(events[2]);
+        deadLetters[0].ErrorType.Should().Be(typeof(ArgumentOutOfRangeException).FullName);
+        deadLetters[0].Reason.Should().Contain("cannot be written");
+        consumer.Statistics.Retries.Should().Be(0, "a row the client cannot write is refused at once, not retried");
+        (await CountRowsAsync("client_refused")).Should().Be(4, "the other rows of the batch commit");
+        (await CountRowsAsync("client_refused_dead_letters", $"id = '{events[2].Id}'")).Should().Be(1, "the dead letter is stored");
+        _bus.Diagnostics.PendingEvents.Should().Be(0);
+    }
+
+    [Fact]
     public async Task Start_AutoDeleteWithTtl_DeletesExpiredRowsEachPeriodAndKeepsLiveOnes()
     {
         var consumer = Consumer("ttl", o => new PostgresPersistenceOptions
@@ -142,13 +220,13 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
         var first = Consumer("idempotent");
         await first.StartAsync();
         events.Take(150).ToList().ForEach(_bus.Publish);
-        await first.StopAsync();
+        await first.StopWithinAsync();
 
         using var again = new EventBus(new EventBusOptions { Topics = ["orders"], Scheduler = _scheduler });
         var second = Consumer("idempotent", bus: again);
         await second.StartAsync();
         events.ForEach(again.Publish);
-        await second.StopAsync();
+        await second.StopWithinAsync();
 
         (await CountRowsAsync("idempotent")).Should().Be(250, "ids already stored are skipped, new ones inserted");
         second.Statistics.Persisted.Should().Be(250, "the rewritten batches count as persisted and are acknowledged");
@@ -177,7 +255,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
     {
         var consumer = Consumer("stopped");
         await consumer.StartAsync();
-        await consumer.StopAsync();
+        await consumer.StopWithinAsync();
 
         var act = () => _bus.Publish("orders", new Order(1));
 
@@ -198,7 +276,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
         _bus.Publish("orders", new Order(1));
         var bad = _bus.Publish("orders", cyclic);
         _bus.Publish("orders", new Order(2));
-        await consumer.StopAsync();
+        await consumer.StopWithinAsync();
 
         deadLetters.Should().ContainSingle().Which.Event.Should().Be(bad);
         deadLetters[0].Reason.Should().Contain("cannot be serialized");
@@ -218,7 +296,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
         await ExecuteAsync($"alter table {_schema}.refused add constraint no_poison check (topic <> 'poison')");
 
         var events = Enumerable.Range(0, 40).Select(i => _bus.Publish(i == 17 ? "poison" : "orders", new Order(i))).ToList();
-        await consumer.StopAsync();
+        await consumer.StopWithinAsync();
 
         deadLetters.Select(d => d.Event).Should().Equal([events[17]], "the batch is split until the refused row stands alone");
         (await CountRowsAsync("refused")).Should().Be(39);
@@ -236,10 +314,13 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
             ShutdownTimeout = TimeSpan.FromSeconds(30),
         });
         _cleanup.Add(consumer);
-        await consumer.StartAsync();
+
+        // The start cannot check the table, so the pipeline waits to check it again before it reads the buffer.
         var retryArmed = _scheduler.WhenScheduledAsync(TimeSpan.FromMilliseconds(100));
+        await consumer.StartAsync();
         var events = Enumerable.Range(0, 5).Select(i => _bus.Publish("orders", new Order(i))).ToList();
         await retryArmed;
+        consumer.Status.State.Should().Be(ConsumerState.Degraded, "a consumer that cannot reach its database says so");
 
         var shutdownArmed = _scheduler.WhenScheduledAsync(TimeSpan.FromSeconds(30));
         var stop = consumer.StopAsync();
@@ -287,7 +368,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
         }
 
         var ids = await publishing.WaitAsync(TimeSpan.FromMinutes(2));
-        await consumer.StopAsync();
+        await consumer.StopWithinAsync();
 
         kills.Should().BePositive("the test must actually have killed writer connections");
         consumer.Statistics.Retries.Should().BePositive("killed writes are retried");

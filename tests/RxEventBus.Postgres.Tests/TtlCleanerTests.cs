@@ -53,6 +53,26 @@ public sealed class TtlCleanerTests(PostgresFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Runs_AnObserverThrows_TheOthersStillReceiveAndTheNextRunStillHappens()
+    {
+        await using var cleaner = new TtlCleaner(_store, Period, _logger);
+        using var faulty = cleaner.Runs.Subscribe(_ => throw new InvalidOperationException("observer bug"));
+        var runs = new List<TtlCleanupRun>();
+        using var healthy = cleaner.Runs.Subscribe(runs.Add);
+        cleaner.Start();
+
+        for (var i = 1; i <= 2; i++)
+        {
+            var next = cleaner.Runs.FirstAsync().ToTask();
+            _scheduler.AdvanceBy(Period.Ticks);
+            await next.WaitAsync(Safety);
+        }
+
+        runs.Should().HaveCount(2, "the observer after the faulty one got both runs");
+        _logger.Entries.Where(e => e.EventId.Id == 16).Should().HaveCount(2, "each throw of the observer is logged, not lost in a task nobody awaits");
+    }
+
+    [Fact]
     public async Task Start_SeveralPeriodsPass_RunsOncePerPeriodAsRowsExpire()
     {
         var events = Enumerable.Range(0, 3).Select(i => Create("orders", T0, ttl: TimeSpan.FromMinutes(5 + (10 * i)))).ToArray();

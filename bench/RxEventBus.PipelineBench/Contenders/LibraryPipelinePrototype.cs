@@ -73,7 +73,7 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
     {
         var settings = Context.Settings;
         _bus = new EventBus(new EventBusOptions { Topics = [Workload.Topic] });
-        var queue = new EventQueue(settings.BufferSize, OverflowPolicy.Wait, static () => { }, static (delivery, _) => delivery.TryMarkSkipped());
+        var queue = new EventQueue(settings.BufferSize, OverflowPolicy.Wait, TimeSpan.FromDays(1), _bus.Scheduler, new NoListener());
         var mapper = new EventMapper(new JsonEventSerializer(), Workload.DefaultTtl);
         _subscription = _bus.Tracked("postgres", ".*").Subscribe(queue);
         var scheduler = _bus.Scheduler;
@@ -154,6 +154,24 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
         Interlocked.Add(ref _acknowledged, rows.Count);
         rows.Clear(); // as PostgresConsumer.WriteBatchAsync does, so that no written batch keeps its events alive
         batch.Clear();
+    }
+
+    // The replica counts nothing and never drops (Wait, with a timeout no run reaches): the callbacks do nothing.
+    private sealed class NoListener : IQueueListener
+    {
+        public void Accepted(TrackedEvent delivery)
+        {
+        }
+
+        public void Dropped(TrackedEvent delivery, string reason) => delivery.TryMarkSkipped();
+
+        public void Refused(TrackedEvent delivery, string reason)
+        {
+        }
+
+        public void Ended(Exception? error)
+        {
+        }
     }
 }
 

@@ -37,7 +37,7 @@ internal sealed class BatchWriteTrace : IDisposable
         _activity?.AddEvent(new ActivityEvent("rxeventbus.batch.retry", tags: new ActivityTagsCollection
         {
             ["rxeventbus.batch.attempt"] = attempt,
-            [PersistenceMetrics.ErrorTypeTagName] = PersistenceMetrics.ErrorType(error),
+            [PersistenceMetrics.ErrorTypeTagName] = WriteFailures.ErrorType(error),
             ["rxeventbus.retry.delay_ms"] = delay.TotalMilliseconds,
         }));
 

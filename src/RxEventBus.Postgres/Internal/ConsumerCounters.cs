@@ -6,23 +6,39 @@ internal sealed class ConsumerCounters(PersistenceMetrics metrics)
 {
     private long _received;
     private long _persisted;
+    private long _duplicates;
     private long _dropped;
+    private long _refused;
     private long _deadLettered;
     private long _retries;
     private long _batches;
 
+    internal PersistenceMetrics Metrics => metrics;
+
     internal void Received() => Interlocked.Increment(ref _received);
 
-    internal void Committed(int rows)
+    // `rows` committed now or before; `duplicates` of them were already stored.
+    internal void Committed(int rows, int duplicates)
     {
         Interlocked.Add(ref _persisted, rows);
         metrics.Persisted(rows);
+        if (duplicates != 0)
+        {
+            Interlocked.Add(ref _duplicates, duplicates);
+            metrics.Duplicates(duplicates);
+        }
     }
 
     internal void Dropped()
     {
         Interlocked.Increment(ref _dropped);
         metrics.Dropped();
+    }
+
+    internal void Refused()
+    {
+        Interlocked.Increment(ref _refused);
+        metrics.Refused();
     }
 
     internal void DeadLettered()
@@ -50,5 +66,9 @@ internal sealed class ConsumerCounters(PersistenceMetrics metrics)
         Interlocked.Read(ref _deadLettered),
         Interlocked.Read(ref _retries),
         Interlocked.Read(ref _batches),
-        buffered);
+        buffered)
+    {
+        Refused = Interlocked.Read(ref _refused),
+        Duplicates = Interlocked.Read(ref _duplicates),
+    };
 }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Npgsql;
 
 namespace RxEventBus.Postgres.Internal;
 
@@ -24,7 +23,17 @@ internal sealed class PersistenceMetrics : IDisposable
         "rxeventbus.events.dropped", "{event}", "Events dropped by a DropOldest or DropNewest overflow policy.");
 
     private static readonly Counter<long> DeadLetteredCounter = Meter.CreateCounter<long>(
-        "rxeventbus.events.dead_lettered", "{event}", "Events that can never be written, reported as dead letters.");
+        "rxeventbus.events.dead_lettered", "{event}", "Events that can never be written as they are, stored in the dead-letter table.");
+
+    private static readonly Counter<long> RefusedCounter = Meter.CreateCounter<long>(
+        "rxeventbus.events.refused", "{event}",
+        "Events refused to their publisher: a full buffer under Fail, the publish timeout under Wait, a stopping or faulted consumer.");
+
+    private static readonly Counter<long> DuplicatesCounter = Meter.CreateCounter<long>(
+        "rxeventbus.events.duplicates", "{event}", "Persisted events whose id was already stored (written idempotently).");
+
+    private static readonly Counter<long> ReplayedCounter = Meter.CreateCounter<long>(
+        "rxeventbus.dead_letters.replayed", "{event}", "Dead letters replayed into the events table (and removed from the dead-letter table).");
 
     private static readonly Counter<long> RetriedCounter = Meter.CreateCounter<long>(
         "rxeventbus.batches.retried", "{batch}", "Batch writes that failed with a transient error and were retried after a backoff.");
@@ -56,6 +65,12 @@ internal sealed class PersistenceMetrics : IDisposable
 
     internal void DeadLettered() => DeadLetteredCounter.Add(1, _table);
 
+    internal void Refused() => RefusedCounter.Add(1, _table);
+
+    internal void Duplicates(int events) => DuplicatesCounter.Add(events, _table);
+
+    internal void Replayed() => ReplayedCounter.Add(1, _table);
+
     internal void Retried() => RetriedCounter.Add(1, _table);
 
     internal void Batched(int events) => BatchSizeHistogram.Record(events, _table);
@@ -76,7 +91,7 @@ internal sealed class PersistenceMetrics : IDisposable
         }
         else
         {
-            CopyDurationHistogram.Record(seconds, _table, new(OutcomeTagName, "failed"), new(ErrorTypeTagName, ErrorType(error)));
+            CopyDurationHistogram.Record(seconds, _table, new(OutcomeTagName, "failed"), new(ErrorTypeTagName, WriteFailures.ErrorType(error)));
         }
     }
 
@@ -84,10 +99,6 @@ internal sealed class PersistenceMetrics : IDisposable
     internal void ObserveQueue(Func<int> depth) => Queues[this] = depth;
 
     public void Dispose() => Queues.TryRemove(this, out _);
-
-    // Low cardinality, as OpenTelemetry's error.type asks: the SQLSTATE for a server error, else the type.
-    internal static string ErrorType(Exception error) =>
-        error is PostgresException postgres ? postgres.SqlState : error.GetType().FullName ?? error.GetType().Name;
 
     private static IEnumerable<Measurement<int>> ObserveQueues()
     {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reactive.Concurrency;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
@@ -7,32 +6,29 @@ using RxEventBus.Postgres.Internal;
 
 namespace RxEventBus.Postgres.Pipeline;
 
-// The write stage (the seed's Bucket): one batch, one binary COPY, one transaction. It returns only when
-// every row of the batch is committed or dead-lettered, and hands committed rows to `committed` (the ack)
-// only after their transaction committed — never before, which is the seed's fault this fixes.
+// The write stage: one batch, one binary COPY, one transaction. It returns only when every row of the batch is
+// committed or refused, and says which in its WriteResult; what the consumer then does with each row (the ack,
+// the dead letter, the awaited outcome) happens after the commit, never before it.
 //
-// Failures:
-// - unique violation: some ids are already stored (a retry after an ambiguous commit, or a republished
-//   event). COPY has no ON CONFLICT, so the batch is written again through a temp table and
+// Failures (WriteFailures classifies them):
+// - a duplicate id: some ids are already stored (a retry after an ambiguous commit, or a republished event).
+//   COPY has no ON CONFLICT, so the batch is written again through a temp table and
 //   INSERT … ON CONFLICT (id) DO NOTHING: one row per id, whatever happened before.
-// - the data of a row is refused (SQLSTATE classes 22, 23, 54): the batch is halved until the refused rows
-//   stand alone; they are dead-lettered, the rest commits.
-// - anything else (connection lost, server restarting, a missing table, a revoked grant): the batch is kept
-//   and retried with exponential backoff on the scheduler, for as long as it takes or until cancelled.
+// - a row the server refuses (a data exception, an integrity violation, a program limit): the batch is
+//   halved until the refused rows stand alone; they are refused, the rest commits.
+// - a row the client cannot write (an expiry past year 9999 from a huge ttl, a value its type cannot send):
+//   that row is refused and the others are written again at once.
+// - anything else is retried with exponential backoff on the scheduler, for as long as it takes or until
+//   cancelled: transient failures quietly, failures that need a person with the consumer degraded and an
+//   error logged (ConsumerHealth).
 internal sealed class CopyWriter(
     NpgsqlDataSource dataSource,
     EventTable table,
-    IScheduler scheduler,
-    TimeSpan initialRetryDelay,
-    TimeSpan maxRetryDelay,
-    ConsumerCounters counters,
+    RetryPolicy retry,
+    ConsumerHealth health,
     PersistenceMetrics metrics,
-    ILogger logger,
-    Action<IReadOnlyList<EventRow>> committed,
-    Action<EventRow, Exception> refused)
+    ILogger logger)
 {
-    private const string UniqueViolation = "23505";
-
     private readonly string _copyIntoTable = $"COPY {table.QualifiedName} ({EventTable.Columns}) FROM STDIN (FORMAT BINARY)";
     private readonly string _createStaging = $"CREATE TEMP TABLE rxeventbus_staging (LIKE {table.QualifiedName}) ON COMMIT DROP";
     private readonly string _copyIntoStaging = $"COPY rxeventbus_staging ({EventTable.Columns}) FROM STDIN (FORMAT BINARY)";
@@ -40,77 +36,101 @@ internal sealed class CopyWriter(
         $"INSERT INTO {table.QualifiedName} ({EventTable.Columns}) SELECT {EventTable.Columns} FROM rxeventbus_staging ON CONFLICT (id) DO NOTHING";
 
     // One span per batch, around every attempt, retry and half it takes (see BatchWriteTrace).
-    internal async Task WriteAsync(IReadOnlyList<EventRow> rows, CancellationToken cancellationToken)
+    internal async Task<WriteResult> WriteAsync(IReadOnlyList<EventRow> rows, CancellationToken cancellationToken)
     {
         using var trace = new BatchWriteTrace(table, rows.Count);
+        var result = new WriteResult();
         try
         {
-            await WriteAsync(rows, trace, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(rows, result, trace, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            // Only a cancellation ends a write early: every other failure is retried or dead-lettered.
+            // Only a cancellation ends a write early: every other failure is retried or refused.
             trace.Cancelled();
             throw;
         }
+
+        return result;
     }
 
-    private async Task WriteAsync(IReadOnlyList<EventRow> rows, BatchWriteTrace trace, CancellationToken cancellationToken)
+    private async Task WriteAsync(IReadOnlyList<EventRow> rows, WriteResult result, BatchWriteTrace trace, CancellationToken cancellationToken)
     {
-        var backoff = new Backoff(scheduler, initialRetryDelay, maxRetryDelay);
+        var backoff = retry.Start();
         var throughStaging = false;
-        while (true)
+        var failing = false;
+        try
         {
-            try
+            while (rows.Count != 0)
             {
-                await TimedCopyAsync(rows, throughStaging, trace, cancellationToken).ConfigureAwait(false);
-                counters.Committed(rows.Count);
-                committed(rows);
-                return;
-            }
-            catch (PostgresException e) when (e.SqlState == UniqueViolation && !throughStaging)
-            {
-                Log.RewritingIdempotently(logger, rows.Count);
-                throughStaging = true;
-            }
-            catch (PostgresException e) when (IsRowRefused(e))
-            {
-                if (rows.Count == 1)
+                try
                 {
-                    trace.DeadLettered();
-                    refused(rows[0], e);
+                    var inserted = await TimedCopyAsync(rows, throughStaging, trace, cancellationToken).ConfigureAwait(false);
+                    result.Committed(rows.Count, rows.Count - inserted);
                     return;
                 }
+                catch (RowWriteException e)
+                {
+                    Refuse(rows[e.Index], e.InnerException!, result, trace);
+                    rows = [.. rows.Where((_, i) => i != e.Index)];
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                {
+                    var kind = WriteFailures.Classify(e);
+                    if (kind == FailureKind.Duplicate && !throughStaging)
+                    {
+                        Log.RewritingIdempotently(logger, rows.Count);
+                        throughStaging = true;
+                        continue;
+                    }
 
-                var half = rows.Count / 2;
-                await WriteAsync(rows.Take(half).ToArray(), trace, cancellationToken).ConfigureAwait(false);
-                await WriteAsync(rows.Skip(half).ToArray(), trace, cancellationToken).ConfigureAwait(false);
-                return;
+                    if (kind == FailureKind.RowRefused)
+                    {
+                        if (rows.Count == 1)
+                        {
+                            Refuse(rows[0], e, result, trace);
+                            return;
+                        }
+
+                        var half = rows.Count / 2;
+                        await WriteAsync(rows.Take(half).ToArray(), result, trace, cancellationToken).ConfigureAwait(false);
+                        await WriteAsync(rows.Skip(half).ToArray(), result, trace, cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+
+                    // A duplicate that the idempotent rewrite itself meets cannot come from our rows: a person must look.
+                    var attempt = backoff.Attempts + 1;
+                    health.RetryScheduled(
+                        $"Writing a batch of {rows.Count} rows", kind == FailureKind.Duplicate ? FailureKind.NeedsAttention : kind,
+                        e, attempt, backoff.NextDelay, ref failing);
+                    trace.Retrying(attempt, e, backoff.NextDelay);
+                    await backoff.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-            {
-                counters.Retried();
-                Log.BatchRetry(logger, e, rows.Count, table.QualifiedName, backoff.Attempts + 1, backoff.NextDelay.TotalMilliseconds);
-                trace.Retrying(backoff.Attempts + 1, e, backoff.NextDelay);
-                await backoff.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
+        }
+        finally
+        {
+            health.Recovered(ref failing);
         }
     }
 
-    // Errors about the values of rows (data exceptions, integrity violations other than a duplicate id,
-    // program limits such as an oversized value): no retry can succeed, but the other rows may.
-    private static bool IsRowRefused(PostgresException e) =>
-        e.SqlState.StartsWith("22", StringComparison.Ordinal) ||
-        (e.SqlState.StartsWith("23", StringComparison.Ordinal) && e.SqlState != UniqueViolation) ||
-        e.SqlState.StartsWith("54", StringComparison.Ordinal);
+    private static void Refuse(EventRow row, Exception error, WriteResult result, BatchWriteTrace trace)
+    {
+        trace.DeadLettered();
+        var reason = error is PostgresException postgres
+            ? $"PostgreSQL refused its row ({postgres.SqlState}: {postgres.MessageText})"
+            : $"its row cannot be written ({error.GetType().Name}: {error.Message})";
+        result.Refuse(new RowRefusal(row, reason, WriteFailures.ErrorType(error), error));
+    }
 
-    private async Task TimedCopyAsync(IReadOnlyList<EventRow> rows, bool throughStaging, BatchWriteTrace trace, CancellationToken cancellationToken)
+    private async Task<int> TimedCopyAsync(IReadOnlyList<EventRow> rows, bool throughStaging, BatchWriteTrace trace, CancellationToken cancellationToken)
     {
         trace.Attempt();
         var started = Stopwatch.GetTimestamp();
+        int inserted;
         try
         {
-            await CopyAsync(rows, throughStaging, cancellationToken).ConfigureAwait(false);
+            inserted = await CopyAsync(rows, throughStaging, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -119,9 +139,11 @@ internal sealed class CopyWriter(
         }
 
         metrics.CopyFinished(started, null);
+        return inserted;
     }
 
-    private async Task CopyAsync(IReadOnlyList<EventRow> rows, bool throughStaging, CancellationToken cancellationToken)
+    // Returns how many rows were inserted: all of them, or through the staging table those whose id was new.
+    private async Task<int> CopyAsync(IReadOnlyList<EventRow> rows, bool throughStaging, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var _ = connection.ConfigureAwait(false);
@@ -132,36 +154,76 @@ internal sealed class CopyWriter(
             await ExecuteAsync(connection, transaction, _createStaging, cancellationToken).ConfigureAwait(false);
         }
 
-        var importer = await connection.BeginBinaryImportAsync(throughStaging ? _copyIntoStaging : _copyIntoTable, cancellationToken)
-            .ConfigureAwait(false);
-        await using (importer.ConfigureAwait(false))
+        await CopyRowsAsync(connection, throughStaging ? _copyIntoStaging : _copyIntoTable, rows, cancellationToken).ConfigureAwait(false);
+        var inserted = throughStaging
+            ? await ExecuteAsync(connection, transaction, _insertFromStaging, cancellationToken).ConfigureAwait(false)
+            : rows.Count;
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return inserted;
+    }
+
+    private static async Task CopyRowsAsync(NpgsqlConnection connection, string copy, IReadOnlyList<EventRow> rows, CancellationToken cancellationToken)
+    {
+        var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false);
+        RowWriteException? refused = null;
+        try
         {
-            foreach (var row in rows)
+            for (var i = 0; i < rows.Count; i++)
             {
-                await WriteRowAsync(importer, row, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await WriteRowAsync(importer, rows[i], cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidCastException or OverflowException or FormatException or NotSupportedException)
+                {
+                    // A value of this row that the client cannot send: a problem of the row, not of the database.
+                    refused = new RowWriteException(i, e);
+                    break;
+                }
             }
 
-            await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            if (refused is null)
+            {
+                await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
-
-        if (throughStaging)
+        finally
         {
-            await ExecuteAsync(connection, transaction, _insertFromStaging, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // Without CompleteAsync, disposing cancels the COPY; the transaction then rolls back.
+                await importer.DisposeAsync().ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Abandoning the COPY for a refused row: an error of the cancellation itself adds nothing, and must not hide the row's.
+            catch (Exception) when (refused is not null)
+#pragma warning restore CA1031
+            {
+            }
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (refused is not null)
+        {
+            throw refused;
+        }
     }
 
     private static async Task WriteRowAsync(NpgsqlBinaryImporter importer, EventRow row, CancellationToken cancellationToken)
     {
         var @event = row.Event;
+
+        // Computed before the row starts, so that a value that cannot be made (an expiry past year 9999) leaves
+        // no half-written row behind.
+        var initializedAt = row.InitializedAt;
+        var occurredAt = row.OccurredAt;
+        var expiresAt = row.ExpiresAt;
+
         await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
         await importer.WriteAsync(@event.Id, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
         await WriteNullableAsync(importer, @event.TransactionId, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
         await importer.WriteAsync(@event.Topic, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
         await importer.WriteAsync(row.Data, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
-        await WriteNullableAsync(importer, row.InitializedAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
-        await WriteNullableAsync(importer, row.OccurredAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
+        await WriteNullableAsync(importer, initializedAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
+        await WriteNullableAsync(importer, occurredAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
         if (@event.Source is null)
         {
             await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
@@ -172,7 +234,7 @@ internal sealed class CopyWriter(
         }
 
         await WriteNullableAsync(importer, @event.Ttl, NpgsqlDbType.Interval, cancellationToken).ConfigureAwait(false);
-        await WriteNullableAsync(importer, row.ExpiresAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
+        await WriteNullableAsync(importer, expiresAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
     }
 
     private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type, CancellationToken cancellationToken)
@@ -181,12 +243,20 @@ internal sealed class CopyWriter(
             ? importer.WriteAsync(v, type, cancellationToken)
             : importer.WriteNullAsync(cancellationToken);
 
-    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    private static async Task<int> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
     {
         var command = new NpgsqlCommand(sql, connection, transaction);
         await using (command.ConfigureAwait(false))
         {
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+}
+
+// Thrown inside the write stage when the client cannot write one row's values; the row at `Index` is refused.
+#pragma warning disable CA1032, CA1064 // Internal, never leaves the write stage: no serialization or standard constructors needed.
+internal sealed class RowWriteException(int index, Exception inner) : Exception("A row's values cannot be written.", inner)
+#pragma warning restore CA1032, CA1064
+{
+    internal int Index { get; } = index;
 }

@@ -1,10 +1,16 @@
 namespace RxEventBus.Postgres.Pipeline;
 
-// The map stage (the seed's EventMapper): each event becomes a row, or a dead letter when it can never be
-// stored. Checks here what PostgreSQL would refuse for the whole batch — text columns cannot hold NUL, and
-// jsonb cannot hold the \u0000 escape — so one bad event never fails a batch.
+// The map stage: each event becomes a row, or a dead letter when it can never be stored. Checks here what
+// PostgreSQL would refuse for the whole batch — text columns cannot hold NUL, and jsonb cannot hold the \u0000
+// escape — so one bad event never fails a batch. A dead letter keeps the JSON when it could be made, so that
+// it is stored with it.
 internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultTtl)
 {
+    // PostgresErrorCodes.CharacterNotInRepertoire and .UntranslatableCharacter, written out: the benchmark
+    // harness compiles this file without Npgsql's constants in scope.
+    private const string CharacterNotInRepertoire = "22021";
+    private const string UntranslatableCharacter = "22P05";
+
     internal async ValueTask<MappedEvent> MapAsync(TrackedEvent delivery, CancellationToken cancellationToken)
     {
         var @event = delivery.Event;
@@ -15,13 +21,20 @@ internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultT
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return MappedEvent.Dead(delivery, $"its payload ({@event.Data.GetType().FullName}) cannot be serialized: {e.Message}", e);
+            return MappedEvent.Dead(
+                delivery, null, $"its payload ({@event.Data.GetType().FullName}) cannot be serialized: {e.Message}", e.GetType().FullName!, e);
         }
 
-        var problem = TextProblem(@event.Source, "source") ?? JsonProblem(data);
-        if (problem is not null)
+        // The error types are the SQLSTATEs PostgreSQL would refuse the row with, so that the dead-letter
+        // table says the same thing however the problem was found.
+        if (TextProblem(@event.Source, "source") is { } textProblem)
         {
-            return MappedEvent.Dead(delivery, problem, null);
+            return MappedEvent.Dead(delivery, data, textProblem, CharacterNotInRepertoire, null);
+        }
+
+        if (JsonProblem(data) is { } jsonProblem)
+        {
+            return MappedEvent.Dead(delivery, data, jsonProblem, UntranslatableCharacter, null);
         }
 
         return MappedEvent.Written(new EventRow(delivery, data, @event.Ttl ?? defaultTtl));
@@ -83,14 +96,15 @@ internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultT
     }
 }
 
-// The map stage's output: a row to write, or (DeadLetter set) an event to report and skip on the bus.
+// The map stage's output: a row to write, or (DeadLetter set) an event to store as a dead letter; its Row
+// then holds the JSON if it could be made (else no bytes).
 internal readonly record struct MappedEvent(EventRow Row, DeadLetter? DeadLetter)
 {
     internal TrackedEvent Delivery => Row.Delivery;
 
     internal static MappedEvent Written(EventRow row) => new(row, null);
 
-    internal static MappedEvent Dead(TrackedEvent delivery, string reason, Exception? exception) =>
-        new(new EventRow(delivery, [], TimeSpan.Zero),
-            new DeadLetter(delivery.Event, "Event " + delivery.Event.Id + " cannot be written: " + reason + ".", exception));
+    internal static MappedEvent Dead(TrackedEvent delivery, byte[]? data, string reason, string errorType, Exception? exception) =>
+        new(new EventRow(delivery, data ?? [], TimeSpan.Zero),
+            new DeadLetter(delivery.Event, "Event " + delivery.Event.Id + " cannot be written: " + reason + ".", exception, errorType));
 }

@@ -1,32 +1,39 @@
+using System.Reactive.Concurrency;
+using System.Reactive.Disposables;
 using System.Runtime.CompilerServices;
 
 namespace RxEventBus.Postgres.Pipeline;
 
-// The queue stage (the seed's Queue, bounded this time): the consumer's tracked subscription pushes into
-// it on the publisher's thread; the pipeline pulls from it as an IAsyncEnumerable. When it is full, the
-// overflow policy decides. Wait blocks the publisher on a monitor — a bounded Channel cannot do that from a
-// synchronous OnNext (its TryWrite just returns false), and blocking on WriteAsync would tie up a pool
-// thread per waiting publisher.
+// The queue stage (bounded): the consumer's tracked subscription pushes into it on the publisher's thread; the
+// pipeline pulls from it as an IAsyncEnumerable. When it is full, the overflow policy decides. Wait blocks the
+// publisher on a monitor — a bounded Channel cannot do that from a synchronous OnNext (its TryWrite just returns
+// false), and blocking on WriteAsync would tie up a pool thread per waiting publisher — for at most the publish
+// timeout, measured on the bus's scheduler, after which the publisher is refused.
 internal sealed class EventQueue : IObserver<TrackedEvent>
 {
     private readonly object _sync = new();
     private readonly Queue<TrackedEvent> _items;
     private readonly int _capacity;
     private readonly OverflowPolicy _policy;
-    private readonly Action<TrackedEvent, string> _dropped;
-    private readonly Action _accepted;
+    private readonly TimeSpan _publishTimeout;
+    private readonly IScheduler _scheduler;
+    private readonly IQueueListener _listener;
     private TaskCompletionSource? _itemsAvailable;
     private int _blockedPublishers;
     private bool _completed;
+    private string _completedReason = "the persistence consumer is stopping";
 
-    internal EventQueue(int capacity, OverflowPolicy policy, Action accepted, Action<TrackedEvent, string> dropped)
+    internal EventQueue(int capacity, OverflowPolicy policy, TimeSpan publishTimeout, IScheduler scheduler, IQueueListener listener)
     {
-        _accepted = accepted;
         _capacity = capacity;
         _policy = policy;
-        _dropped = dropped;
+        _publishTimeout = publishTimeout;
+        _scheduler = scheduler;
+        _listener = listener;
         _items = new Queue<TrackedEvent>(capacity);
     }
+
+    internal int Capacity => _capacity;
 
     internal int Count
     {
@@ -53,85 +60,86 @@ internal sealed class EventQueue : IObserver<TrackedEvent>
 
     public void OnNext(TrackedEvent value)
     {
-        TrackedEvent? evicted = null;
-        TaskCompletionSource? wake;
+        TrackedEvent? dropped = null;
+        TaskCompletionSource? wake = null;
+        bool full;
         lock (_sync)
         {
             ThrowIfCompleted(value);
-            if (_items.Count >= _capacity)
+            full = _items.Count >= _capacity;
+            if (full)
             {
                 switch (_policy)
                 {
                     case OverflowPolicy.Wait:
-                        _blockedPublishers++;
-                        try
-                        {
-                            while (_items.Count >= _capacity && !_completed)
-                            {
-                                Monitor.Wait(_sync);
-                            }
-                        }
-                        finally
-                        {
-                            _blockedPublishers--;
-                        }
-
-                        ThrowIfCompleted(value);
                         break;
                     case OverflowPolicy.DropOldest:
-                        evicted = _items.Dequeue();
+                        dropped = _items.Dequeue();
+                        full = false;
                         break;
                     case OverflowPolicy.DropNewest:
-                        evicted = value;
+                        dropped = value;
                         break;
                     default:
-                        throw new EventRejectedException(
-                            $"The persistence buffer is full ({_capacity} events) and its overflow policy is Fail: " +
-                            $"event {value.Event.Id} on topic '{value.Event.Topic}' was not accepted.");
+                        throw Refuse(value, $"the persistence buffer is full ({_capacity} events) and its overflow policy is Fail");
                 }
             }
 
-            if (evicted is { } newest && newest == value)
-            {
-                wake = null;
-            }
-            else
+            if (!full)
             {
                 _items.Enqueue(value);
-                wake = _itemsAvailable;
-                _itemsAvailable = null;
+                wake = TakeWake();
             }
         }
 
-        if (evicted is not { } rejected || rejected != value)
+        if (full && _policy == OverflowPolicy.Wait)
         {
-            _accepted();
+            wake = WaitForRoom(value);
+        }
+
+        if (dropped != value)
+        {
+            _listener.Accepted(value);
         }
 
         wake?.TrySetResult();
-        if (evicted is { } dropped)
+        if (dropped is { } gone)
         {
-            _dropped(dropped, _policy == OverflowPolicy.DropOldest
+            _listener.Dropped(gone, _policy == OverflowPolicy.DropOldest
                 ? $"the buffer was full ({_capacity} events) and the overflow policy DropOldest dropped it for a newer event"
                 : $"the buffer was full ({_capacity} events) and the overflow policy DropNewest dropped it");
         }
     }
 
-    public void OnError(Exception error) => Complete();
+    // The bus ended the subscription: with an error (a pattern that timed out, a name already taken) or because
+    // it was disposed. Intake stops as with Complete; the consumer is told, so that it does not look alive.
+    public void OnError(Exception error)
+    {
+        Complete("the persistence consumer's subscription to the bus ended with an error: " + error.Message);
+        _listener.Ended(error);
+    }
 
-    public void OnCompleted() => Complete();
+    public void OnCompleted()
+    {
+        Complete("the bus ended the persistence consumer's subscription");
+        _listener.Ended(null);
+    }
 
-    // Stops intake: later events, and publishers blocked waiting for room, get EventRejectedException.
-    // What is already buffered is still read.
-    internal void Complete()
+    // Stops intake: later events, and publishers blocked waiting for room, get EventRejectedException saying
+    // `reason`. What is already buffered is still read.
+    internal void Complete(string? reason = null)
     {
         TaskCompletionSource? wake;
         lock (_sync)
         {
+            if (!_completed && reason is not null)
+            {
+                _completedReason = reason;
+            }
+
             _completed = true;
             Monitor.PulseAll(_sync);
-            wake = _itemsAvailable;
-            _itemsAvailable = null;
+            wake = TakeWake();
         }
 
         wake?.TrySetResult();
@@ -178,12 +186,95 @@ internal sealed class EventQueue : IObserver<TrackedEvent>
         }
     }
 
+    // The Wait policy with a full buffer. The timer is armed outside the monitor: a scheduler has locks of its own
+    // (a test's, a UI's), and its callback takes this monitor, so holding the monitor while scheduling could
+    // invert the order. The callback only marks the wait expired and wakes the publisher.
+    private TaskCompletionSource? WaitForRoom(TrackedEvent value)
+    {
+        var expiry = new Expiry(this);
+        var timer = _scheduler.Schedule(expiry, _publishTimeout, static (_, state) =>
+        {
+            state.Expire();
+            return Disposable.Empty;
+        });
+        try
+        {
+            lock (_sync)
+            {
+                _blockedPublishers++;
+                try
+                {
+                    while (_items.Count >= _capacity && !_completed && !expiry.Expired)
+                    {
+                        Monitor.Wait(_sync);
+                    }
+                }
+                finally
+                {
+                    _blockedPublishers--;
+                }
+
+                ThrowIfCompleted(value);
+                if (_items.Count >= _capacity)
+                {
+                    throw Refuse(value, $"the persistence buffer stayed full ({_capacity} events) for the publish timeout ({_publishTimeout})");
+                }
+
+                _items.Enqueue(value);
+                return TakeWake();
+            }
+        }
+        finally
+        {
+            timer.Dispose();
+        }
+    }
+
+    private TaskCompletionSource? TakeWake()
+    {
+        var wake = _itemsAvailable;
+        _itemsAvailable = null;
+        return wake;
+    }
+
+    private EventRejectedException Refuse(TrackedEvent value, string reason)
+    {
+        _listener.Refused(value, reason);
+        return new EventRejectedException($"Event {value.Event.Id} on topic '{value.Event.Topic}' was not accepted: {reason}.");
+    }
+
     private void ThrowIfCompleted(TrackedEvent value)
     {
         if (_completed)
         {
-            throw new EventRejectedException(
-                $"The persistence consumer is stopping: event {value.Event.Id} on topic '{value.Event.Topic}' was not accepted.");
+            throw Refuse(value, _completedReason);
         }
     }
+
+    private sealed class Expiry(EventQueue queue)
+    {
+        internal bool Expired { get; private set; }
+
+        internal void Expire()
+        {
+            lock (queue._sync)
+            {
+                Expired = true;
+                Monitor.PulseAll(queue._sync);
+            }
+        }
+    }
+}
+
+// What the queue tells the consumer: each event accepted (on the publisher's thread, before Publish returns),
+// dropped by the overflow policy, or refused to its publisher; and the end of the subscription by the bus.
+internal interface IQueueListener
+{
+    void Accepted(TrackedEvent delivery);
+
+    void Dropped(TrackedEvent delivery, string reason);
+
+    void Refused(TrackedEvent delivery, string reason);
+
+    void Ended(Exception? error);
 }

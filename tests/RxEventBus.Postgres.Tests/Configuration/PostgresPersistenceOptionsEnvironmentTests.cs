@@ -33,6 +33,7 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
         "EB_PG_DEFAULT_TTL_IN_MS" => (long)options.DefaultTtl.TotalMilliseconds,
         "EB_PG_DELETION_PERIOD_IN_MS" => (long)options.DeletionPeriod.TotalMilliseconds,
         "EB_PG_BATCH_DELAY_IN_MS" => (long)options.MaxBatchDelay.TotalMilliseconds,
+        "EB_PG_PUBLISH_TIMEOUT_IN_MS" => (long)options.PublishTimeout.TotalMilliseconds,
         "EB_PG_MIN_DEMAND" => options.MinDemand,
         "EB_PG_MAX_DEMAND" or "EB_PG_BATCH_SIZE" => options.MaxBatchSize,
         "EB_PG_POOL_SIZE" => options.PoolSize,
@@ -58,6 +59,7 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
         options.Topics.Should().Equal(".*");
         options.DefaultTtl.Should().Be(TimeSpan.FromMilliseconds(900_000));
         options.DeletionPeriod.Should().Be(TimeSpan.FromMilliseconds(600_000));
+        options.PublishTimeout.Should().Be(TimeSpan.FromSeconds(30), "a publisher waits for room at most this long, then is refused");
         options.AutoDeleteWithTtl.Should().BeTrue();
         options.DatabasePoolSize.Should().Be(10);
         options.Overflow.Should().Be(OverflowPolicy.Wait);
@@ -109,6 +111,7 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "2592000000", 2_592_000_000L)]
     [InlineData("EB_PG_DELETION_PERIOD_IN_MS", "1000", 1_000L)]
     [InlineData("EB_PG_BATCH_DELAY_IN_MS", "250", 250L)]
+    [InlineData("EB_PG_PUBLISH_TIMEOUT_IN_MS", "5000", 5_000L)]
     [InlineData("EB_PG_MIN_DEMAND", "0", 0)]
     [InlineData("EB_PG_MIN_DEMAND", "100", 100)]
     [InlineData("EB_PG_MAX_DEMAND", "500", 500)]
@@ -224,6 +227,7 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_DELETION_PERIOD_IN_MS", "-1", "must be a positive whole number of milliseconds (e.g. 600000)")]
     [InlineData("EB_PG_DELETION_PERIOD_IN_MS", "1.5", "must be a positive whole number of milliseconds")]
     [InlineData("EB_PG_BATCH_DELAY_IN_MS", "1e3", "must be a positive whole number of milliseconds (e.g. 50)")]
+    [InlineData("EB_PG_PUBLISH_TIMEOUT_IN_MS", "0", "must be a positive whole number of milliseconds (e.g. 30000)")]
     [InlineData("EB_PG_MIN_DEMAND", "-1", "must be a whole number from 0 up (e.g. 75)")]
     [InlineData("EB_PG_MIN_DEMAND", "abc", "must be a whole number from 0 up")]
     [InlineData("EB_PG_MAX_DEMAND", "0", "must be a positive whole number (e.g. 100)")]
@@ -251,6 +255,18 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
         error.Variable.Should().Be(variable);
         error.ParamName.Should().Be(variable);
         error.Message.Should().Contain(variable).And.Contain(expectation).And.Contain(value.Trim(), "the message shows what was found");
+    }
+
+    [Theory]
+    [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "31557600000001", "at most 1,000 years")]
+    [InlineData("EB_PG_PUBLISH_TIMEOUT_IN_MS", "2160000000", "at most 24 days")]
+    public void FromVariables_DurationAboveItsLimit_ThrowsNamingTheVariableAndTheLimit(string variable, string value, string limit)
+    {
+        // An expiry past year 9999 cannot be stored; a timer longer than 24 days cannot be armed.
+        var error = BindFails((variable, value));
+
+        error.Variable.Should().Be(variable);
+        error.Message.Should().Contain(limit);
     }
 
     [Fact]

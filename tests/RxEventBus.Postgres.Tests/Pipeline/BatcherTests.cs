@@ -10,7 +10,8 @@ public sealed class BatcherTests
     private readonly TestScheduler _scheduler = new();
     private readonly ControlledSource<int> _source = new();
 
-    private Pull<List<int>> Batches(int maxSize) => new(_source.Batch(maxSize, MaxDelay, _scheduler), _source.Complete);
+    private Pull<List<int>> Batches(int maxSize, TimeSpan? maxDelay = null) =>
+        new(_source.Batch(maxSize, maxDelay ?? MaxDelay, _scheduler), _source.Complete);
 
     [Fact]
     public async Task Batch_CountReached_EmitsFullBatchWithoutWaitingForTime()
@@ -35,6 +36,39 @@ public sealed class BatcherTests
 
         _scheduler.AdvanceBy(1);
         (await batches.TakeAsync()).Should().Equal([1, 2], "the batch's first item reached the maximum age");
+    }
+
+    [Fact]
+    public async Task Batch_RealTimePassesWhileVirtualTimeStandsStill_EmitsNothing()
+    {
+        await using var batches = Batches(maxSize: 10);
+        _ = batches.Next;
+        _source.Push(1);
+        await _source.WhenIdleAsync();
+
+        // Five times the maximum delay of real time: a deadline kept on a real clock would have cut the batch.
+        await Task.Delay(MaxDelay * 5);
+
+        batches.Next.IsCompleted.Should().BeFalse("the batch's age is measured on the scheduler, whose clock has not moved");
+        _scheduler.AdvanceBy(MaxDelay.Ticks);
+        (await batches.TakeAsync()).Should().Equal([1]);
+    }
+
+    [Fact]
+    public async Task Batch_MaxDelayOfMinutes_IsCutTheMomentVirtualTimeReachesIt()
+    {
+        // Minutes, so that no real timer can cut the batch by luck within the test's few seconds.
+        var maxDelay = TimeSpan.FromMinutes(10);
+        await using var batches = Batches(maxSize: 10, maxDelay);
+        _ = batches.Next;
+        _source.Push(1, 2);
+        await _source.WhenIdleAsync();
+
+        _scheduler.AdvanceBy(maxDelay.Ticks - 1);
+        batches.Next.IsCompleted.Should().BeFalse("one tick before the maximum age");
+        _scheduler.AdvanceBy(1);
+
+        (await batches.TakeAsync()).Should().Equal([1, 2], "ten virtual minutes passed in no real time");
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed class AmbiguousCommitTests(PostgresFixture database) : IAsyncLifet
     public async Task Write_CommitAnswerLost_RetryDoesNotDuplicateRows()
     {
         var direct = new NpgsqlConnectionStringBuilder(database.ConnectionString);
-        await using var proxy = new CommitAnswerDroppingProxy(direct.Host!, direct.Port, commitsToDrop: 3);
+        await using var proxy = new CommitAnswerDroppingProxy(direct.Host!, direct.Port);
         var throughProxy = new NpgsqlConnectionStringBuilder(database.ConnectionString) { Host = "127.0.0.1", Port = proxy.Port, Pooling = false };
         var table = new EventTable(_schema, "ambiguous");
         await SchemaManager.EnsureSchemaAsync(database.DataSource, table);
@@ -34,12 +34,14 @@ public sealed class AmbiguousCommitTests(PostgresFixture database) : IAsyncLifet
             InitialRetryDelay = TimeSpan.FromMilliseconds(10),
         });
         await consumer.StartAsync();
+        proxy.Arm(3);
 
         var ids = Enumerable.Range(0, 3_000).Select(i => bus.Publish("orders", new { Number = i }).Id).ToList();
-        await consumer.StopAsync();
+        await consumer.StopWithinAsync();
 
         proxy.Dropped.Should().Be(3, "three commits were made ambiguous");
         consumer.Statistics.Retries.Should().BeGreaterThanOrEqualTo(3, "each ambiguous batch was written again");
+        consumer.Statistics.Duplicates.Should().BePositive("the rewrite met the rows its lost commit had stored, and skipped them");
         (await Sql.ScalarAsync<long>(database.ConnectionString, $"select count(*) from {table.QualifiedName}")).Should().Be(3_000,
             "the rewrite of an already committed batch adds no row");
         (await Sql.ScalarAsync<long>(database.ConnectionString, $"select count(distinct id) from {table.QualifiedName}")).Should().Be(3_000);

@@ -55,7 +55,7 @@ public sealed class BadInputTests(PostgresFixture database) : IAsyncLifetime
         var tricky = "'; DELETE FROM bad; -- \\ \" $$ \\u0000 (a literal backslash-u)";
         var published = _bus.CreateEvent(NastyTopic, new Note(tricky)) with { Source = "src'\"; --" };
         _bus.Publish(published);
-        await _consumer.StopAsync();
+        await _consumer.StopWithinAsync();
 
         var stored = await _consumer.Store.FindAsync(published.Id);
         stored.Should().Be(published, "topic, source and payload come back exactly as published");
@@ -68,7 +68,7 @@ public sealed class BadInputTests(PostgresFixture database) : IAsyncLifetime
         _bus.Publish("orders", new Note("fine"));
         var nul = _bus.Publish("orders", new Note("before\0after"));
         _bus.Publish("orders", new Note("fine too"));
-        await _consumer.StopAsync();
+        await _consumer.StopWithinAsync();
 
         _deadLetters.Should().ContainSingle("the bad event is reported").Which.Event.Should().Be(nul);
         _deadLetters[0].Reason.Should().Contain("NUL");
@@ -82,7 +82,7 @@ public sealed class BadInputTests(PostgresFixture database) : IAsyncLifetime
         // Decided: a payload's text is stored as valid Unicode. System.Text.Json writes an unpaired surrogate
         // as U+FFFD, which jsonb accepts; the alternative (dead-lettering) would lose the rest of the payload.
         var published = _bus.Publish("orders", new Note("broken \ud800 text"));
-        await _consumer.StopAsync();
+        await _consumer.StopWithinAsync();
 
         var stored = await _consumer.Store.FindAsync(published.Id);
         ((Note)stored!.Data).Text.Should().Be("broken \ufffd text");
@@ -95,7 +95,7 @@ public sealed class BadInputTests(PostgresFixture database) : IAsyncLifetime
         var bad = _bus.CreateEvent("orders", new Note("x")) with { Source = "a\0b" };
         _bus.Publish(bad);
         _bus.Publish("orders", new Note("y"));
-        await _consumer.StopAsync();
+        await _consumer.StopWithinAsync();
 
         _deadLetters.Should().ContainSingle().Which.Event.Should().Be(bad);
         _deadLetters[0].Reason.Should().Contain("source").And.Contain("NUL");
@@ -107,7 +107,7 @@ public sealed class BadInputTests(PostgresFixture database) : IAsyncLifetime
     {
         var big = new Note(new string('x', 8 * 1024 * 1024));
         var published = _bus.Publish("orders", big);
-        await _consumer.StopAsync();
+        await _consumer.StopWithinAsync();
 
         var stored = await _consumer.Store.FindAsync(published.Id);
         ((Note)stored!.Data).Text.Should().HaveLength(big.Text.Length, "an 8 MB payload is neither truncated nor refused");
@@ -117,7 +117,7 @@ public sealed class BadInputTests(PostgresFixture database) : IAsyncLifetime
     public async Task Write_PayloadOfAnUnmappedTopicType_ReadsBackAsJson()
     {
         var published = _bus.Publish("orders", new Note("plain"));
-        await _consumer.StopAsync();
+        await _consumer.StopWithinAsync();
 
         var store = new EventStore(database.DataSource, _consumer.Table, new JsonEventSerializer(), _bus.Scheduler);
         var stored = await store.FindAsync(published.Id);

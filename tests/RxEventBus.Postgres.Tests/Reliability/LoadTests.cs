@@ -48,7 +48,7 @@ public sealed class LoadTests(PostgresFixture database) : IAsyncLifetime
             }
         })).ToArray();
         await Task.WhenAll(publishers).WaitAsync(TimeSpan.FromMinutes(5));
-        await consumer.StopAsync();
+        await consumer.StopWithinAsync();
 
         const int total = Publishers * PerPublisher;
         perTopic.Values.Sum(o => o.Items.Count).Should().Be(total, "each event reached its topic's subscriber once");

@@ -52,6 +52,7 @@ public sealed class SecurityTests(PostgresFixture database) : IAsyncLifetime
             create role {role} login;
             grant usage on schema {_schema} to {role};
             grant select, insert, delete on table {table.QualifiedName} to {role};
+            grant select, insert, update, delete on table {table.DeadLettersQualifiedName} to {role};
             """);
         var scheduler = new ThreadSafeTestScheduler();
         using var bus = new EventBus(new EventBusOptions { Topics = ["orders"], Scheduler = scheduler });
@@ -70,10 +71,14 @@ public sealed class SecurityTests(PostgresFixture database) : IAsyncLifetime
             });
             await consumer.StartAsync();
             events.ForEach(bus.Publish);
-            await consumer.StopAsync();
-            consumer.Statistics.Persisted.Should().Be(50, $"round {round}: the second round rewrites through a temp table, which needs no extra grant");
-            scheduler.AdvanceBy(TimeSpan.FromSeconds(2));
-            (await consumer.Store.DeleteExpiredAsync()).Should().Be(50, "DELETE is granted, so expired rows can go");
+            await consumer.StopWithinAsync();
+            consumer.Statistics.Persisted.Should().Be(50);
+            consumer.Statistics.Duplicates.Should().Be(round * 50, $"round {round}: the second round rewrites through a temp table, which needs no extra grant");
+            if (round == 1)
+            {
+                scheduler.AdvanceBy(TimeSpan.FromSeconds(2));
+                (await consumer.Store.DeleteExpiredAsync()).Should().Be(50, "DELETE is granted, so expired rows can go");
+            }
         }
     }
 

@@ -29,6 +29,10 @@ public sealed class ServerFaultTests : IAsyncLifetime
         MaxBatchDelay = TimeSpan.FromMilliseconds(10),
         InitialRetryDelay = TimeSpan.FromMilliseconds(20),
         MaxRetryDelay = TimeSpan.FromMilliseconds(500),
+
+        // These tests hold publishers back while the server is away, on a loaded machine for up to ServerPatience:
+        // the publish timeout must not end the wait first.
+        PublishTimeout = ServerPatience * 3,
     };
 
     private Task<long> CountAsync(string where = "true") =>
@@ -64,7 +68,7 @@ public sealed class ServerFaultTests : IAsyncLifetime
             "batcher's one step ahead, and the blocked publisher's own event");
         await _server.StartAsync();
         await publishing.WaitAsync(TimeSpan.FromMinutes(5));
-        await consumer.StopAsync();
+        await consumer.StopWithinAsync();
 
         consumer.Statistics.Retries.Should().BePositive("writes failed while the server was down");
         consumer.Statistics.Persisted.Should().Be(count, "the same consumer caught up by itself after the restart");
@@ -88,7 +92,7 @@ public sealed class ServerFaultTests : IAsyncLifetime
 
         await _server.StartAsync();
         var last = await blocked.WaitAsync(TimeSpan.FromMinutes(1));
-        await consumer.StopAsync();
+        await consumer.StopWithinAsync();
 
         (await CountAsync()).Should().Be(101, "everything buffered while the server was away is written once it is there");
         (await CountAsync($"id = '{last.Id}' or id = '{first[0].Id}'")).Should().Be(2);
@@ -105,7 +109,7 @@ public sealed class ServerFaultTests : IAsyncLifetime
 
         Enumerable.Range(0, 150).ToList().ForEach(i => bus.Publish("orders", new { Number = i }));
         await _server.StartAsync();
-        await consumer.StopAsync();
+        await consumer.StopWithinAsync();
 
         consumer.Statistics.Dropped.Should().Be(50, "the buffer holds 100; the other 50 were dropped, and counted");
         (await CountAsync()).Should().Be(100);

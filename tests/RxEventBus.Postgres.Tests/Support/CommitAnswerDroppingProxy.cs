@@ -9,7 +9,10 @@ namespace RxEventBus.Postgres.Tests.Support;
 // committed; the client only knows its connection broke.
 internal sealed class CommitAnswerDroppingProxy : IAsyncDisposable
 {
-    private static readonly byte[] Commit = Encoding.ASCII.GetBytes("COMMIT");
+    // The whole simple-query message Npgsql sends to commit: 'Q', its length (4 + 7), "COMMIT" and the string's
+    // NUL. Matching the word alone would also match the BEGIN Npgsql sends ("… ISOLATION LEVEL READ COMMITTED")
+    // and cut every transaction at its start, where nothing is ambiguous.
+    private static readonly byte[] Commit = [(byte)'Q', 0, 0, 0, 11, .. Encoding.ASCII.GetBytes("COMMIT"), 0];
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly string _serverHost;
     private readonly int _serverPort;
@@ -18,7 +21,7 @@ internal sealed class CommitAnswerDroppingProxy : IAsyncDisposable
     private int _armed;
     private int _dropped;
 
-    public CommitAnswerDroppingProxy(string serverHost, int serverPort, int commitsToDrop)
+    public CommitAnswerDroppingProxy(string serverHost, int serverPort, int commitsToDrop = 0)
     {
         _serverHost = serverHost;
         _serverPort = serverPort;
@@ -26,6 +29,10 @@ internal sealed class CommitAnswerDroppingProxy : IAsyncDisposable
         _listener.Start();
         _accepting = AcceptAsync();
     }
+
+    // Makes the next `commits` commits ambiguous: armed after a consumer's start, so that its own check of the
+    // table (a transaction too) does not use them up.
+    public void Arm(int commits) => Volatile.Write(ref _armed, commits);
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
