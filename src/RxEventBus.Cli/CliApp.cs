@@ -1,11 +1,12 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using RxEventBus.Postgres;
 
 namespace RxEventBus.Cli;
 
 /// <summary>
-/// The <c>rxeventbus</c> command line: <c>demo</c> and <c>query</c>. Runs in-process on a
+/// The <c>rxeventbus</c> command line: <c>demo</c>, <c>query</c> and <c>dead-letters</c>. Runs in-process on a
 /// <see cref="CliContext"/>, which is how the tests call it.
 /// </summary>
 internal static class CliApp
@@ -24,6 +25,7 @@ internal static class CliApp
             new VersionOption(),
             DemoCommand.Create(context),
             QueryCommand.Create(context),
+            DeadLettersCommand.Create(context),
         };
 
         var parse = root.Parse(args);
@@ -34,8 +36,7 @@ internal static class CliApp
                 await context.Error.WriteLineAsync($"rxeventbus: {Scrub(error.Message, args)}");
             }
 
-            var command = parse.CommandResult.Command == root ? "" : parse.CommandResult.Command.Name + " ";
-            await context.Error.WriteLineAsync($"Run 'rxeventbus {command}--help' for the commands and flags.");
+            await context.Error.WriteLineAsync($"Run 'rxeventbus {CommandPath(parse.CommandResult, root)}--help' for the commands and flags.");
             return ExitCodes.Usage;
         }
 
@@ -48,6 +49,18 @@ internal static class CliApp
             ProcessTerminationTimeout = null,
             EnableDefaultExceptionHandler = false,
         });
+    }
+
+    // "dead-letters replay ", for a subcommand's help: its own name alone would be no command at all.
+    private static string CommandPath(CommandResult result, Command root)
+    {
+        var path = "";
+        for (SymbolResult? at = result; at is CommandResult { Command: var command } && command != root; at = at.Parent)
+        {
+            path = command.Name + " " + path;
+        }
+
+        return path;
     }
 
     // A parse error quotes the token it could not place, which may be a URL with a password in it (a forgotten

@@ -18,7 +18,9 @@ internal static class CommandRunner
     /// <param name="databaseUrl">The raw database URL the user gave (flag or environment), whose password is
     /// scrubbed from every message; null when none was given.</param>
     /// <param name="body">The command.</param>
-    public static async Task<int> RunAsync(CliContext context, string command, string? databaseUrl, Func<Task<int>> body)
+    /// <param name="missingTable">Follows PostgreSQL's "relation … does not exist" to say what that means for this
+    /// command; null for the events table's meaning (nothing was persisted there yet).</param>
+    public static async Task<int> RunAsync(CliContext context, string command, string? databaseUrl, Func<Task<int>> body, string? missingTable = null)
     {
         try
         {
@@ -43,8 +45,12 @@ internal static class CommandRunner
         {
             return Report(
                 context, command, e,
-                $"{e.MessageText}: nothing was persisted in that table yet (run the demo against this database first, or give --schema/--table).",
+                $"{e.MessageText}: {missingTable ?? "nothing was persisted in that table yet (run the demo against this database first, or give --schema/--table)."}",
                 ExitCodes.Failure, databaseUrl);
+        }
+        catch (SchemaMismatchException e)
+        {
+            return Report(context, command, e, Describe(e), ExitCodes.Failure, databaseUrl);
         }
         catch (NpgsqlException e)
         {
@@ -54,6 +60,28 @@ internal static class CommandRunner
         {
             return Report(context, command, e, $"{e.GetType().Name}: {e.Message}", ExitCodes.Failure, databaseUrl);
         }
+    }
+
+    /// <summary>
+    /// A table the consumer cannot write to, in words for a terminal: the table, then one line per difference,
+    /// then what to do — the library's own message without the exception's type name in front of it.
+    /// </summary>
+    public static string Describe(SchemaMismatchException e)
+    {
+        // The message is the table's line, one "- difference" line each, then the remedy (SchemaMismatchException's
+        // constructor says so); the remedy is taken from it rather than written again here, because it differs
+        // between a table to migrate and one to create. Should that layout ever change, the message is printed as it is.
+        var lines = e.Message.Split('\n');
+        var laidOut = e.Differences.Count > 0 && lines.Length > e.Differences.Count &&
+            e.Differences.Select((difference, i) => lines[i + 1] == "- " + difference).All(static same => same);
+        if (!laidOut)
+        {
+            return e.Message;
+        }
+
+        return $"the table {e.Table} does not match what the consumer writes, and nothing was changed:\n" +
+            string.Concat(e.Differences.Select(static d => $"  - {d}\n")) +
+            string.Join('\n', lines.Skip(1 + e.Differences.Count)).Replace("EB_PG_TABLE", "--table (EB_PG_TABLE)", StringComparison.Ordinal);
     }
 
     /// <summary>The password in <paramref name="databaseUrl"/>, if it can be read.</summary>

@@ -6,9 +6,9 @@ using RxEventBus.Postgres;
 namespace RxEventBus.Cli;
 
 /// <summary>
-/// One demo run: check the settings, find or start the database, start the consumer, publish, flush, count
-/// what reached the table, report. Every step's resources are disposed in reverse, the throwaway cluster last,
-/// whether the run ends normally, fails or is stopped by a signal.
+/// One demo run: check the settings, find or start the database, check (and if need be migrate) the table, start
+/// the consumer, publish, flush, count what reached the table, report. Every step's resources are disposed in
+/// reverse, the throwaway cluster last, whether the run ends normally, fails or is stopped by a signal.
 /// </summary>
 internal sealed class DemoRun(CliContext context, DemoRequest request)
 {
@@ -53,7 +53,8 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         await using var dataSource = BuildDataSource(options);
         using var bus = new EventBus(new EventBusOptions { Topics = [Topic, ErrorTopic] });
         var table = new EventTable(options.Schema, options.Table);
-        Note($"Database: {database.Description}; table {Name(table)} (created if missing).");
+        Note($"Database: {database.Description}; table {Name(table)}.");
+        await PrepareTableAsync(dataSource, table, options.EnsureSchema, stop.Stopping);
         await using var consumer = new PostgresConsumer(bus, options, dataSource);
         await consumer.StartAsync(stop.Stopping);
 
@@ -73,21 +74,27 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         var phase = "publishing";
         DemoProgress Read() => new(request.Events, publisher.Published, consumer.Statistics, bus.Diagnostics.PendingEvents, clock.Elapsed, Volatile.Read(ref phase));
 
-        var publishing = publisher.RunAsync(request.Events, stop.Stopping);
+        using var publishingStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Stopping);
+        var publishing = publisher.RunAsync(request.Events, publishingStop.Token);
         using var viewDone = new CancellationTokenSource();
         var view = ProgressView.Create(Notes, terminal: context.OutputIsTerminal && !request.Json, context.ProgressInterval);
         var showing = view.ShowAsync(Read, viewDone.Token);
         TimeSpan elapsed;
         try
         {
-            try
+            switch (await WaitForPublishingAsync(publishing, consumer.Completion, stop.Stopping))
             {
-                await publishing.WaitAsync(stop.Stopping);
-                Volatile.Write(ref phase, "flushing");
-            }
-            catch (OperationCanceledException) when (stop.Stopping.IsCancellationRequested)
-            {
-                Volatile.Write(ref phase, "stopping, flushing (Ctrl+C again: stop waiting)");
+                case PublishingEnd.Finished:
+                    Volatile.Write(ref phase, "flushing");
+                    break;
+                case PublishingEnd.Signalled:
+                    Volatile.Write(ref phase, "stopping, flushing (Ctrl+C again: stop waiting)");
+                    break;
+                default:
+                    // A faulted consumer refuses every event: publishing on would only count refusals.
+                    await publishingStop.CancelAsync();
+                    Volatile.Write(ref phase, "the consumer faulted, stopping");
+                    break;
             }
 
             // Drains the buffer and writes the last batch. A publisher still waiting for room is refused from
@@ -102,6 +109,15 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
             await showing;
         }
 
+        // Read before the counts below, which a broken database may fail: the fault is said either way.
+        var status = consumer.Status;
+        var fault = status.State == ConsumerState.Faulted ? Why(status) : null;
+        if (fault is not null)
+        {
+            var stopped = publisher.Finished ? "" : ", so publishing stopped";
+            await context.Error.WriteLineAsync($"rxeventbus demo: the persistence consumer faulted{stopped}: {fault}");
+        }
+
         var summary = new DemoSummary
         {
             Requested = request.Events,
@@ -111,6 +127,8 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
             Topics = await consumer.Store.CountPerTopicAsync(startedAt, stop.Abandoning),
             Elapsed = elapsed,
             Statistics = consumer.Statistics,
+            ConsumerState = status.State,
+            ConsumerFault = fault,
             Unwritten = consumer.Unwritten.Count,
             Interrupted = !publisher.Finished,
             InterruptedExitCode = stop.IsRequested ? stop.ExitCode : ExitCodes.Interrupted,
@@ -135,6 +153,23 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         return summary.ExitCode;
     }
 
+    /// <summary>
+    /// Waits until publishing ends: every event was offered, a signal came, or the consumer ended first — which,
+    /// in the demo, only a fault can do, and then nothing more will be written however long the run waits.
+    /// </summary>
+    internal static async Task<PublishingEnd> WaitForPublishingAsync(Task publishing, Task consumerCompletion, CancellationToken stopping)
+    {
+        try
+        {
+            var first = await Task.WhenAny(publishing, consumerCompletion).WaitAsync(stopping);
+            return first == publishing ? PublishingEnd.Finished : PublishingEnd.ConsumerEnded;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return PublishingEnd.Signalled;
+        }
+    }
+
     /// <summary>Rows of <paramref name="transactionId"/> in <paramref name="table"/>: what really reached PostgreSQL.</summary>
     // EventStore counts by time only; a count by transaction would belong there (see the report), until then
     // it is one plain query here.
@@ -144,6 +179,35 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         command.Parameters.AddWithValue("transactionId", transactionId);
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
+
+    // The consumer checks the table when it starts too, but it only logs what it changed, and the demo has no log
+    // to read. So the demo makes the same call first and prints the report itself — every column added to an
+    // older table, every index created — from the typed report rather than from log lines; a table it cannot
+    // write to (SchemaMismatchException, which CommandRunner words) or a database it cannot reach ends the run
+    // here, before anything is published. The consumer's own check then finds nothing left to do.
+    private async Task PrepareTableAsync(NpgsqlDataSource dataSource, EventTable table, bool ensureSchema, CancellationToken cancellationToken)
+    {
+        var report = ensureSchema
+            ? await SchemaManager.EnsureSchemaAsync(dataSource, table, cancellationToken)
+            : await SchemaManager.VerifySchemaAsync(dataSource, table, cancellationToken);
+        foreach (var change in report.Changes)
+        {
+            Note($"Schema: {change}.");
+        }
+
+        foreach (var warning in report.Warnings)
+        {
+            Note($"Schema warning: {warning}");
+        }
+    }
+
+    // The status's reason, with the error behind it when the reason does not already quote it.
+    private static string Why(ConsumerStatus status) => status.Error switch
+    {
+        SchemaMismatchException mismatch => CommandRunner.Describe(mismatch),
+        { } error when !(status.Reason ?? "").Contains(error.Message, StringComparison.Ordinal) => $"{status.Reason}: {error.Message}",
+        _ => status.Reason ?? "no reason was given",
+    };
 
     private static NpgsqlDataSource BuildDataSource(PostgresPersistenceOptions options)
     {
@@ -161,4 +225,17 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         Notes.WriteLine(line);
         Notes.Flush();
     }
+}
+
+/// <summary>Why <see cref="DemoRun.WaitForPublishingAsync"/> returned.</summary>
+internal enum PublishingEnd
+{
+    /// <summary>Every requested event was offered to the bus.</summary>
+    Finished,
+
+    /// <summary>Ctrl+C, SIGTERM or SIGHUP.</summary>
+    Signalled,
+
+    /// <summary>The consumer ended (faulted) while events were still being published.</summary>
+    ConsumerEnded,
 }

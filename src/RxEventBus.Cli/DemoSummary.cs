@@ -31,10 +31,16 @@ internal sealed record DemoSummary
 
     public required PersistenceStatistics Statistics { get; init; }
 
+    /// <summary>Where the consumer ended: <see cref="ConsumerState.Stopped"/> after the flush, <see cref="ConsumerState.Faulted"/> if it failed.</summary>
+    public required ConsumerState ConsumerState { get; init; }
+
+    /// <summary>Why the consumer faulted; null when it did not.</summary>
+    public string? ConsumerFault { get; init; }
+
     /// <summary>Accepted events the consumer could not write before it stopped (a second Ctrl+C, a timeout).</summary>
     public required int Unwritten { get; init; }
 
-    /// <summary>Whether a signal stopped publishing before every requested event was published.</summary>
+    /// <summary>Whether publishing stopped before every requested event was published: a signal, or a faulted consumer.</summary>
     public required bool Interrupted { get; init; }
 
     /// <summary>The exit code the signal asked for, used when the run was interrupted but lost nothing.</summary>
@@ -56,8 +62,10 @@ internal sealed record DemoSummary
 
     public double EventsPerSecond => Elapsed > TimeSpan.Zero ? Persisted / Elapsed.TotalSeconds : 0;
 
-    /// <summary>0 only if every published event is in the table and the run was not cut short.</summary>
-    public int ExitCode => !AllPersisted ? ExitCodes.Failure : Interrupted ? InterruptedExitCode : ExitCodes.Success;
+    public bool ConsumerFaulted => ConsumerState == ConsumerState.Faulted;
+
+    /// <summary>0 only if every published event is in the table, the consumer did not fault and the run was not cut short.</summary>
+    public int ExitCode => !AllPersisted || ConsumerFaulted ? ExitCodes.Failure : Interrupted ? InterruptedExitCode : ExitCodes.Success;
 
     public void WriteText(TextWriter writer)
     {
@@ -65,7 +73,7 @@ internal sealed record DemoSummary
         var text = new StringBuilder();
         void Row(string name, string value) => text.Append("  ").Append(name.PadRight(16)).AppendLine(value);
 
-        text.AppendLine().AppendLine(Interrupted ? "Summary (interrupted)" : "Summary");
+        text.AppendLine().AppendLine(ConsumerFaulted ? "Summary (the consumer faulted)" : Interrupted ? "Summary (interrupted)" : "Summary");
         Row("published", Invariant($"{Published:N0} events (transaction {TransactionId})"));
         if (Rejected > 0)
         {
@@ -87,12 +95,15 @@ internal sealed record DemoSummary
             Row("unwritten", Invariant($"{Unwritten:N0} accepted events were still in memory when the consumer stopped"));
         }
 
+        // The first line only: a fault over the table's shape goes on to list each difference, said before the summary.
+        Row("consumer", ConsumerFaulted ? $"faulted: {ConsumerFault?.Split('\n')[0]}" : State(ConsumerState));
         Row("database", Database);
         Row("settings", Invariant($"batch size {Options.MaxBatchSize:N0}, batch delay {Options.MaxBatchDelay.TotalMilliseconds:0} ms, ") +
             Invariant($"buffer {Options.BufferSize:N0}, {Options.PoolSize} writer(s), overflow {Overflow(Options.Overflow)}"));
         text.AppendLine();
-        text.AppendLine(AllPersisted
-            ? Invariant($"OK: all {Published:N0} published events are in PostgreSQL.")
+        text.AppendLine(
+            ConsumerFaulted ? Invariant($"FAILED: the persistence consumer faulted; {Persisted:N0} of {Published:N0} published events are in PostgreSQL.")
+            : AllPersisted ? Invariant($"OK: all {Published:N0} published events are in PostgreSQL.")
             : Invariant($"FAILED: {Published - Persisted:N0} of {Published:N0} published events are not in PostgreSQL."));
         if (Interrupted)
         {
@@ -124,6 +135,7 @@ internal sealed record DemoSummary
             json.WriteNumber("events_per_second", Math.Round(EventsPerSecond, 1));
             json.WriteNumber("requested", Requested);
             json.WriteNumber("rejected", Rejected);
+            json.WriteNumber("refused", s.Refused);
             json.WriteNumber("batches", s.Batches);
             json.WriteNumber("retries", s.Retries);
             json.WriteNumber("dropped", s.Dropped);
@@ -132,6 +144,7 @@ internal sealed record DemoSummary
             json.WriteBoolean("all_persisted", AllPersisted);
             json.WriteBoolean("interrupted", Interrupted);
             json.WriteNumber("exit_code", ExitCode);
+            json.WriteString("consumer_state", State(ConsumerState));
             json.WriteString("transaction_id", TransactionId);
             json.WriteString("table", Table);
             json.WriteString("database", Database);
@@ -182,6 +195,17 @@ internal sealed record DemoSummary
         OverflowPolicy.DropNewest => "drop_newest",
         OverflowPolicy.Fail => "fail",
         _ => "wait",
+    };
+
+    // Lower case, as every other word of the JSON; spelled out so that renaming a member cannot change the output.
+    internal static string State(ConsumerState state) => state switch
+    {
+        ConsumerState.Created => "created",
+        ConsumerState.Running => "running",
+        ConsumerState.Degraded => "degraded",
+        ConsumerState.Stopping => "stopping",
+        ConsumerState.Stopped => "stopped",
+        _ => "faulted",
     };
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

@@ -120,7 +120,8 @@ internal static class EventOutput
         w.WriteEndObject();
     }
 
-    private static string Json(Action<Utf8JsonWriter> write)
+    /// <summary>One JSON value, as <paramref name="write"/> writes it, on one line.</summary>
+    internal static string Json(Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -131,7 +132,7 @@ internal static class EventOutput
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private static string? Time(DateTimeOffset? time) => time?.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+    private static string? Time(DateTimeOffset? time) => CommandOptions.Format(time);
 
     private static string Data(Event @event) => @event.Data is JsonElement element
         ? element.GetRawText()

@@ -7,8 +7,9 @@ internal static class ExitCodes
     public const int Success = 0;
 
     /// <summary>
-    /// The job failed: not every published event is in the table, the database could not be reached or
-    /// started, or a query found nothing.
+    /// The job failed: not every published event is in the table, the consumer faulted, the table does not match
+    /// what the consumer writes, the database could not be reached or started, a query found nothing, or a dead
+    /// letter named was not there or could not be replayed.
     /// </summary>
     public const int Failure = 1;
 

@@ -160,6 +160,67 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task DeadLettersHelp_ListsListReplayAndPurge()
+    {
+        var result = await InProcess.RunAsync("dead-letters", "--help");
+
+        result.ExitCode.Should().Be(ExitCodes.Success, result.ToString());
+        result.Out.Should().Contain("list").And.Contain("replay").And.Contain("purge").And.Contain("--database-url");
+    }
+
+    [Theory]
+    [InlineData("replay")]
+    [InlineData("purge")]
+    public async Task DeadLetters_IdsAndAll_ExitsWith2SayingOneOrTheOther(string verb)
+    {
+        var result = await InProcess.RunAsync("dead-letters", verb, Guid.NewGuid().ToString(), "--all", "--database-url", "postgres://app@db.example/events");
+
+        result.ExitCode.Should().Be(ExitCodes.Usage, result.ToString());
+        result.Error.Should().Contain($"give the ids of the dead letters to {verb}, or --all, not both.")
+            .And.Contain($"Run 'rxeventbus dead-letters {verb} --help'", "the hint names the subcommand by its whole path");
+    }
+
+    [Theory]
+    [InlineData("replay")]
+    [InlineData("purge")]
+    public async Task DeadLetters_NeitherIdsNorAll_ExitsWith2(string verb)
+    {
+        var result = await InProcess.RunAsync("dead-letters", verb, "--database-url", "postgres://app@db.example/events");
+
+        result.ExitCode.Should().Be(ExitCodes.Usage, result.ToString());
+        result.Error.Should().Contain($"give the ids of the dead letters to {verb}, or --all for every one.", "a purge of everything must be asked for");
+    }
+
+    [Theory]
+    [InlineData("replay", "--topic", "orders")]
+    [InlineData("purge", "--before", "2025-01-31T12:00:00Z")]
+    public async Task DeadLetters_FilterWithIds_ExitsWith2(string verb, string flag, string value)
+    {
+        var result = await InProcess.RunAsync("dead-letters", verb, Guid.NewGuid().ToString(), flag, value, "--database-url", "postgres://app@db.example/events");
+
+        result.ExitCode.Should().Be(ExitCodes.Usage, result.ToString());
+        result.Error.Should().Contain($"{flag} narrows --all");
+    }
+
+    [Fact]
+    public async Task DeadLetters_BadId_ExitsWith2()
+    {
+        var result = await InProcess.RunAsync("dead-letters", "purge", Guid.NewGuid().ToString(), "12345", "--database-url", "postgres://app@db.example/events");
+
+        result.ExitCode.Should().Be(ExitCodes.Usage, result.ToString());
+        result.Error.Should().Contain("id must be a UUID").And.Contain("'12345'");
+    }
+
+    [Fact]
+    public async Task DeadLetters_WithoutDatabase_ExitsWith2SayingHowToGiveOne()
+    {
+        var result = await InProcess.RunAsync("dead-letters", "list");
+
+        result.ExitCode.Should().Be(ExitCodes.Usage, result.ToString());
+        result.Error.Should().StartWith("rxeventbus dead-letters list: a database is needed").And.Contain("--database-url");
+    }
+
+    [Fact]
     public async Task Query_BadSince_ExitsWith2()
     {
         var result = await InProcess.RunAsync("query", "count", "--since", "yesterday", "--database-url", "postgres://app@db.example/events");

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using RxEventBus.Cli.Tests.Support;
 using RxEventBus.Postgres.Tests.Support;
@@ -13,11 +14,8 @@ public sealed class DemoTests(PostgresFixture postgres, ITestOutputHelper output
     [Fact]
     public Task Demo_Json_PrintsOneObjectOnStdoutWithEveryEventPersisted() => postgres.AttachLogOnFailureAsync(output, async () =>
     {
-        var schema = await postgres.CreateSchemaAsync("demo_json");
+        var (schema, result) = await RunDemoAsync("demo_json", ["--events", "2000", "--json"]);
 
-        var result = await InProcess.RunAsync("demo", "--events", "2000", "--json", "--database-url", postgres.ConnectionString, "--schema", schema);
-
-        output.WriteLine(result.ToString());
         result.ExitCode.Should().Be(ExitCodes.Success);
         using var json = JsonDocument.Parse(result.Out);   // throws if stdout holds anything but the one object
         var summary = json.RootElement;
@@ -39,11 +37,8 @@ public sealed class DemoTests(PostgresFixture postgres, ITestOutputHelper output
     [Fact]
     public Task Demo_Text_ShowsProgressAndTheSummary() => postgres.AttachLogOnFailureAsync(output, async () =>
     {
-        var schema = await postgres.CreateSchemaAsync("demo_text");
+        var (_, result) = await RunDemoAsync("demo_text", ["--events", "3000", "--batch-size", "500", "--workers", "1"]);
 
-        var result = await InProcess.RunAsync("demo", "--events", "3000", "--database-url", postgres.ConnectionString, "--schema", schema, "--batch-size", "500", "--workers", "1");
-
-        output.WriteLine(result.ToString());
         result.ExitCode.Should().Be(ExitCodes.Success);
         result.Out.Should().Contain("published       3,000 events")
             .And.Contain("in PostgreSQL   3,000 rows of this run")
@@ -54,11 +49,59 @@ public sealed class DemoTests(PostgresFixture postgres, ITestOutputHelper output
     });
 
     [Fact]
+    public Task Demo_Json_SaysTheConsumerStoppedAndRefusedNothing() => postgres.AttachLogOnFailureAsync(output, async () =>
+    {
+        var (_, result) = await RunDemoAsync("demo_state", ["--events", "500", "--json"]);
+
+        result.ExitCode.Should().Be(ExitCodes.Success);
+        using var json = JsonDocument.Parse(result.Out);
+        json.RootElement.GetProperty("consumer_state").GetString().Should().Be("stopped", "the demo flushes and stops the consumer before it reports");
+        json.RootElement.GetProperty("refused").GetInt64().Should().Be(0, "a buffer the publisher waits on refuses nothing");
+        json.RootElement.GetProperty("rejected").GetInt64().Should().Be(0, "the keys that were there stay");
+    });
+
+    [Fact]
+    public Task Demo_TableWithoutTheNewerColumns_AddsThemSaysWhichAndPersistsEveryEvent() => postgres.AttachLogOnFailureAsync(output, async () =>
+    {
+        var (schema, result) = await RunDemoAsync("demo_migrate", ["--events", "100"], created => Sql.ExecuteAsync(postgres.ConnectionString, $"""
+            create table {created}.events (
+                id uuid primary key, transaction_id uuid, topic text not null, data jsonb not null,
+                initialized_at timestamptz, occurred_at timestamptz, ttl interval)
+            """));
+
+        result.ExitCode.Should().Be(ExitCodes.Success, "missing nullable columns are added, not refused");
+        result.Out.Should().Contain("Schema: added column source", "the demo says what it changed in someone else's table")
+            .And.Contain("Schema: added column expires_at");
+        (await Sql.ScalarAsync<long>(postgres.ConnectionString, $"select count(*) from {schema}.events where source = 'console' and expires_at is not null"))
+            .Should().Be(100, "every event is written into the columns just added");
+    });
+
+    [Fact]
+    public Task Demo_TableOfTheSeedsLayout_ExitsWith1NamingEachDifferenceAndChangesNothing() => postgres.AttachLogOnFailureAsync(output, async () =>
+    {
+        var clock = Stopwatch.StartNew();
+
+        var (schema, result) = await RunDemoAsync("demo_seed", ["--events", "100"], created => Sql.ExecuteAsync(postgres.ConnectionString, $"""
+            create table {created}.events (
+                id uuid primary key, transaction_id uuid, topic varchar, data bytea,
+                initialized_at bigint, occurred_at bigint, source varchar, ttl integer)
+            """));
+
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30), "a table no write can succeed on is refused at start, not retried");
+        result.ExitCode.Should().Be(ExitCodes.Failure, "the consumer cannot write to this table");
+        result.Error.Should().Contain("occurred_at has type bigint, expected timestamp with time zone", "each difference is named")
+            .And.Contain("data has type bytea, expected jsonb")
+            .And.NotContain("SchemaMismatchException", "the user is told what is wrong, not which exception said so")
+            .And.NotContain("   at ", "no stack trace");
+        result.Out.Should().NotContain("Publishing", "nothing is published into a table that cannot take it");
+        (await Sql.ScalarAsync<bool>(postgres.ConnectionString, $"select to_regclass('{schema}.events_dead_letters') is null"))
+            .Should().BeTrue("a table that cannot be migrated is left as it was");
+    });
+
+    [Fact]
     public Task Demo_TopicsNotPersisted_ExitsWith1() => postgres.AttachLogOnFailureAsync(output, async () =>
     {
-        var schema = await postgres.CreateSchemaAsync("demo_topics");
-
-        var result = await InProcess.RunAsync("demo", "--events", "100", "--json", "--database-url", postgres.ConnectionString, "--schema", schema, "--topics", "^other$");
+        var (_, result) = await RunDemoAsync("demo_topics", ["--events", "100", "--json", "--topics", "^other$"]);
 
         result.ExitCode.Should().Be(ExitCodes.Failure, "published events that are not in the table fail the run");
         using var json = JsonDocument.Parse(result.Out);
@@ -94,4 +137,18 @@ public sealed class DemoTests(PostgresFixture postgres, ITestOutputHelper output
         summary.GetProperty("persisted").GetInt64().Should().Be(summary.GetProperty("published").GetInt64(), "what was accepted is flushed");
         summary.GetProperty("unwritten").GetInt64().Should().Be(0);
     });
+
+    // A demo run against a schema of its own (made ready by `prepare`), its output attached to the test's.
+    private async Task<(string Schema, CliResult Result)> RunDemoAsync(string name, string[] args, Func<string, Task>? prepare = null)
+    {
+        var schema = await postgres.CreateSchemaAsync(name);
+        if (prepare is not null)
+        {
+            await prepare(schema);
+        }
+
+        var result = await InProcess.RunAsync(["demo", .. args, "--database-url", postgres.ConnectionString, "--schema", schema]);
+        output.WriteLine(result.ToString());
+        return (schema, result);
+    }
 }
