@@ -66,74 +66,36 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
         consumer.Unwritten.Should().BeEmpty();
     }
 
-    [Fact]
-    public async Task Write_ServerRefusesTheCopyTransiently_EventsStayPendingUntilARetryCommits()
+    [Theory]
+    [InlineData("copy", "57P03")]
+    [InlineData("commit", "40001")]
+    public async Task Write_BatchRefusedTransiently_EventsStayPendingUntilARetryCommits(string refusedAt, string sqlState)
     {
-        // A trigger that refuses inserts with a non-data error (as a server shutting down would) while the
-        // gate table says so: the batch fails as a whole, must not be acknowledged, and must be retried.
-        var consumer = Consumer("acked", o => new PostgresPersistenceOptions
-        {
-            ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 3,
-            MaxBatchDelay = o.MaxBatchDelay, InitialRetryDelay = TimeSpan.FromSeconds(1),
-        });
-        await consumer.StartAsync();
-        await SchemaManager.EnsureSchemaAsync(database.DataSource, consumer.Table); // the consumer creates it too, concurrently
-        await ExecuteAsync($"""
-            create table {_schema}.gate (closed boolean);
-            insert into {_schema}.gate values (true);
-            create function {_schema}.refuse() returns trigger language plpgsql as $$
-            begin
-              if (select closed from {_schema}.gate) then
-                raise exception 'closed for the test' using errcode = '57P03';
-              end if;
-              return new;
-            end $$;
-            create trigger refuse before insert on {_schema}.acked for each row execute function {_schema}.refuse();
-            """);
-        var retryArmed = _scheduler.WhenScheduledAsync(TimeSpan.FromSeconds(1));
-
-        var events = Enumerable.Range(0, 3).Select(i => _bus.Publish("orders", new Order(i))).ToList();
-        await retryArmed;
-
-        consumer.Statistics.Retries.Should().Be(1);
-        consumer.Statistics.Persisted.Should().Be(0);
-        _bus.Pending("orders").Should().HaveCount(3, "a batch whose commit failed is not acknowledged")
-            .And.OnlyContain(p => p.Completers.Count == 0 && p.Skippers.Count == 0);
-        (await CountRowsAsync("acked")).Should().Be(0);
-
-        await ExecuteAsync($"update {_schema}.gate set closed = false");
-        _scheduler.AdvanceBy(TimeSpan.FromSeconds(1));
-        await Wait.UntilAsync(() => consumer.Statistics.Persisted == 3, "the retry should commit the kept batch");
-
-        (await CountRowsAsync("acked")).Should().Be(3);
-        _bus.Pending("orders").Should().BeEmpty("the events are acknowledged once committed");
-        events.Should().OnlyContain(e => _bus.FetchEvent("orders", e.Id) == null);
-    }
-
-    [Fact]
-    public async Task Write_CommitFailsAfterASuccessfulCopy_EventsStayPendingUntilARetryCommits()
-    {
-        // A deferred constraint trigger runs at COMMIT, after the COPY has succeeded: only the commit fails (with
-        // a serialization failure, which Npgsql knows to be transient). Acknowledging between the COPY and the
-        // COMMIT would answer events that are not stored.
-        var consumer = Consumer("commit_refused", o => new PostgresPersistenceOptions
+        // While a gate table says so, the server refuses the batch with a transient error: at the COPY (a row
+        // trigger, as a server shutting down would), or only at the COMMIT, after the COPY succeeded (a deferred
+        // constraint trigger, with a serialization failure). Acknowledging between the COPY and the COMMIT would
+        // answer events that are not stored: the second case is the one that catches it.
+        var table = "refused_at_" + refusedAt;
+        var consumer = Consumer(table, o => new PostgresPersistenceOptions
         {
             ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 3,
             MaxBatchDelay = o.MaxBatchDelay, InitialRetryDelay = TimeSpan.FromSeconds(1),
         });
         await SchemaManager.EnsureSchemaAsync(database.DataSource, consumer.Table);
+        var trigger = refusedAt == "copy"
+            ? $"create trigger refuse before insert on {_schema}.{table} for each row execute function {_schema}.refuse_{table}()"
+            : $"create constraint trigger refuse after insert on {_schema}.{table} deferrable initially deferred for each row execute function {_schema}.refuse_{table}()";
         await ExecuteAsync($"""
-            create table {_schema}.commit_gate (closed boolean);
-            insert into {_schema}.commit_gate values (true);
-            create function {_schema}.refuse_commit() returns trigger language plpgsql as $$
+            create table {_schema}.gate_{table} (closed boolean);
+            insert into {_schema}.gate_{table} values (true);
+            create function {_schema}.refuse_{table}() returns trigger language plpgsql as $$
             begin
-              if (select closed from {_schema}.commit_gate) then
-                raise exception 'commit refused for the test' using errcode = '40001';
+              if (select closed from {_schema}.gate_{table}) then
+                raise exception 'refused for the test' using errcode = '{sqlState}';
               end if;
-              return null;
+              return new;
             end $$;
-            create constraint trigger refuse_commit after insert on {_schema}.commit_refused
-              deferrable initially deferred for each row execute function {_schema}.refuse_commit();
+            {trigger};
             """);
         await consumer.StartAsync();
         var retryArmed = _scheduler.WhenScheduledAsync(TimeSpan.FromSeconds(1));
@@ -141,19 +103,19 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
         var events = Enumerable.Range(0, 3).Select(i => _bus.Publish("orders", new Order(i))).ToList();
         await retryArmed;
 
-        consumer.Statistics.Retries.Should().Be(1, "the COPY succeeded, the COMMIT failed, and the batch waits for its retry");
+        consumer.Statistics.Retries.Should().Be(1, "the batch failed once and waits for its retry");
         consumer.Statistics.Persisted.Should().Be(0);
-        _bus.Pending("orders").Should().HaveCount(3, "a batch whose commit failed is not acknowledged")
+        _bus.Pending("orders").Should().HaveCount(3, $"a batch refused at the {refusedAt} is not acknowledged")
             .And.OnlyContain(p => p.Completers.Count == 0 && p.Skippers.Count == 0);
         consumer.Status.State.Should().Be(ConsumerState.Degraded, "a retrying writer is visible");
-        consumer.Status.Reason.Should().Contain("40001");
-        (await CountRowsAsync("commit_refused")).Should().Be(0);
+        consumer.Status.Reason.Should().Contain(sqlState);
+        (await CountRowsAsync(table)).Should().Be(0);
 
-        await ExecuteAsync($"update {_schema}.commit_gate set closed = false");
+        await ExecuteAsync($"update {_schema}.gate_{table} set closed = false");
         _scheduler.AdvanceBy(TimeSpan.FromSeconds(1));
         await Wait.UntilAsync(() => _bus.Diagnostics.PendingEvents == 0, "the retry should commit the kept batch and then acknowledge it");
 
-        (await CountRowsAsync("commit_refused")).Should().Be(3);
+        (await CountRowsAsync(table)).Should().Be(3);
         consumer.Statistics.Persisted.Should().Be(3);
         consumer.Status.State.Should().Be(ConsumerState.Running, "the consumer recovers once a write succeeds");
         events.Should().OnlyContain(e => _bus.FetchEvent("orders", e.Id) == null);
