@@ -28,7 +28,6 @@ public sealed class DeadLetterStore
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly IScheduler _scheduler;
-    private readonly Action? _replayed;
 
     /// <summary>Creates a store over the dead-letter table of <paramref name="table"/>.</summary>
     /// <param name="dataSource">Where the tables live.</param>
@@ -36,18 +35,12 @@ public sealed class DeadLetterStore
     /// <param name="scheduler">The clock that stamps a failed replay.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     public DeadLetterStore(NpgsqlDataSource dataSource, EventTable table, IScheduler scheduler)
-        : this(dataSource, table, scheduler, replayed: null)
-    {
-    }
-
-    internal DeadLetterStore(NpgsqlDataSource dataSource, EventTable table, IScheduler scheduler, Action? replayed)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(scheduler);
         _dataSource = dataSource;
         _scheduler = scheduler;
-        _replayed = replayed;
         Table = table;
     }
 
@@ -148,12 +141,25 @@ public sealed class DeadLetterStore
                     try
                     {
                         var inserted = await InsertAsync(connection, transaction, id, defaultTtl, cancellationToken).ConfigureAwait(false);
-                        await connection.ExecuteAsync(new CommandDefinition(
-                            $"DELETE FROM {Table.DeadLettersQualifiedName} WHERE id = @id", new { id }, transaction,
-                            cancellationToken: cancellationToken)).ConfigureAwait(false);
-                        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                        _replayed?.Invoke();
-                        return new DeadLetterReplay(id, inserted ? DeadLetterReplayOutcome.Replayed : DeadLetterReplayOutcome.AlreadyStored);
+                        if (!inserted && await StoredTopicAsync(connection, transaction, id, cancellationToken).ConfigureAwait(false) is { } other)
+                        {
+                            // The id is stored, but for an event of another topic: not this event. It stays a dead letter.
+                            (failure, errorType) = ($"its id is already stored for an event of topic '{other}', and the table holds one row per id", PostgresErrorCodes.UniqueViolation);
+                        }
+                        else
+                        {
+                            await connection.ExecuteAsync(new CommandDefinition(
+                                $"DELETE FROM {Table.DeadLettersQualifiedName} WHERE id = @id", new { id }, transaction,
+                                cancellationToken: cancellationToken)).ConfigureAwait(false);
+                            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                            if (inserted)
+                            {
+                                // Counted whoever replays: a consumer, the CLI, an operator's tool.
+                                Internal.PersistenceMetrics.Replayed(Table);
+                            }
+
+                            return new DeadLetterReplay(id, inserted ? DeadLetterReplayOutcome.Replayed : DeadLetterReplayOutcome.AlreadyStored);
+                        }
                     }
                     catch (PostgresException e) when (Internal.WriteFailures.Classify(e) == Internal.FailureKind.RowRefused)
                     {
@@ -215,6 +221,15 @@ public sealed class DeadLetterStore
             new { id, defaultTtl },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+
+    // The topic of the stored event with this id, when it differs from the dead letter's; null when it is the same event.
+    private async Task<string?> StoredTopicAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken) =>
+        await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            $"SELECT e.topic FROM {Table.QualifiedName} e JOIN {Table.DeadLettersQualifiedName} d ON d.id = e.id " +
+            "WHERE e.id = @id AND e.topic <> d.topic",
+            new { id },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
 
     private static string TopicClause(string? topic) => topic is null ? "" : " WHERE topic = @topic";
 

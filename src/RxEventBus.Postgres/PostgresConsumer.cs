@@ -37,6 +37,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
     private readonly CopyWriter _writer;
     private readonly Acknowledger _acknowledger;
     private readonly PersistenceWaiters _waiters = new();
+    private readonly InFlight _inFlight;
     private readonly ObserverList<DeadLetter> _deadLetters;
     private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -78,13 +79,15 @@ public sealed class PostgresConsumer : IAsyncDisposable
         _ownsDataSource = dataSource is null;
         _dataSource = dataSource ?? BuildDataSource(options);
         _deadLetters = new ObserverList<DeadLetter>(e => Log.ObserverFailed(_logger, e, nameof(DeadLetters)));
+        _inFlight = new InFlight(((options.PoolSize + 2) * options.MaxBatchSize) + 2);
         _acknowledger = new Acknowledger(
-            Table, _counters, _health, new DeadLetterWriter(_dataSource, Table, _retry, _health), _waiters, _deadLetters, SubscriptionEnded, _logger);
+            Table, _counters, _health, new DeadLetterWriter(_dataSource, Table, _retry, _health), _waiters, _inFlight, _deadLetters,
+            SubscriptionEnded, _logger);
         _queue = new EventQueue(options.BufferSize, options.Overflow, options.PublishTimeout, bus.Scheduler, _acknowledger);
         _mapper = new EventMapper(options.Serializer, options.DefaultTtl);
         _writer = new CopyWriter(_dataSource, Table, _retry, _health, _metrics, _logger);
         Store = new EventStore(_dataSource, Table, options.Serializer, bus.Scheduler);
-        DeadLetterStore = new DeadLetterStore(_dataSource, Table, bus.Scheduler, _metrics.Replayed);
+        DeadLetterStore = new DeadLetterStore(_dataSource, Table, bus.Scheduler);
     }
 
     /// <summary>The settings the consumer runs with.</summary>
@@ -102,7 +105,8 @@ public sealed class PostgresConsumer : IAsyncDisposable
     /// <summary>
     /// Each event that can never be written as it is, once it is stored in the dead-letter table (it is also logged
     /// and marked skipped on the bus). Hot. An observer that throws is logged and keeps receiving; it never
-    /// disturbs the pipeline or the other observers.
+    /// disturbs the pipeline or the other observers. Observers are called on a writer's thread, which waits for
+    /// them: keep them short, and hop with <c>ObserveOn</c> before publishing to a persisted topic from one.
     /// </summary>
     public IObservable<DeadLetter> DeadLetters => _deadLetters;
 
@@ -112,7 +116,10 @@ public sealed class PostgresConsumer : IAsyncDisposable
     /// <summary>The consumer's state now, why, and when a batch last committed.</summary>
     public ConsumerStatus Status => _health.Status;
 
-    /// <summary>Each change of <see cref="Status"/>, in order. Hot; observers are isolated like those of <see cref="DeadLetters"/>.</summary>
+    /// <summary>
+    /// Each change of <see cref="Status"/>, in order. Hot; observers are isolated like those of <see cref="DeadLetters"/>,
+    /// and called on the thread that changed the state (a writer, the stop): keep them short.
+    /// </summary>
     public IObservable<ConsumerStatus> StatusChanges => _health.Changes;
 
     /// <summary>
@@ -123,8 +130,8 @@ public sealed class PostgresConsumer : IAsyncDisposable
     public Task Completion => _completion.Task;
 
     /// <summary>
-    /// After a stop that timed out, or a fault: the accepted events that were not written (they were also logged).
-    /// Empty after a clean stop.
+    /// After a stop that timed out, or a fault: the accepted events the consumer still held, not written (they were
+    /// also logged) — whether or not the bus still holds them as pending. Empty after a clean stop.
     /// </summary>
     public IReadOnlyList<Event> Unwritten => Volatile.Read(ref _unwritten);
 
@@ -162,23 +169,41 @@ public sealed class PostgresConsumer : IAsyncDisposable
             throw;
         }
 
-        _subscription = _bus.Tracked(Options.SubscriberName, [.. Options.Topics]).Subscribe(_queue);
-        if (Volatile.Read(ref _ended) is { Error: { } refused })
+        // The rest runs under the lifecycle lock, without awaiting: a StopAsync that came while the table was being
+        // checked wins, and one that comes now waits until the pipeline it must stop exists.
+        Exception? refused = null;
+        lock (_lifecycle)
         {
-            // The bus refused the subscription at once (a tracked subscriber of that name is already there).
-            var error = new InvalidOperationException(
-                $"The persistence consumer cannot subscribe to the bus as '{Options.SubscriberName}': {refused.Message} " +
-                "Give each consumer of one bus its own SubscriberName.", refused);
-            Fault(error.Message, error);
-            throw error;
+            if (_stop is not null)
+            {
+                throw new InvalidOperationException(
+                    "The persistence consumer was stopped while it was starting; it did not subscribe to the bus.");
+            }
+
+            _subscription = _bus.Tracked(Options.SubscriberName, [.. Options.Topics]).Subscribe(_queue);
+            if (Volatile.Read(ref _ended) is { Error: { } error })
+            {
+                // The bus refused the subscription at once (a tracked subscriber of that name is already there).
+                refused = new InvalidOperationException(
+                    $"The persistence consumer cannot subscribe to the bus as '{Options.SubscriberName}': {error.Message} " +
+                    "Give each consumer of one bus its own SubscriberName.", error);
+            }
+            else
+            {
+                _metrics.ObserveQueue(() => _queue.Count);
+                _run = Task.Run(() => RunAsync(schemaReady), CancellationToken.None);
+                if (Options.AutoDeleteWithTtl)
+                {
+                    _ttlCleaner = new TtlCleaner(Store, Options.DeletionPeriod, _logger);
+                    _ttlCleaner.Start();
+                }
+            }
         }
 
-        _metrics.ObserveQueue(() => _queue.Count);
-        _run = Task.Run(() => RunAsync(schemaReady), CancellationToken.None);
-        if (Options.AutoDeleteWithTtl)
+        if (refused is not null)
         {
-            _ttlCleaner = new TtlCleaner(Store, Options.DeletionPeriod, _logger);
-            _ttlCleaner.Start();
+            Fault(refused.Message, refused);
+            throw refused;
         }
 
         _health.Started();
@@ -299,7 +324,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
         }
 
         await DeadLetterStore.PurgeAsync(id, cancellationToken).ConfigureAwait(false);
-        _metrics.Replayed();
+        PersistenceMetrics.Replayed(Table);
         Log.DeadLetterReplayed(_logger, id, stored.Topic, "through the bus");
         return new DeadLetterReplay(id, DeadLetterReplayOutcome.Replayed);
     }
@@ -333,6 +358,11 @@ public sealed class PostgresConsumer : IAsyncDisposable
         }
         finally
         {
+            if (_ttlCleaner is not null)
+            {
+                await _ttlCleaner.DisposeAsync().ConfigureAwait(false);
+            }
+
             _subscription?.Dispose();
             _metrics.Dispose();
             _deadLetters.OnCompleted();
@@ -350,6 +380,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
     private async Task RunAsync(bool schemaReady)
     {
         var cancellationToken = _abort.Token;
+        Exception? failure = null;
         try
         {
             if (!schemaReady)
@@ -359,7 +390,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
             }
 
             var batches = _queue.ReadAllAsync(cancellationToken)
-                .Select(_mapper.MapAsync)
+                .Select((delivery, token) => _mapper.MapAsync(delivery, _inFlight.Add(delivery), token))
                 .Batch(Options.MaxBatchSize, Options.MaxBatchDelay, _bus.Scheduler, cancellationToken)
                 .Prefetch(1, cancellationToken);
             await Parallel.ForEachAsync(
@@ -369,33 +400,34 @@ public sealed class PostgresConsumer : IAsyncDisposable
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
-            // The stop timed out: StopCoreAsync reports what is left.
-            return;
-        }
-        catch (SchemaMismatchException e)
-        {
-            Fault("the events table does not match what the consumer writes", e);
-            return;
+            // The stop timed out: StopCoreAsync reports what is left. An end of the subscription by an error still
+            // faults the consumer below.
         }
 #pragma warning disable CA1031 // Every failure of the pipeline becomes the consumer's Faulted state; none may vanish in a task nobody awaits.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            Fault($"the persistence pipeline failed: {e.Message}", e);
-            return;
+            failure = e;
         }
 
-        // The buffer drained: because StopAsync completed it, or because the bus ended the subscription.
-        if (Volatile.Read(ref _ended) is { } ended)
+        if (failure is SchemaMismatchException)
         {
+            Fault("the events table does not match what the consumer writes", failure);
+        }
+        else if (failure is not null)
+        {
+            Fault($"the persistence pipeline failed: {failure.Message}", failure);
+        }
+        else if (Volatile.Read(ref _ended) is { } ended)
+        {
+            // The buffer drained (or the stop cut the drain short) after the bus ended the subscription.
             if (ended.Error is { } error)
             {
                 Fault($"its subscription to the bus ended with an error: {error.Message}", error);
             }
-            else
+            else if (!_abort.IsCancellationRequested)
             {
-                _health.Stopped("the bus ended the subscription (the bus was disposed)");
-                _completion.TrySetResult();
+                await EndAsync("the bus ended the subscription (the bus was disposed, or the subscriber was unsubscribed)").ConfigureAwait(false);
             }
         }
     }
@@ -469,21 +501,23 @@ public sealed class PostgresConsumer : IAsyncDisposable
     }
 
     // From the queue, on whichever thread the bus ended the subscription (at once, inside Subscribe, when the bus
-    // refuses it). Intake has stopped; the pipeline writes what it holds, then RunAsync settles the state.
+    // refuses it), before the queue stops intake. The pipeline writes what it holds, then RunAsync settles the state.
     private void SubscriptionEnded(Exception? error)
     {
         Volatile.Write(ref _ended, new SubscriptionEnd(error));
-        if (_run is { IsCompleted: false })
-        {
-            Log.SubscriptionEnded(_logger, error, error is null ? "the bus was disposed" : "with an error: " + error.Message);
-        }
+        Log.SubscriptionEnded(_logger, error, error is null ? "it was completed: the bus was disposed, or the subscriber unsubscribed" : "with an error: " + error.Message);
     }
+
+    // What the consumer accepted and has not answered: in flight between its buffer and its writers (its own
+    // ledger), then still in its buffer. Not the bus's view: the bus may have skipped them already (see InFlight).
+    private List<Event> Held() =>
+        [.. _inFlight.Snapshot().Select(static d => d.Event), .. _queue.Snapshot().Select(static d => d.Event)];
 
     private void Fault(string reason, Exception error)
     {
         _health.Faulted(reason, error);
         _queue.Complete($"the persistence consumer faulted: {reason}");
-        var unwritten = _bus.Owed(Options.SubscriberName);
+        var unwritten = Held();
         if (unwritten.Count != 0)
         {
             Volatile.Write(ref _unwritten, unwritten);
@@ -494,16 +528,41 @@ public sealed class PostgresConsumer : IAsyncDisposable
         _completion.TrySetException(error);
     }
 
+    // The bus ended the subscription without an error and the consumer wrote everything it held.
+    private async Task EndAsync(string reason)
+    {
+        lock (_lifecycle)
+        {
+            if (_stop is not null)
+            {
+                // A stop is under way: it reports the end.
+                return;
+            }
+        }
+
+        if (_ttlCleaner is not null)
+        {
+            await _ttlCleaner.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _health.Stopped(reason);
+        Log.ConsumerStopped(_logger, Table.QualifiedName, Statistics.Persisted, 0);
+        _completion.TrySetResult();
+    }
+
     private async Task StopCoreAsync(CancellationToken cancellationToken)
     {
         await Task.Yield();
+
+        // Intake closes before anyone hears of the stop: an observer of StatusChanges that publishes is refused at
+        // once rather than waiting for room that a stopping consumer may never make.
+        _queue.Complete();
         _health.Stopping();
         if (_ttlCleaner is not null)
         {
             await _ttlCleaner.DisposeAsync().ConfigureAwait(false);
         }
 
-        _queue.Complete();
         var run = _run ?? Task.CompletedTask;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
@@ -520,12 +579,13 @@ public sealed class PostgresConsumer : IAsyncDisposable
 
         // The subscription stays until DisposeAsync, refusing every new event with a clear error, so that a
         // publisher never mistakes an event published after the stop for a persisted one.
-        var unwritten = _bus.Owed(Options.SubscriberName);
-        const string Reason = "the consumer stopped before writing it";
-        _acknowledger.Unwritten(unwritten, Reason);
-        _waiters.FailAll(PersistenceOutcome.Unwritten, Reason);
-        if (unwritten.Count != 0 || Unwritten.Count == 0)
+        var unwritten = Held();
+        if (_health.State != ConsumerState.Faulted)
         {
+            // A fault already reported (and logged) what it left.
+            const string Reason = "the consumer stopped before writing it";
+            _acknowledger.Unwritten(unwritten, Reason);
+            _waiters.FailAll(PersistenceOutcome.Unwritten, Reason);
             Volatile.Write(ref _unwritten, unwritten);
         }
 

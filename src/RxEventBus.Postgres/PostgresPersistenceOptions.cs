@@ -37,6 +37,9 @@ public sealed partial class PostgresPersistenceOptions
     /// room in a full buffer (on the bus's scheduler); then it gets an <see cref="EventRejectedException"/> and the
     /// event is not persisted. Long enough to ride out a database restart, short enough that a publisher never
     /// hangs. At most <see cref="MaxPublishTimeout"/>. Default: 30 s.
+    /// <para>The timeout fires on the scheduler, so the scheduler must run its timers on another thread than the
+    /// blocked publisher (the default scheduler does; a UI dispatcher, or a test scheduler advanced by the publishing
+    /// thread itself, does not): with such a scheduler, publish from another thread, or use another overflow policy.</para>
     /// </summary>
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

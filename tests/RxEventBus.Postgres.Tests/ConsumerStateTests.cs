@@ -1,3 +1,4 @@
+using System.Reactive.Linq;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using RxEventBus.Postgres.Tests.Support;
@@ -248,6 +249,126 @@ public sealed class ConsumerStateTests(PostgresFixture database) : IAsyncLifetim
             .Should().ThrowAsync<EventRejectedException>().WithMessage("*publish timeout*");
         consumer.Statistics.Refused.Should().Be(1);
         await consumer.StopNowAsync();
+    }
+
+    [Theory]
+    [InlineData("unsubscribed")]
+    [InlineData("pattern timeout")]
+    public async Task SubscriptionEndedByTheBusWhileWritesFail_StopReportsEveryEventItHeld(string how)
+    {
+        // The bus answers (skips) what a subscriber owes when it ends the subscription, while those events are still
+        // in the consumer's writer. They must still be reported when the consumer cannot write them.
+        var consumer = Consumer("held_" + how.Replace(' ', '_'), o => new PostgresPersistenceOptions
+        {
+            ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 3, MaxBatchDelay = o.MaxBatchDelay,
+            InitialRetryDelay = o.InitialRetryDelay, AutoDeleteWithTtl = false, Topics = ["orders", "(a+)+$"],
+        });
+        await consumer.StartAsync();
+        await Sql.ExecuteAsync(database.ConnectionString, $"alter table {consumer.Table.QualifiedName} drop column source");
+        var retrying = _scheduler.WhenScheduledAsync(TimeSpan.FromSeconds(1));
+        var events = Enumerable.Range(0, 3).Select(i => _bus.Publish("orders", new Order(i))).ToList();
+        await retrying;
+
+        if (how == "unsubscribed")
+        {
+            _bus.Unsubscribe("postgres").Should().BeTrue();
+        }
+        else
+        {
+            _bus.RegisterTopic(new string('a', 40) + "!");
+        }
+
+        _bus.Diagnostics.PendingEvents.Should().Be(0, "the bus no longer holds what the departed subscriber owed");
+        await consumer.StopNowAsync();
+
+        consumer.Unwritten.Select(e => e.Id).Should().Equal(events.Select(e => e.Id), "the consumer reports what it held, from its own ledger");
+        _log.Entries.Where(e => e.EventId.Id == 5).Should().HaveCount(3, "each unwritten event is logged");
+        if (how == "pattern timeout")
+        {
+            consumer.Status.State.Should().Be(ConsumerState.Faulted, "an error ending the subscription faults the consumer, even when the stop cut the drain short");
+            await consumer.Completion.Invoking(c => c.WaitAsync(TimeSpan.FromSeconds(10))).Should().ThrowAsync<InvalidOperationException>();
+        }
+        else
+        {
+            consumer.Status.State.Should().Be(ConsumerState.Stopped);
+            consumer.Status.Reason.Should().Contain("3 accepted events were not written");
+        }
+    }
+
+    [Fact]
+    public async Task Subscription_CompletedByTheBusDisposal_WritesWhatItHeldStopsAndSaysSo()
+    {
+        var consumer = Consumer("bus_disposed", o => new PostgresPersistenceOptions
+        {
+            ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 3, MaxBatchDelay = o.MaxBatchDelay,
+        });
+        await consumer.StartAsync();
+        var events = Enumerable.Range(0, 3).Select(i => _bus.Publish("orders", new Order(i))).ToList();
+
+        _bus.Dispose();
+
+        await consumer.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        consumer.Status.State.Should().Be(ConsumerState.Stopped);
+        consumer.Status.Reason.Should().Contain("the bus ended the subscription");
+        (await CountRowsAsync("bus_disposed")).Should().Be(3, "what it held was written before it stopped");
+        _log.Entries.Should().Contain(e => e.EventId.Id == 20, "the end of the subscription is logged")
+            .And.Contain(e => e.EventId.Id == 13, "and so is the stop");
+    }
+
+    [Fact]
+    public async Task StopAsync_WhileStartWaitsForTheSchemaLock_StartSubscribesNothing()
+    {
+        var consumer = Consumer("stopped_while_starting");
+        await using var holder = new NpgsqlConnection(database.ConnectionString);
+        await holder.OpenAsync();
+        await using (var take = new NpgsqlCommand("select pg_advisory_lock(hashtextextended(@key, 0))", holder))
+        {
+            take.Parameters.AddWithValue("key", SchemaManager.LockKey(consumer.Table));
+            await take.ExecuteNonQueryAsync();
+        }
+
+        var start = consumer.StartAsync();
+        await Wait.UntilAsync(
+            () => Sql.ScalarAsync<long>(database.ConnectionString, "select count(*) from pg_locks where locktype = 'advisory' and not granted").Result > 0,
+            "the start should be waiting for the lock another instance holds");
+        await consumer.StopAsync();
+        await using (var release = new NpgsqlCommand("select pg_advisory_unlock_all()", holder))
+        {
+            await release.ExecuteNonQueryAsync();
+        }
+
+        await start.Invoking(t => t.WaitAsync(TimeSpan.FromSeconds(30))).Should().ThrowAsync<InvalidOperationException>()
+            .WithMessage("*stopped while it was starting*");
+        _bus.Diagnostics.LiveSubscriptions.Should().Be(0, "a consumer stopped before its start finished does not subscribe");
+        consumer.Status.State.Should().Be(ConsumerState.Stopped);
+    }
+
+    [Fact]
+    public async Task StopAsync_StatusObserverPublishesWhileTheBufferIsFull_IsRefusedAtOnceAndTheStopEnds()
+    {
+        var consumer = Consumer("observer_publishes", o => new PostgresPersistenceOptions
+        {
+            ConnectionString = "Host=127.0.0.1;Port=1;Username=nobody;Timeout=1", Schema = o.Schema, Table = o.Table,
+            BufferSize = 1, EnsureSchema = false, AutoDeleteWithTtl = false,
+        });
+        var refusals = 0;
+        using var notifier = consumer.StatusChanges.Where(s => s.State == ConsumerState.Stopping).Subscribe(_ =>
+        {
+            try
+            {
+                _bus.Publish("orders", new Order(99));
+            }
+            catch (EventRejectedException)
+            {
+                Interlocked.Increment(ref refusals);
+            }
+        });
+        await consumer.StartAsync();
+        _bus.Publish("orders", new Order(1));
+
+        await consumer.StopNowAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+        refusals.Should().Be(1, "intake closes before the stop is announced, so the observer's event is refused instead of waiting for room");
     }
 
     private Task<long> ConnectionsAsync(string applicationName) => Sql.ScalarAsync<long>(

@@ -156,6 +156,47 @@ public sealed class PublishAsyncTests(PostgresFixture database) : IAsyncLifetime
         (await CountRowsAsync("awaited_cancelled", @event.Id)).Should().Be(1, "cancelling the wait does not unpublish the event");
     }
 
+    [Fact]
+    public async Task PublishAsync_IdAlreadyStoredForAnotherTopic_IsDeadLetteredNotCountedAsADuplicate()
+    {
+        var consumer = Consumer("same_id", o => new PostgresPersistenceOptions
+        {
+            ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 1, MaxBatchDelay = o.MaxBatchDelay,
+            AutoDeleteWithTtl = false,
+        });
+        await consumer.StartAsync();
+        var order = await consumer.PublishAsync("orders", new Order(1)).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var act = () => consumer.PublishAsync(order with { Topic = "payments", Data = new Order(2) }).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var thrown = (await act.Should().ThrowAsync<EventNotPersistedException>()).Which;
+        thrown.Outcome.Should().Be(PersistenceOutcome.DeadLettered, "a different event with a stored id cannot be in the table (one row per id)");
+        thrown.Message.Should().Contain("already stored for an event of topic 'orders'");
+        consumer.Statistics.Duplicates.Should().Be(0, "it is not the same event written twice");
+        (await Sql.ScalarAsync<string>(database.ConnectionString, $"select topic from {_schema}.same_id where id = '{order.Id}'")).Should().Be("orders");
+        (await consumer.DeadLetterStore.FindAsync(order.Id))!.Topic.Should().Be("payments");
+    }
+
+    [Fact]
+    public async Task PublishAsync_SameIdOnAnotherTopicInABatchWhereOneIsRefused_TheOtherIsAcknowledged()
+    {
+        var consumer = Consumer("same_id_batch", o => new PostgresPersistenceOptions
+        {
+            ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 2, MaxBatchDelay = o.MaxBatchDelay,
+            AutoDeleteWithTtl = false,
+        });
+        await consumer.StartAsync();
+        var refused = _bus.CreateEvent("orders", new Order(1)) with { Ttl = TimeSpan.MaxValue };
+
+        var first = consumer.PublishAsync(refused);
+        var second = consumer.PublishAsync(refused with { Topic = "payments", Ttl = null });
+
+        await second.WaitAsync(TimeSpan.FromSeconds(30));
+        (await first.Invoking(t => t.WaitAsync(TimeSpan.FromSeconds(30))).Should().ThrowAsync<EventNotPersistedException>())
+            .Which.Outcome.Should().Be(PersistenceOutcome.DeadLettered);
+        _bus.Diagnostics.PendingEvents.Should().Be(0, "the committed event is acknowledged although its id is also the refused one's");
+    }
+
     private sealed record Order(int Number);
 
     private sealed class Node

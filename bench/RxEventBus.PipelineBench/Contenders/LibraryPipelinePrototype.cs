@@ -81,7 +81,7 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
         _run = Task.Run(async () =>
         {
             var batches = queue.ReadAllAsync(token)
-                .Select(mapper.MapAsync)
+                .Select((delivery, token) => mapper.MapAsync(delivery, 0, token))
                 .Batch(settings.BatchSize, TimeSpan.FromMilliseconds(settings.BatchDelayMs), scheduler, token)
                 .Prefetch(1, token);
             await Parallel.ForEachAsync(

@@ -13,8 +13,6 @@ internal sealed class ConsumerCounters(PersistenceMetrics metrics)
     private long _retries;
     private long _batches;
 
-    internal PersistenceMetrics Metrics => metrics;
-
     internal void Received() => Interlocked.Increment(ref _received);
 
     // `rows` committed now or before; `duplicates` of them were already stored.

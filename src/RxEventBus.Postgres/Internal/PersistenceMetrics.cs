@@ -36,7 +36,7 @@ internal sealed class PersistenceMetrics : IDisposable
         "rxeventbus.dead_letters.replayed", "{event}", "Dead letters replayed into the events table (and removed from the dead-letter table).");
 
     private static readonly Counter<long> RetriedCounter = Meter.CreateCounter<long>(
-        "rxeventbus.batches.retried", "{batch}", "Batch writes that failed with a transient error and were retried after a backoff.");
+        "rxeventbus.batches.retried", "{batch}", "Write attempts (of a batch, its dead letters, or the check of the table) that failed and were retried after a backoff.");
 
     private static readonly Histogram<int> BatchSizeHistogram = Meter.CreateHistogram(
         "rxeventbus.batch.size", "{event}", "Events in each batch cut by the batcher.", tags: null,
@@ -69,7 +69,9 @@ internal sealed class PersistenceMetrics : IDisposable
 
     internal void Duplicates(int events) => DuplicatesCounter.Add(events, _table);
 
-    internal void Replayed() => ReplayedCounter.Add(1, _table);
+    // Static: any DeadLetterStore replays, with or without a consumer (the CLI has none). Rare, so the tag is made
+    // each time.
+    internal static void Replayed(EventTable table) => ReplayedCounter.Add(1, new KeyValuePair<string, object?>(TableTagName, TableTag(table)));
 
     internal void Retried() => RetriedCounter.Add(1, _table);
 

@@ -7,7 +7,7 @@ namespace RxEventBus.Postgres.Internal;
 // nothing is allocated per event unless someone waits for it.
 internal sealed class PersistenceWaiters
 {
-    private readonly ConcurrentDictionary<Guid, Waiter> _waiters = new();
+    private readonly ConcurrentDictionary<(Guid Id, string Topic), Waiter> _waiters = new();
     private int _count;
 
     internal bool Any => Volatile.Read(ref _count) != 0;
@@ -15,10 +15,10 @@ internal sealed class PersistenceWaiters
     internal Waiter Add(Event @event)
     {
         var waiter = new Waiter(@event);
-        if (!_waiters.TryAdd(@event.Id, waiter))
+        if (!_waiters.TryAdd(Key(@event), waiter))
         {
             throw new InvalidOperationException(
-                $"Event {@event.Id} is already being awaited by another PublishAsync; give each event its own id.");
+                $"Event {@event.Id} on topic '{@event.Topic}' is already being awaited by another PublishAsync; give each event its own id.");
         }
 
         Interlocked.Increment(ref _count);
@@ -27,7 +27,7 @@ internal sealed class PersistenceWaiters
 
     internal void Remove(Waiter waiter)
     {
-        if (_waiters.TryRemove(new KeyValuePair<Guid, Waiter>(waiter.Event.Id, waiter)))
+        if (_waiters.TryRemove(new KeyValuePair<(Guid, string), Waiter>(Key(waiter.Event), waiter)))
         {
             Interlocked.Decrement(ref _count);
         }
@@ -36,7 +36,7 @@ internal sealed class PersistenceWaiters
     // On the publisher's thread, before Publish returns: the consumer has the event.
     internal void Accepted(Event @event)
     {
-        if (Any && _waiters.TryGetValue(@event.Id, out var waiter) && waiter.Is(@event))
+        if (Any && _waiters.TryGetValue(Key(@event), out var waiter))
         {
             waiter.Accepted = true;
         }
@@ -69,9 +69,12 @@ internal sealed class PersistenceWaiters
         }
     }
 
+    // Ids identify events within a topic on the bus; the same id on another topic is another event.
+    private static (Guid, string) Key(Event @event) => (@event.Id, @event.Topic);
+
     private Waiter? Take(Event @event)
     {
-        if (!Any || !_waiters.TryGetValue(@event.Id, out var waiter) || !waiter.Is(@event))
+        if (!Any || !_waiters.TryGetValue(Key(@event), out var waiter))
         {
             return null;
         }
@@ -95,7 +98,5 @@ internal sealed class PersistenceWaiters
 
         internal TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        // Ids identify events within a topic on the bus; the same id on another topic is another event.
-        internal bool Is(Event other) => string.Equals(other.Topic, Event.Topic, StringComparison.Ordinal);
     }
 }

@@ -14,6 +14,7 @@ internal sealed class Acknowledger(
     ConsumerHealth health,
     DeadLetterWriter deadLetterWriter,
     PersistenceWaiters waiters,
+    InFlight inFlight,
     ObserverList<DeadLetter> deadLetters,
     Action<Exception?> subscriptionEnded,
     ILogger logger) : IQueueListener
@@ -52,7 +53,7 @@ internal sealed class Acknowledger(
         {
             if (mapped.DeadLetter is { } letter)
             {
-                (dead ??= []).Add(new PendingDeadLetter(mapped.Delivery, mapped.Row.Data, letter));
+                (dead ??= []).Add(new PendingDeadLetter(mapped.Delivery, mapped.Row.Data, letter, mapped.Row.Sequence));
                 continue;
             }
 
@@ -70,6 +71,7 @@ internal sealed class Acknowledger(
 
         if (committed != 0)
         {
+            inFlight.Done(batch, mapped => mapped.DeadLetter is null && !result.IsRefused(mapped.Row), static mapped => mapped.Row.Sequence);
             counters.Committed(committed, result.Duplicates);
             health.Committed();
         }
@@ -78,13 +80,14 @@ internal sealed class Acknowledger(
         {
             var @event = refusal.Row.Event;
             var letter = new DeadLetter(@event, $"Event {@event.Id} cannot be written: {refusal.Reason}.", refusal.Error, refusal.ErrorType);
-            (dead ??= []).Add(new PendingDeadLetter(refusal.Row.Delivery, refusal.Row.Data, letter));
+            (dead ??= []).Add(new PendingDeadLetter(refusal.Row.Delivery, refusal.Row.Data, letter, refusal.Row.Sequence));
         }
 
         if (dead is not null)
         {
             await deadLetterWriter.StoreAsync(dead, cancellationToken).ConfigureAwait(false);
-            foreach (var (delivery, _, letter) in dead)
+            inFlight.Done(dead, static _ => true, static letter => letter.Sequence);
+            foreach (var (delivery, _, letter, _) in dead)
             {
                 counters.DeadLettered();
                 Log.DeadLetter(logger, letter.Exception, table.DeadLettersQualifiedName, letter.Reason);

@@ -35,6 +35,11 @@ internal sealed class CopyWriter(
     private readonly string _insertFromStaging =
         $"INSERT INTO {table.QualifiedName} ({EventTable.Columns}) SELECT {EventTable.Columns} FROM rxeventbus_staging ON CONFLICT (id) DO NOTHING";
 
+    // The rows skipped as duplicates whose id is stored for an event of another topic: not the same event, so not a
+    // duplicate, but a different event that the table (one row per id) cannot hold.
+    private readonly string _otherTopics =
+        $"SELECT s.id, s.topic, t.topic FROM rxeventbus_staging s JOIN {table.QualifiedName} t ON t.id = s.id WHERE t.topic <> s.topic";
+
     // One span per batch, around every attempt, retry and half it takes (see BatchWriteTrace).
     internal async Task<WriteResult> WriteAsync(IReadOnlyList<EventRow> rows, CancellationToken cancellationToken)
     {
@@ -65,8 +70,23 @@ internal sealed class CopyWriter(
             {
                 try
                 {
-                    var inserted = await TimedCopyAsync(rows, throughStaging, trace, cancellationToken).ConfigureAwait(false);
-                    result.Committed(rows.Count, rows.Count - inserted);
+                    var (inserted, otherTopics) = await TimedCopyAsync(rows, throughStaging, trace, cancellationToken).ConfigureAwait(false);
+                    var clashes = 0;
+                    foreach (var row in rows)
+                    {
+                        if (otherTopics is not null && otherTopics.TryGetValue((row.Event.Id, row.Event.Topic), out var storedTopic))
+                        {
+                            clashes++;
+                            trace.DeadLettered();
+                            result.Refuse(new RowRefusal(
+                                row,
+                                $"its id is already stored for an event of topic '{storedTopic}', and the table holds one row per id",
+                                PostgresErrorCodes.UniqueViolation,
+                                new InvalidOperationException($"Id {row.Event.Id} is stored for topic '{storedTopic}', not '{row.Event.Topic}'.")));
+                        }
+                    }
+
+                    result.Committed(rows.Count - clashes, rows.Count - clashes - inserted);
                     return;
                 }
                 catch (RowWriteException e)
@@ -123,11 +143,12 @@ internal sealed class CopyWriter(
         result.Refuse(new RowRefusal(row, reason, WriteFailures.ErrorType(error), error));
     }
 
-    private async Task<int> TimedCopyAsync(IReadOnlyList<EventRow> rows, bool throughStaging, BatchWriteTrace trace, CancellationToken cancellationToken)
+    private async Task<(int Inserted, Dictionary<(Guid, string), string>? OtherTopics)> TimedCopyAsync(
+        IReadOnlyList<EventRow> rows, bool throughStaging, BatchWriteTrace trace, CancellationToken cancellationToken)
     {
         trace.Attempt();
         var started = Stopwatch.GetTimestamp();
-        int inserted;
+        (int, Dictionary<(Guid, string), string>?) inserted;
         try
         {
             inserted = await CopyAsync(rows, throughStaging, cancellationToken).ConfigureAwait(false);
@@ -142,8 +163,10 @@ internal sealed class CopyWriter(
         return inserted;
     }
 
-    // Returns how many rows were inserted: all of them, or through the staging table those whose id was new.
-    private async Task<int> CopyAsync(IReadOnlyList<EventRow> rows, bool throughStaging, CancellationToken cancellationToken)
+    // Returns how many rows were inserted — all of them, or through the staging table those whose id was new — and,
+    // through the staging table, the rows whose id is stored for another topic (by id and topic: the stored topic).
+    private async Task<(int Inserted, Dictionary<(Guid, string), string>? OtherTopics)> CopyAsync(
+        IReadOnlyList<EventRow> rows, bool throughStaging, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var _ = connection.ConfigureAwait(false);
@@ -155,11 +178,41 @@ internal sealed class CopyWriter(
         }
 
         await CopyRowsAsync(connection, throughStaging ? _copyIntoStaging : _copyIntoTable, rows, cancellationToken).ConfigureAwait(false);
-        var inserted = throughStaging
-            ? await ExecuteAsync(connection, transaction, _insertFromStaging, cancellationToken).ConfigureAwait(false)
-            : rows.Count;
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return inserted;
+        var inserted = rows.Count;
+        Dictionary<(Guid, string), string>? otherTopics = null;
+        if (throughStaging)
+        {
+            inserted = await ExecuteAsync(connection, transaction, _insertFromStaging, cancellationToken).ConfigureAwait(false);
+            if (inserted < rows.Count)
+            {
+                otherTopics = await OtherTopicsAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        // Not cancelled: a stop's cancellation arriving during the COMMIT would leave its outcome unknown, and rows
+        // the server stored would be reported unwritten. The command timeout bounds it.
+        await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        return (inserted, otherTopics);
+    }
+
+    private async Task<Dictionary<(Guid, string), string>?> OtherTopicsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        Dictionary<(Guid, string), string>? found = null;
+        var command = new NpgsqlCommand(_otherTopics, connection, transaction);
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    (found ??= [])[(reader.GetGuid(0), reader.GetString(1))] = reader.GetString(2);
+                }
+            }
+        }
+
+        return found;
     }
 
     private static async Task CopyRowsAsync(NpgsqlConnection connection, string copy, IReadOnlyList<EventRow> rows, CancellationToken cancellationToken)

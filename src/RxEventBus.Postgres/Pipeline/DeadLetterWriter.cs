@@ -73,7 +73,9 @@ internal sealed class DeadLetterWriter(NpgsqlDataSource dataSource, EventTable t
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        // Not cancelled: a commit cut off by a stop may have happened anyway, and the dead letters would then be
+        // reported unwritten though stored. The command timeout bounds it.
+        await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
     private NpgsqlBatchCommand Command(PendingDeadLetter letter, DateTimeOffset failedAt)
@@ -103,5 +105,6 @@ internal sealed class DeadLetterWriter(NpgsqlDataSource dataSource, EventTable t
         new() { NpgsqlDbType = type, Value = value is { } v ? v : DBNull.Value };
 }
 
-// A dead letter on its way to the table: the delivery to answer once stored, the JSON if it could be made.
-internal readonly record struct PendingDeadLetter(TrackedEvent Delivery, byte[]? Data, DeadLetter Letter);
+// A dead letter on its way to the table: the delivery to answer once stored, the JSON if it could be made, and
+// its sequence in the consumer's ledger of events in flight.
+internal readonly record struct PendingDeadLetter(TrackedEvent Delivery, byte[]? Data, DeadLetter Letter, long Sequence);

@@ -11,7 +11,7 @@ internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultT
     private const string CharacterNotInRepertoire = "22021";
     private const string UntranslatableCharacter = "22P05";
 
-    internal async ValueTask<MappedEvent> MapAsync(TrackedEvent delivery, CancellationToken cancellationToken)
+    internal async ValueTask<MappedEvent> MapAsync(TrackedEvent delivery, long sequence, CancellationToken cancellationToken)
     {
         var @event = delivery.Event;
         byte[] data;
@@ -22,22 +22,22 @@ internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultT
         catch (Exception e) when (e is not OperationCanceledException)
         {
             return MappedEvent.Dead(
-                delivery, null, $"its payload ({@event.Data.GetType().FullName}) cannot be serialized: {e.Message}", e.GetType().FullName!, e);
+                delivery, sequence, null, $"its payload ({@event.Data.GetType().FullName}) cannot be serialized: {e.Message}", e.GetType().FullName!, e);
         }
 
         // The error types are the SQLSTATEs PostgreSQL would refuse the row with, so that the dead-letter
         // table says the same thing however the problem was found.
         if (TextProblem(@event.Source, "source") is { } textProblem)
         {
-            return MappedEvent.Dead(delivery, data, textProblem, CharacterNotInRepertoire, null);
+            return MappedEvent.Dead(delivery, sequence, data, textProblem, CharacterNotInRepertoire, null);
         }
 
         if (JsonProblem(data) is { } jsonProblem)
         {
-            return MappedEvent.Dead(delivery, data, jsonProblem, UntranslatableCharacter, null);
+            return MappedEvent.Dead(delivery, sequence, data, jsonProblem, UntranslatableCharacter, null);
         }
 
-        return MappedEvent.Written(new EventRow(delivery, data, @event.Ttl ?? defaultTtl));
+        return MappedEvent.Written(new EventRow(delivery, data, @event.Ttl ?? defaultTtl, sequence));
     }
 
     private static string? TextProblem(string? text, string field)
@@ -104,7 +104,7 @@ internal readonly record struct MappedEvent(EventRow Row, DeadLetter? DeadLetter
 
     internal static MappedEvent Written(EventRow row) => new(row, null);
 
-    internal static MappedEvent Dead(TrackedEvent delivery, byte[]? data, string reason, string errorType, Exception? exception) =>
-        new(new EventRow(delivery, data ?? [], TimeSpan.Zero),
+    internal static MappedEvent Dead(TrackedEvent delivery, long sequence, byte[]? data, string reason, string errorType, Exception? exception) =>
+        new(new EventRow(delivery, data ?? [], TimeSpan.Zero, sequence),
             new DeadLetter(delivery.Event, "Event " + delivery.Event.Id + " cannot be written: " + reason + ".", exception, errorType));
 }

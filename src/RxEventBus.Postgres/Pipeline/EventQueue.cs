@@ -46,6 +46,15 @@ internal sealed class EventQueue : IObserver<TrackedEvent>
         }
     }
 
+    // What is still buffered, oldest first: with the consumer's ledger, what a stop or a fault leaves unwritten.
+    internal TrackedEvent[] Snapshot()
+    {
+        lock (_sync)
+        {
+            return [.. _items];
+        }
+    }
+
     // Publishers blocked in OnNext waiting for room (Wait policy).
     internal int BlockedPublishers
     {
@@ -62,11 +71,12 @@ internal sealed class EventQueue : IObserver<TrackedEvent>
     {
         TrackedEvent? dropped = null;
         TaskCompletionSource? wake = null;
+        string? refusal = null;
         bool full;
         lock (_sync)
         {
-            ThrowIfCompleted(value);
-            full = _items.Count >= _capacity;
+            refusal = CompletedReason();
+            full = refusal is null && _items.Count >= _capacity;
             if (full)
             {
                 switch (_policy)
@@ -81,15 +91,21 @@ internal sealed class EventQueue : IObserver<TrackedEvent>
                         dropped = value;
                         break;
                     default:
-                        throw Refuse(value, $"the persistence buffer is full ({_capacity} events) and its overflow policy is Fail");
+                        refusal = $"the persistence buffer is full ({_capacity} events) and its overflow policy is Fail";
+                        break;
                 }
             }
 
-            if (!full)
+            if (!full && refusal is null)
             {
                 _items.Enqueue(value);
                 wake = TakeWake();
             }
+        }
+
+        if (refusal is not null)
+        {
+            throw Refuse(value, refusal);
         }
 
         if (full && _policy == OverflowPolicy.Wait)
@@ -113,16 +129,18 @@ internal sealed class EventQueue : IObserver<TrackedEvent>
 
     // The bus ended the subscription: with an error (a pattern that timed out, a name already taken) or because
     // it was disposed. Intake stops as with Complete; the consumer is told, so that it does not look alive.
+    // The listener hears of the end before the reader is woken by Complete, so that a reader that finds the queue
+    // completed and empty always finds the end recorded too.
     public void OnError(Exception error)
     {
-        Complete("the persistence consumer's subscription to the bus ended with an error: " + error.Message);
         _listener.Ended(error);
+        Complete("the persistence consumer's subscription to the bus ended with an error: " + error.Message);
     }
 
     public void OnCompleted()
     {
-        Complete("the bus ended the persistence consumer's subscription");
         _listener.Ended(null);
+        Complete("the bus ended the persistence consumer's subscription");
     }
 
     // Stops intake: later events, and publishers blocked waiting for room, get EventRejectedException saying
@@ -197,6 +215,7 @@ internal sealed class EventQueue : IObserver<TrackedEvent>
             state.Expire();
             return Disposable.Empty;
         });
+        string? refusal;
         try
         {
             lock (_sync)
@@ -214,20 +233,25 @@ internal sealed class EventQueue : IObserver<TrackedEvent>
                     _blockedPublishers--;
                 }
 
-                ThrowIfCompleted(value);
-                if (_items.Count >= _capacity)
+                refusal = CompletedReason();
+                if (refusal is null && _items.Count >= _capacity)
                 {
-                    throw Refuse(value, $"the persistence buffer stayed full ({_capacity} events) for the publish timeout ({_publishTimeout})");
+                    refusal = $"the persistence buffer stayed full ({_capacity} events) for the publish timeout ({_publishTimeout})";
                 }
 
-                _items.Enqueue(value);
-                return TakeWake();
+                if (refusal is null)
+                {
+                    _items.Enqueue(value);
+                    return TakeWake();
+                }
             }
         }
         finally
         {
             timer.Dispose();
         }
+
+        throw Refuse(value, refusal);
     }
 
     private TaskCompletionSource? TakeWake()
@@ -237,19 +261,15 @@ internal sealed class EventQueue : IObserver<TrackedEvent>
         return wake;
     }
 
+    // Called outside the monitor: the listener logs, and a logger is user code (it may block, or even publish).
     private EventRejectedException Refuse(TrackedEvent value, string reason)
     {
         _listener.Refused(value, reason);
         return new EventRejectedException($"Event {value.Event.Id} on topic '{value.Event.Topic}' was not accepted: {reason}.");
     }
 
-    private void ThrowIfCompleted(TrackedEvent value)
-    {
-        if (_completed)
-        {
-            throw Refuse(value, _completedReason);
-        }
-    }
+    // Under the monitor.
+    private string? CompletedReason() => _completed ? _completedReason : null;
 
     private sealed class Expiry(EventQueue queue)
     {

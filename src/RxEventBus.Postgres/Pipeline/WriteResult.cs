@@ -6,7 +6,7 @@ namespace RxEventBus.Postgres.Pipeline;
 internal sealed class WriteResult
 {
     private List<RowRefusal>? _refused;
-    private HashSet<Guid>? _refusedIds;
+    private HashSet<TrackedEvent>? _refusedDeliveries;
 
     // Rows found already stored: committed before (a retry after an ambiguous commit, a republished event).
     internal int Duplicates { get; private set; }
@@ -18,12 +18,12 @@ internal sealed class WriteResult
     internal void Refuse(RowRefusal refusal)
     {
         (_refused ??= []).Add(refusal);
-        (_refusedIds ??= []).Add(refusal.Row.Event.Id);
+        (_refusedDeliveries ??= []).Add(refusal.Row.Delivery);
     }
 
-    // Ids are unique within a batch: the bus refuses a second pending event with the same id on a topic, and
-    // one consumer holds one row per pending event.
-    internal bool IsRefused(in EventRow row) => _refusedIds is not null && _refusedIds.Contains(row.Event.Id);
+    // By delivery, not by id: two events of one batch may share an id on different topics, and only the refused
+    // one may go unanswered.
+    internal bool IsRefused(in EventRow row) => _refusedDeliveries is not null && _refusedDeliveries.Contains(row.Delivery);
 }
 
 // A row the database (or the client, writing its values) refused: it can never be written as it is.
