@@ -4,7 +4,7 @@ using System.Globalization;
 namespace RxEventBus.Cli;
 
 /// <summary>
-/// <c>rxeventbus demo</c>: the seed's demo, end to end. Publishes --events fake events through
+/// <c>rxeventbus demo</c>: the whole path, end to end. Publishes --events fake events through
 /// <c>EventSource.Notify</c> and persists every one of them with the PostgreSQL consumer, to the database
 /// given or to a throwaway local cluster; shows progress, then a summary checked against the table.
 /// </summary>
@@ -13,12 +13,11 @@ internal static class DemoCommand
     public const long DefaultEvents = 100_000;
 
     /// <summary>
-    /// The demo's own defaults, weaker than the flags and the EB_PG_* variables. The library's defaults (batch
-    /// 100, buffer 200, one writer) suit a steady trickle of events; the demo publishes as fast as it can, where
-    /// they manage about 16,000 events/s on the 2-core machine. Bigger batches spread each COPY's round trip and
-    /// commit over more rows, and a second writer overlaps one batch's commit with the next one's COPY: about
-    /// 45,000 events/s (docs/cli.md has the measurements). Memory stays bounded: at most the buffer plus one
-    /// batch per writer and the one being filled, about 50,000 small events.
+    /// The demo's own defaults, weaker than the flags and the EB_PG_* variables. The demo publishes as fast as it
+    /// can; bigger batches than the library's 5,000 spread each COPY's round trip and commit over more rows, and a
+    /// second writer overlaps one batch's commit with the next one's COPY (docs/cli.md has the measurements).
+    /// Memory stays bounded: at most the buffer plus one batch per writer and the one being filled, about 50,000
+    /// small events.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> Defaults = new Dictionary<string, string>(StringComparer.Ordinal)
     {

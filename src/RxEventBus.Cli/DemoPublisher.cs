@@ -1,13 +1,13 @@
 namespace RxEventBus.Cli;
 
 /// <summary>
-/// The seed's demo loop: <c>EventSource.notify</c> of a fake event, as many times as asked, on a thread of its
-/// own. Under the Wait overflow policy a full buffer blocks this thread, which is the backpressure the demo
+/// The demo's publishing loop: <c>EventSource.Notify</c> of a fake event, as many times as asked, on a thread of
+/// its own. Under the Wait overflow policy a full buffer blocks this thread, which is the backpressure the demo
 /// shows; the progress view and the signal handling stay responsive on the others.
 /// </summary>
 internal sealed class DemoPublisher(EventBus bus, string topic, EventSourceParams parameters)
 {
-    /// <summary>What every demo event carries, as in the seed.</summary>
+    /// <summary>What every demo event carries.</summary>
     public const string Data = "this is a fake event";
 
     private long _published;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RxEventBus.Postgres;
 
 namespace RxEventBus.Cli;
 
@@ -72,17 +73,26 @@ internal sealed class PersistenceFlags
         return new(
             [
                 databaseUrl,
-                new("--workers", "EB_PG_POOL_SIZE", "N", $"Batch writers running at once (pool size). {Default("EB_PG_POOL_SIZE", "1")}"),
-                new("--batch-size", "EB_PG_BATCH_SIZE", "N", $"Most events in one COPY batch. {Default("EB_PG_BATCH_SIZE", "100")}", "EB_PG_MAX_DEMAND"),
-                new("--batch-delay-ms", "EB_PG_BATCH_DELAY_IN_MS", "MS", $"Oldest an event may get in an unfilled batch before it is written. {Default("EB_PG_BATCH_DELAY_IN_MS", "50")}"),
-                new("--buffer-size", "EB_PG_BUFFER_SIZE", "N", $"Events held between the bus and the batcher. {Default("EB_PG_BUFFER_SIZE", "200")}"),
-                new("--overflow", "EB_PG_OVERFLOW", "POLICY", $"When the buffer is full: wait, drop_oldest, drop_newest or fail. {Default("EB_PG_OVERFLOW", "wait")}"),
-                new("--topics", "EB_PG_TOPICS", "REGEXES", $"Regexes of the topics to persist, separated by ';'. {Default("EB_PG_TOPICS", ".*")}"),
+                new("--workers", "EB_PG_POOL_SIZE", "N", $"Batch writers running at once (pool size). {Default("EB_PG_POOL_SIZE", Text(Library.PoolSize))}"),
+                new("--batch-size", "EB_PG_BATCH_SIZE", "N", $"Most events in one COPY batch. {Default("EB_PG_BATCH_SIZE", Text(Library.MaxBatchSize))}", "EB_PG_MAX_DEMAND"),
+                new("--batch-delay-ms", "EB_PG_BATCH_DELAY_IN_MS", "MS", $"Oldest an event may get in an unfilled batch before it is written. {Default("EB_PG_BATCH_DELAY_IN_MS", Text((long)Library.MaxBatchDelay.TotalMilliseconds))}"),
+                new("--buffer-size", "EB_PG_BUFFER_SIZE", "N", $"Events held between the bus and the batcher. {Default("EB_PG_BUFFER_SIZE", Text(Library.BufferSize))}"),
+                new("--overflow", "EB_PG_OVERFLOW", "POLICY", $"When the buffer is full: wait, drop_oldest, drop_newest or fail. {Default("EB_PG_OVERFLOW", SnakeCase(Library.Overflow))}"),
+                new("--topics", "EB_PG_TOPICS", "REGEXES", $"Regexes of the topics to persist, separated by ';'. {Default("EB_PG_TOPICS", string.Join(';', Library.Topics))}"),
                 SchemaFlag(),
                 TableFlag(),
             ],
             databaseUrl);
     }
+
+    // The library's defaults in the help are read from the options themselves, so the help cannot go stale.
+    private static readonly PostgresPersistenceOptions Library = new();
+
+    private static string Text(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    // OverflowPolicy.DropOldest is written drop_oldest, as EB_PG_OVERFLOW spells it.
+    private static string SnakeCase(OverflowPolicy policy) =>
+        string.Concat(policy.ToString().Select((c, i) => char.IsUpper(c) ? (i == 0 ? "" : "_") + char.ToLowerInvariant(c) : c.ToString()));
 
     public void AddTo(Command command)
     {

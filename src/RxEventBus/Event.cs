@@ -23,7 +23,7 @@ public sealed record Event
     public required object Data { get; init; }
 
     /// <summary>
-    /// Groups events caused by one business operation (the seed's <c>transaction_id</c>).
+    /// Groups events caused by one business operation.
     /// <see cref="EventSource"/> sets it to the event's own <see cref="Id"/> when none is given.
     /// </summary>
     public Guid? TransactionId { get; init; }
@@ -41,8 +41,8 @@ public sealed record Event
     public TimeSpan? Ttl { get; init; }
 
     /// <summary>
-    /// How long the code that produced <see cref="Data"/> ran: <see cref="OccurredAt"/> − <see cref="InitializedAt"/>
-    /// (the seed's <c>Event.duration/1</c>); null unless both are set (as <see cref="EventSource"/> sets them).
+    /// How long the code that produced <see cref="Data"/> ran: <see cref="OccurredAt"/> − <see cref="InitializedAt"/>;
+    /// null unless both are set (as <see cref="EventSource"/> sets them).
     /// </summary>
     /// <remarks>Computed, not stored: it takes no part in equality.</remarks>
     public TimeSpan? Duration => OccurredAt - InitializedAt;

@@ -5,7 +5,7 @@ namespace RxEventBus;
 public sealed partial class EventBus
 {
     /// <summary>
-    /// A tracked subscriber (the seed's subscriber with its observation manager): it receives every event of
+    /// A tracked subscriber: it receives every event of
     /// the topics matching <paramref name="patterns"/> as a <see cref="TrackedEvent"/>, which it must answer
     /// with <see cref="TrackedEvent.MarkCompleted"/> or <see cref="TrackedEvent.MarkSkipped"/>. The bus keeps
     /// each such event (<see cref="FetchEvent"/>, <see cref="Pending"/>) until every tracked subscriber of its
@@ -17,7 +17,8 @@ public sealed partial class EventBus
     /// <see cref="InvalidOperationException"/>. Disposing the subscription skips every event it still owes;
     /// so does <see cref="Unsubscribe(string)"/>, which also completes it.</para>
     /// <para>Patterns match at the start of the topic name, as <see cref="Match"/>'s do.</para>
-    /// <para>An event whose <c>OnNext</c> threw counts as skipped by that subscriber (the seed's rule).</para>
+    /// <para>An event whose <c>OnNext</c> threw counts as skipped by that subscriber, so a failing subscriber
+    /// never holds an event forever.</para>
     /// </remarks>
     /// <exception cref="ArgumentException">The name is empty, or a pattern is invalid (see <see cref="Match"/>).</exception>
     public IObservable<TrackedEvent> Tracked(string subscriber, params string[] patterns)
@@ -30,8 +31,8 @@ public sealed partial class EventBus
     }
 
     /// <summary>
-    /// Marks event <paramref name="id"/> of <paramref name="topic"/> completed by <paramref name="subscriber"/>
-    /// (the seed's <c>mark_as_completed({subscriber, topic, id})</c>).
+    /// Marks event <paramref name="id"/> of <paramref name="topic"/> completed by <paramref name="subscriber"/>,
+    /// for a subscriber that answers away from its <see cref="TrackedEvent"/> (by name, topic and id).
     /// </summary>
     /// <exception cref="InvalidOperationException">The event is not pending on that topic, or the subscriber
     /// already answered it.</exception>
@@ -40,8 +41,8 @@ public sealed partial class EventBus
         FindOwed(subscriber, topic, id, out var slot).Mark(slot, PendingEntry.Completed);
 
     /// <summary>
-    /// Marks event <paramref name="id"/> of <paramref name="topic"/> skipped by <paramref name="subscriber"/>
-    /// (the seed's <c>mark_as_skipped({subscriber, topic, id})</c>).
+    /// Marks event <paramref name="id"/> of <paramref name="topic"/> skipped by <paramref name="subscriber"/>,
+    /// for a subscriber that answers away from its <see cref="TrackedEvent"/> (by name, topic and id).
     /// </summary>
     /// <inheritdoc cref="MarkCompleted" path="/exception"/>
     public void MarkSkipped(string subscriber, string topic, Guid id) =>

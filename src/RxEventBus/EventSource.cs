@@ -3,11 +3,10 @@ using System.Diagnostics.CodeAnalysis;
 namespace RxEventBus;
 
 /// <summary>
-/// Wraps the code that produces an event's data (the seed's <c>EventSource.build</c> and
-/// <c>EventSource.notify</c>): <see cref="Event.InitializedAt"/> is stamped before it runs and
+/// Wraps the code that produces an event's data: <see cref="Event.InitializedAt"/> is stamped before it runs and
 /// <see cref="Event.OccurredAt"/> after, both from the bus's scheduler; id, source and ttl come from the
-/// <see cref="EventSourceParams"/> or the bus's options, and the transaction id from the params or, as in
-/// <c>event_bus</c>, the event's own id.
+/// <see cref="EventSourceParams"/> or the bus's options, and the transaction id from the params or else the
+/// event's own id (an event that is not part of a larger operation is its own transaction).
 /// </summary>
 /// <remarks>
 /// <para><b>What "fails" means.</b> The function fails when it throws, or when it returns null (an event must

@@ -1,8 +1,8 @@
 namespace RxEventBus;
 
 /// <summary>
-/// What <see cref="EventSource"/> stamps on the event it builds, beyond the topic and data (the seed's
-/// <c>EventSource</c> params). Anything left null is taken from the bus's options.
+/// What <see cref="EventSource"/> stamps on the event it builds, beyond the topic and data.
+/// Anything left null is taken from the bus's options.
 /// </summary>
 public sealed record EventSourceParams
 {
@@ -23,7 +23,7 @@ public sealed record EventSourceParams
 
     /// <summary>
     /// Where a failure of the producing function is published, as an event whose data is an
-    /// <see cref="EventFailure"/> (the seed's <c>error_topic</c>). Default: none — a failure is only thrown.
+    /// <see cref="EventFailure"/>. Default: none — a failure is only thrown.
     /// </summary>
     public string? ErrorTopic { get; init; }
 }

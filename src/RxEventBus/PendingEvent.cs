@@ -1,8 +1,7 @@
 namespace RxEventBus;
 
 /// <summary>
-/// An event the bus still holds because a tracked subscriber has not completed or skipped it (the seed's
-/// observation-manager entry).
+/// An event the bus still holds because a tracked subscriber has not completed or skipped it.
 /// </summary>
 /// <param name="Event">The event.</param>
 /// <param name="Subscribers">The tracked subscribers the event was delivered to.</param>

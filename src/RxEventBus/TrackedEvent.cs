@@ -28,11 +28,11 @@ public readonly struct TrackedEvent : IEquatable<TrackedEvent>
     /// <summary>Whether this subscriber has already answered the event.</summary>
     public bool IsAnswered => Entry.StateOf(_slot) != PendingEntry.Waiting;
 
-    /// <summary>Marks the event handled by this subscriber (the seed's <c>mark_as_completed</c>).</summary>
+    /// <summary>Marks the event handled by this subscriber.</summary>
     /// <exception cref="InvalidOperationException">This subscriber already answered the event.</exception>
     public void MarkCompleted() => Entry.Mark(_slot, PendingEntry.Completed);
 
-    /// <summary>Marks the event ignored by this subscriber (the seed's <c>mark_as_skipped</c>).</summary>
+    /// <summary>Marks the event ignored by this subscriber.</summary>
     /// <exception cref="InvalidOperationException">This subscriber already answered the event.</exception>
     public void MarkSkipped() => Entry.Mark(_slot, PendingEntry.Skipped);
 

@@ -1,4 +1,5 @@
 using RxEventBus.Cli.Tests.Support;
+using RxEventBus.Postgres;
 
 namespace RxEventBus.Cli.Tests;
 
@@ -29,7 +30,12 @@ public sealed class CommandLineTests
             result.Out.Should().Contain(flag);
         }
 
-        result.Out.Should().Contain("[env: EB_PG_POOL_SIZE]").And.Contain("Demo default: 10000 (the library's: 100)");
+        var library = new PostgresPersistenceOptions();
+        result.Out.Should().Contain("[env: EB_PG_POOL_SIZE]")
+            .And.Contain($"Demo default: 10000 (the library's: {library.MaxBatchSize})")
+            .And.Contain($"Demo default: 20000 (the library's: {library.BufferSize})")
+            .And.Contain($"Demo default: 2 (the library's: {library.PoolSize})")
+            .And.Contain("Default: 50.").And.Contain("Default: wait.");
     }
 
     [Fact]

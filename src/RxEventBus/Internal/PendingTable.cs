@@ -2,8 +2,7 @@ using System.Collections.Concurrent;
 
 namespace RxEventBus.Internal;
 
-// Every event that tracked subscribers have not all answered, over all topics: the seed's observation
-// manager. One table for the bus rather than one store per topic, so that nothing per topic outlives the
+// Every event that tracked subscribers have not all answered, over all topics. One table for the bus rather than one store per topic, so that nothing per topic outlives the
 // topic: an event published before UnregisterTopic stays here (and visible) until it is answered, and then
 // the bus holds nothing of that topic any more. A publish pays one add and, on the last answer, one remove,
 // as it did with a store per topic; what a table per bus costs instead is that a query by topic (Pending)

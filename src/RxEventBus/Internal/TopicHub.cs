@@ -94,7 +94,7 @@ internal sealed class TopicHub(EventBus bus, string name, PendingTable pending)
                         }
                         catch (Exception e)
                         {
-                            // The seed's rule: an event whose tracked subscriber failed counts as skipped by it.
+                            // A subscriber that failed on an event has not handled it: it counts as skipped, so the event is not held forever.
                             entry.TryMark(i, PendingEntry.Skipped);
                             rejection = Fault(tracked[i], @event, e, rejection);
                         }
