@@ -8,7 +8,7 @@ namespace OpenTelemetry.Metrics;
 public static class RxEventBusMeterProviderBuilderExtensions
 {
     /// <summary>
-    /// Collects every RxEventBus instrument: the bus's (<c>rxeventbus.events.published</c>) and the PostgreSQL
+    /// Collects every RxEventBus instrument: the bus's (<c>rxeventbus.events.published</c>, <c>rxeventbus.events.rejected</c>) and the PostgreSQL
     /// consumer's (events persisted, dropped, dead-lettered, refused; queue depth; batch size; COPY duration).
     /// The same as <c>AddMeter(RxEventBusTelemetry.MeterName)</c>.
     /// </summary>

@@ -82,8 +82,8 @@ public sealed partial class EventBus : IDisposable
     /// publisher gets the exception as before; this stream lets a log or an alert see refusals that publishers
     /// handle (or swallow). Sent on the publisher's thread before <c>Publish</c> throws; an observer that throws
     /// is ignored. An event that is invalid (no id, no data, an id still pending) or published after
-    /// <see cref="Dispose"/> is an argument error, not a rejection, and does not appear here. Hot; completes
-    /// when the bus is disposed.
+    /// <see cref="Dispose"/> is an argument error, not a rejection, and does not appear here. Each rejection is
+    /// also counted in the <c>rxeventbus.events.rejected</c> instrument. Hot; completes when the bus is disposed.
     /// </summary>
     public IObservable<EventRejection> Rejections { get; }
 
@@ -159,6 +159,7 @@ public sealed partial class EventBus : IDisposable
     // different threads (the Rx contract).
     private void Report(EventRejection rejection)
     {
+        BusMetrics.Rejected(rejection.Event.Topic, rejection.Reason);
         using (_rejectionsGate.EnterScope())
         {
             try

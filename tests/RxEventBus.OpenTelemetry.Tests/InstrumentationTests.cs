@@ -71,20 +71,24 @@ public sealed class InstrumentationTests(PostgresFixture database) : IAsyncLifet
     private static string UniqueTopic() => "otel." + Guid.NewGuid().ToString("N");
 
     [Fact]
-    public void AddRxEventBusInstrumentation_MeterProvider_ExportsTheBussPublishedCounter()
+    public void AddRxEventBusInstrumentation_MeterProvider_ExportsTheBussPublishedAndRejectedCounters()
     {
         var exported = new List<Metric>();
         using var provider = Meters(exported, instrumented: true);
         var topic = UniqueTopic();
+        var unregistered = UniqueTopic();
         using var bus = new EventBus(new EventBusOptions { Topics = [topic] });
 
         bus.Publish(topic, 1);
         bus.Publish(topic, 2);
         bus.Publish(topic, 3);
+        var misrouted = () => bus.Publish(unregistered, 4);
+        misrouted.Should().Throw<TopicNotRegisteredException>();
         provider.ForceFlush().Should().BeTrue();
 
         exported.Should().Contain(m => m.Name == "rxeventbus.events.published" && m.Unit == "{event}" && m.MeterName == RxEventBusTelemetry.MeterName);
         Sum(exported, "rxeventbus.events.published", "topic", topic).Should().Be(3, "three events were published to this test's topic");
+        Sum(exported, "rxeventbus.events.rejected", "topic", unregistered).Should().Be(1, "one publish went to a topic that is not registered");
     }
 
     [Fact]
