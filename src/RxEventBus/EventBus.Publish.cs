@@ -96,7 +96,9 @@ public sealed partial class EventBus
         TopicName.Validate(@event.Topic, nameof(@event));
         if (!Options.AutoRegisterTopics)
         {
-            throw new TopicNotRegisteredException(@event.Topic);
+            var notRegistered = new TopicNotRegisteredException(@event.Topic);
+            Report(new EventRejection(EventRejectionReason.TopicNotRegistered, @event, null, notRegistered));
+            throw notRegistered;
         }
 
         List<(Subscription, Exception)>? failed = null;

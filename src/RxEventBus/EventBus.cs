@@ -42,6 +42,8 @@ public sealed partial class EventBus : IDisposable
 
     private readonly Subject<EventBusError> _errors = new();
     private readonly Lock _errorsGate = new();
+    private readonly Subject<EventRejection> _rejections = new();
+    private readonly Lock _rejectionsGate = new();
     private volatile bool _disposed;
 
     /// <summary>Builds a bus.</summary>
@@ -53,6 +55,7 @@ public sealed partial class EventBus : IDisposable
         options.Validate();
         Options = options;
         Errors = _errors.AsObservable();
+        Rejections = _rejections.AsObservable();
         Diagnostics = new EventBusDiagnostics(this);
         foreach (var topic in options.Topics)
         {
@@ -72,6 +75,17 @@ public sealed partial class EventBus : IDisposable
     /// the bus is disposed.
     /// </summary>
     public IObservable<EventBusError> Errors { get; }
+
+    /// <summary>
+    /// Events refused to their publisher: a subscriber threw <see cref="EventRejectedException"/> (one
+    /// <see cref="EventRejection"/> per refusing subscriber), or the event's topic is not registered. The
+    /// publisher gets the exception as before; this stream lets a log or an alert see refusals that publishers
+    /// handle (or swallow). Sent on the publisher's thread before <c>Publish</c> throws; an observer that throws
+    /// is ignored. An event that is invalid (no id, no data, an id still pending) or published after
+    /// <see cref="Dispose"/> is an argument error, not a rejection, and does not appear here. Each rejection is
+    /// also counted in the <c>rxeventbus.events.rejected</c> instrument. Hot; completes when the bus is disposed.
+    /// </summary>
+    public IObservable<EventRejection> Rejections { get; }
 
     /// <summary>Counts of live subscriptions and pending events, for tests and leak hunting.</summary>
     public EventBusDiagnostics Diagnostics { get; }
@@ -126,12 +140,39 @@ public sealed partial class EventBus : IDisposable
         {
             _errors.OnCompleted();
         }
+
+        using (_rejectionsGate.EnterScope())
+        {
+            _rejections.OnCompleted();
+        }
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     internal void ReportSubscriberFault(Subscription subscription, Event? @event, Exception exception) =>
         Report(new EventBusError(EventBusErrorOrigin.Subscriber, Describe(subscription), @event, exception));
+
+    internal void ReportRefusal(Subscription subscription, Event @event, EventRejectedException exception) =>
+        Report(new EventRejection(EventRejectionReason.RefusedBySubscriber, @event, Describe(subscription), exception));
+
+    // Serialized like Errors, so that an observer never sees two rejections at once from publishers on
+    // different threads (the Rx contract).
+    private void Report(EventRejection rejection)
+    {
+        BusMetrics.Rejected(rejection.Event.Topic, rejection.Reason);
+        using (_rejectionsGate.EnterScope())
+        {
+            try
+            {
+                _rejections.OnNext(rejection);
+            }
+#pragma warning disable CA1031 // An observer of the rejection stream failed: the publisher is about to get its own exception, which this must not replace.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+    }
 
     private void Report(EventBusError error)
     {

@@ -108,6 +108,49 @@ public sealed class TelemetryTests
         Interlocked.Read(ref total).Should().BeGreaterThanOrEqualTo(1_001);
     }
 
+    [Fact]
+    public void Publish_Refused_CountsOneRejectionPerRefusingSubscriberAndOnePerUnregisteredTopic()
+    {
+        var orders = Unique("orders");
+        var typo = Unique("ordres");
+        using var bus = TestBus.Create(new TestScheduler(), orders);
+        var counted = new List<(string? Unit, string? Topic, string? Reason, long Value)>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == RxEventBusTelemetry.MeterName && instrument.Name == "rxeventbus.events.rejected")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var topic = TagValue(tags, "topic");
+            if (topic == orders || topic == typo)
+            {
+                lock (counted)
+                {
+                    counted.Add((instrument.Unit, topic, TagValue(tags, "reason"), value));
+                }
+            }
+        });
+        listener.Start();
+        using var first = bus.Topic(orders).Subscribe(_ => throw new EventRejectedException("full"));
+        using var second = bus.Tracked("buffer", orders).Subscribe(_ => throw new EventRejectedException("stopping"));
+        using var faulty = bus.Topic(orders).Subscribe(_ => throw new InvalidOperationException("a bug, not a refusal"));
+
+        var refused = () => bus.Publish(orders, 1);
+        var misspelt = () => bus.Publish(typo, 2);
+
+        refused.Should().Throw<EventRejectedException>();
+        misspelt.Should().Throw<TopicNotRegisteredException>();
+        counted.Should().Equal(
+            [("{event}", orders, "refused", 1L), ("{event}", orders, "refused", 1L), ("{event}", typo, "topic_not_registered", 1L)],
+            "each refusal on Rejections is counted once, under its topic and reason; a subscriber's bug is no refusal");
+    }
+
     private static string Unique(string name) => $"{name}_{Guid.NewGuid():N}";
 
     private static string? TagValue(ReadOnlySpan<KeyValuePair<string, object?>> tags, string name)

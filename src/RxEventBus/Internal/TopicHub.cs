@@ -177,11 +177,13 @@ internal sealed class TopicHub(EventBus bus, string name, PendingTable pending)
     }
 
     // A subscriber's fault goes to the error stream, never to the publisher, unless it is a deliberate
-    // refusal (EventRejectedException), which the publisher must hear of once everyone was served.
+    // refusal (EventRejectedException), which the publisher must hear of once everyone was served, and which
+    // Rejections reports as it happens.
     private Exception? Fault(Subscription subscription, Event @event, Exception e, Exception? rejection)
     {
-        if (e is EventRejectedException)
+        if (e is EventRejectedException refusal)
         {
+            bus.ReportRefusal(subscription, @event, refusal);
             return rejection ?? e;
         }
 
