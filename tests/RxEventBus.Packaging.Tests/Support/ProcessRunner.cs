@@ -83,7 +83,7 @@ internal static class ProcessRunner
         if (!finished)
         {
             process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+            process.WaitForExit(TimeSpan.FromSeconds(10));
             throw new TimeoutException($"`{command}` was still running after {timeout.TotalSeconds:0} s and was killed. Its output:\n{Snapshot()}");
         }
 
