@@ -50,7 +50,7 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
             options = OptionBinding.Bind(request.Parse, flags.All, context.Environment, DemoCommand.Defaults, database.ConnectionString);
         }
 
-        await using var dataSource = BuildDataSource(options);
+        await using var dataSource = options.CreateDataSource();
         using var bus = new EventBus(new EventBusOptions { Topics = [Topic, ErrorTopic] });
         var table = new EventTable(options.Schema, options.Table);
         Note($"Database: {database.Description}; table {Name(table)}.");
@@ -208,13 +208,6 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         { } error when !(status.Reason ?? "").Contains(error.Message, StringComparison.Ordinal) => $"{status.Reason}: {error.Message}",
         _ => status.Reason ?? "no reason was given",
     };
-
-    private static NpgsqlDataSource BuildDataSource(PostgresPersistenceOptions options)
-    {
-        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
-        builder.ConnectionStringBuilder.MaxPoolSize = options.DatabasePoolSize;
-        return builder.Build();
-    }
 
     private static string Name(EventTable table) => $"{table.Schema}.{table.Table}";
 

@@ -132,7 +132,7 @@ public sealed partial class PostgresPersistenceOptions
         text.Append(CultureInfo.InvariantCulture, $", MaxBatchDelay = {MaxBatchDelay.TotalMilliseconds} ms, AutoDeleteWithTtl = {AutoDeleteWithTtl}");
         text.Append(CultureInfo.InvariantCulture, $", DefaultTtl = {DefaultTtl.TotalMilliseconds} ms, DeletionPeriod = {DeletionPeriod.TotalMilliseconds} ms");
         text.Append(CultureInfo.InvariantCulture, $", Schema = {Schema}, Table = {Table}, EnsureSchema = {EnsureSchema}, SubscriberName = {SubscriberName}");
-        text.Append(CultureInfo.InvariantCulture, $", InitialRetryDelay = {InitialRetryDelay.TotalMilliseconds} ms, MaxRetryDelay = {MaxRetryDelay.TotalMilliseconds} ms");
+        text.Append(CultureInfo.InvariantCulture, $", InitialRetryDelay = {InitialRetryDelay.TotalMilliseconds} ms, MaxRetryDelay = {MaxRetryDelay.TotalMilliseconds} ms, RetryJitter = {RetryJitter}");
         text.Append(CultureInfo.InvariantCulture, $", ShutdownTimeout = {ShutdownTimeout.TotalMilliseconds} ms, Serializer = {Serializer?.GetType().Name} }}");
         return text.ToString();
     }

@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace RxEventBus.Postgres;
 
 /// <summary>
@@ -102,8 +104,22 @@ public sealed partial class PostgresPersistenceOptions
     /// <summary>Name of the consumer's tracked subscription on the bus. Default: <c>postgres</c>.</summary>
     public string SubscriberName { get; init; } = "postgres";
 
-    /// <summary>First wait before retrying a batch after a transient failure; doubles up to <see cref="MaxRetryDelay"/>. Default: 100 ms.</summary>
+    /// <summary>
+    /// First wait before retrying a batch after a failure; doubles up to <see cref="MaxRetryDelay"/>, each wait
+    /// shortened by <see cref="RetryJitter"/>. Default: 100 ms.
+    /// </summary>
     public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// The largest share, from 0 to 1 (excluded), by which each retry wait is randomly shortened: a wait is drawn
+    /// between its backoff delay × (1 − jitter) and the delay itself, so that the instances of an application that
+    /// lost the database together do not all retry at the same moments. 0 waits exactly the backoff delays.
+    /// Default: 0.5.
+    /// </summary>
+    public double RetryJitter { get; init; } = 0.5;
+
+    // Draws the jitter; null: a new Random per consumer, so two consumers never draw alike. Tests seed it.
+    internal Random? RetryRandom { get; init; }
 
     /// <summary>
     /// Longest wait between retries of a batch. Retries never stop while the consumer runs: a batch is kept until
@@ -116,6 +132,17 @@ public sealed partial class PostgresPersistenceOptions
 
     /// <summary>Turns payloads into the JSON stored in the <c>data</c> column, and back. Default: <see cref="JsonEventSerializer"/> with no topic types.</summary>
     public IEventSerializer Serializer { get; init; } = new JsonEventSerializer();
+
+    /// <summary>
+    /// A data source for <see cref="ConnectionString"/> whose pool holds at most <see cref="DatabasePoolSize"/>
+    /// connections: the one the consumer builds when it is given none. The caller disposes it.
+    /// </summary>
+    public NpgsqlDataSource CreateDataSource()
+    {
+        var builder = new NpgsqlDataSourceBuilder(ConnectionString);
+        builder.ConnectionStringBuilder.MaxPoolSize = DatabasePoolSize;
+        return builder.Build();
+    }
 
     /// <summary>Checks every value; throws <see cref="ArgumentException"/> naming the option and what it expects.</summary>
     public void Validate() => Validate(requireConnectionString: true);
@@ -172,6 +199,11 @@ public sealed partial class PostgresPersistenceOptions
         PositiveTime(InitialRetryDelay, nameof(InitialRetryDelay), null);
         PositiveTime(MaxRetryDelay, nameof(MaxRetryDelay), null);
         PositiveTime(ShutdownTimeout, nameof(ShutdownTimeout), null);
+        if (!(RetryJitter >= 0 && RetryJitter < 1))
+        {
+            throw new ArgumentException($"RetryJitter must be from 0 up to (but not) 1, not {RetryJitter}.");
+        }
+
         if (MaxRetryDelay < InitialRetryDelay)
         {
             throw new ArgumentException($"MaxRetryDelay ({MaxRetryDelay}) must not be shorter than InitialRetryDelay ({InitialRetryDelay}).");
