@@ -65,7 +65,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(bus);
         ArgumentNullException.ThrowIfNull(options);
         // A given data source says where the database is; everything else must still be valid.
-        options.Validate(requireConnectionString: dataSource is null);
+        options.ThrowIfInvalid(requireConnectionString: dataSource is null, PostgresPersistenceOptions.CodeName);
 
         _bus = bus;
         Options = options;
