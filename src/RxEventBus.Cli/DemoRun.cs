@@ -34,9 +34,9 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
                 "--database-url or EB_PG_DATABASE_URL.");
         }
 
-        // Every setting is checked before anything starts, so a bad flag costs nothing; until the throwaway
-        // cluster exists, a placeholder stands in for its connection string.
-        var options = OptionBinding.Bind(request.Parse, flags.All, context.Environment, DemoCommand.Defaults, hasUrl ? null : "Host=localhost");
+        // Every setting is checked before anything starts, so a bad flag costs nothing; without a URL, the
+        // throwaway cluster started below gives the connection string.
+        var options = OptionBinding.Bind(request.Parse, flags.All, context.Environment, DemoCommand.Defaults, databaseLater: !hasUrl);
         if (!options.Enabled)
         {
             throw new CliUsageException("EB_PG_ENABLED is false in the environment, but persisting events is the demo's job: unset it.");
@@ -47,7 +47,7 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
             : await DemoDatabase.StartEmbeddedAsync(request.Keep, Note, stop.Stopping);
         if (!hasUrl)
         {
-            options = OptionBinding.Bind(request.Parse, flags.All, context.Environment, DemoCommand.Defaults, database.ConnectionString);
+            options.ConnectionString = database.ConnectionString;
         }
 
         await using var dataSource = options.CreateDataSource();

@@ -76,13 +76,14 @@ public sealed partial class PostgresPersistenceOptions
     public static PostgresPersistenceOptions FromVariables(Func<string, string?> lookup) => FromVariables(lookup, static variable => variable);
 
     // FromVariables, with every setting a message mentions named by `nameOf` (a variable → what the reader knows it
-    // as; the command line passes its flags' names for the values its flags gave).
-    internal static PostgresPersistenceOptions FromVariables(Func<string, string?> lookup, Func<string, string> nameOf)
+    // as; the command line passes its flags' names for the values its flags gave). Without `requireDatabaseUrl`, the
+    // caller gives the connection string later (the demo's throwaway cluster) and every other rule is checked now.
+    internal static PostgresPersistenceOptions FromVariables(Func<string, string?> lookup, Func<string, string> nameOf, bool requireDatabaseUrl = true)
     {
         ArgumentNullException.ThrowIfNull(lookup);
         var options = new PostgresPersistenceOptions();
         var maxBatchVariable = options.ReadVariables(lookup, nameOf);
-        options.CheckVariablesTogether(nameOf, maxBatchVariable, minDemandSet: Read(lookup, MinDemandVariable) is not null);
+        options.CheckVariablesTogether(nameOf, maxBatchVariable, minDemandSet: Read(lookup, MinDemandVariable) is not null, requireDatabaseUrl);
         return options;
     }
 
@@ -181,9 +182,9 @@ public sealed partial class PostgresPersistenceOptions
 
     // The rules that only hold for values read from variables, with messages that name the variables; then
     // every rule of Validate(), naming each setting by its variable too.
-    private void CheckVariablesTogether(Func<string, string> nameOf, string maxBatchVariable, bool minDemandSet)
+    private void CheckVariablesTogether(Func<string, string> nameOf, string maxBatchVariable, bool minDemandSet, bool requireDatabaseUrl)
     {
-        if (string.IsNullOrWhiteSpace(ConnectionString))
+        if (string.IsNullOrWhiteSpace(ConnectionString) && requireDatabaseUrl)
         {
             if (!Enabled)
             {
@@ -206,7 +207,7 @@ public sealed partial class PostgresPersistenceOptions
                 $"{nameOf(MinDemandVariable)} must be a whole number from 0 up to {nameOf(maxBatchVariable)} ({MaxBatchSize}), but is '{MinDemand}'.");
         }
 
-        ThrowIfInvalid(requireConnectionString: true, property =>
+        ThrowIfInvalid(requireDatabaseUrl, property =>
             nameOf(property == nameof(MaxBatchSize) ? maxBatchVariable : VariableOf(property) ?? property));
     }
 
