@@ -34,9 +34,9 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
                 "--database-url or EB_PG_DATABASE_URL.");
         }
 
-        // Every setting is checked before anything starts, so a bad flag costs nothing; until the throwaway
-        // cluster exists, a placeholder stands in for its connection string.
-        var options = OptionBinding.Bind(request.Parse, flags.All, context.Environment, DemoCommand.Defaults, hasUrl ? null : "Host=localhost");
+        // Every setting is checked before anything starts, so a bad flag costs nothing; without a URL, the
+        // throwaway cluster started below gives the connection string.
+        var options = OptionBinding.Bind(request.Parse, flags.All, context.Environment, DemoCommand.Defaults, databaseLater: !hasUrl);
         if (!options.Enabled)
         {
             throw new CliUsageException("EB_PG_ENABLED is false in the environment, but persisting events is the demo's job: unset it.");
@@ -47,10 +47,10 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
             : await DemoDatabase.StartEmbeddedAsync(request.Keep, Note, stop.Stopping);
         if (!hasUrl)
         {
-            options = OptionBinding.Bind(request.Parse, flags.All, context.Environment, DemoCommand.Defaults, database.ConnectionString);
+            options.ConnectionString = database.ConnectionString;
         }
 
-        await using var dataSource = BuildDataSource(options);
+        await using var dataSource = options.CreateDataSource();
         using var bus = new EventBus(new EventBusOptions { Topics = [Topic, ErrorTopic] });
         var table = new EventTable(options.Schema, options.Table);
         Note($"Database: {database.Description}; table {Name(table)}.");
@@ -208,13 +208,6 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         { } error when !(status.Reason ?? "").Contains(error.Message, StringComparison.Ordinal) => $"{status.Reason}: {error.Message}",
         _ => status.Reason ?? "no reason was given",
     };
-
-    private static NpgsqlDataSource BuildDataSource(PostgresPersistenceOptions options)
-    {
-        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
-        builder.ConnectionStringBuilder.MaxPoolSize = options.DatabasePoolSize;
-        return builder.Build();
-    }
 
     private static string Name(EventTable table) => $"{table.Schema}.{table.Table}";
 

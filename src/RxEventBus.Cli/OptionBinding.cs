@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.RegularExpressions;
 using RxEventBus.Postgres;
 
 namespace RxEventBus.Cli;
@@ -8,7 +7,8 @@ namespace RxEventBus.Cli;
 /// Builds <see cref="PostgresPersistenceOptions"/> from the command line. Each setting is taken from, strongest
 /// first: its flag, its <c>EB_PG_*</c> environment variable, the command's own default; what none of them sets
 /// keeps the library's default. The values go through <c>FromVariables</c>, so flags and variables are checked
-/// by one set of rules, and an error about a variable that a flag set is reworded to name the flag.
+/// by one set of rules; the library names each setting in its messages as this says: by the flag when a flag (or
+/// the command's default for a flag) gave the value, else by the variable.
 /// </summary>
 internal static class OptionBinding
 {
@@ -22,26 +22,27 @@ internal static class OptionBinding
     /// <param name="flags">The command's flags that mirror variables.</param>
     /// <param name="environment">Reads an environment variable.</param>
     /// <param name="defaults">The command's own defaults, by variable; weaker than the environment.</param>
-    /// <param name="connectionString">When set, the database to use whatever the flag and the environment say
-    /// (the demo's throwaway cluster).</param>
+    /// <param name="databaseLater">No database is given, and none is required: the caller sets
+    /// <see cref="PostgresPersistenceOptions.ConnectionString"/> once it has one (the demo's throwaway cluster).</param>
     /// <exception cref="CliUsageException">A value is not usable; the message names the flag or the variable.</exception>
     public static PostgresPersistenceOptions Bind(
         ParseResult parse,
         IReadOnlyList<PersistenceFlag> flags,
         Func<string, string?> environment,
         IReadOnlyDictionary<string, string> defaults,
-        string? connectionString = null)
+        bool databaseLater = false)
     {
         var given = flags.Where(flag => GivenValue(parse, flag) is not null).ToList();
         var sources = new Dictionary<string, Source>(StringComparer.Ordinal);
 
+        // Called by the library for each setting a message names; by then that setting was looked up.
+        string NameOf(string variable) =>
+            sources.TryGetValue(variable, out var source) && source.Kind is SourceKind.Flag or SourceKind.CommandDefault && source.Flag is { } flag
+                ? flag.Name
+                : variable;
+
         string? Lookup(string variable)
         {
-            if (variable == DatabaseUrlVariable && connectionString is not null)
-            {
-                return connectionString;
-            }
-
             foreach (var flag in given)
             {
                 if (flag.Variable == variable)
@@ -74,7 +75,7 @@ internal static class OptionBinding
 
         try
         {
-            return PostgresPersistenceOptions.FromVariables(Lookup);
+            return PostgresPersistenceOptions.FromVariables(Lookup, NameOf, requireDatabaseUrl: !databaseLater);
         }
         catch (PostgresConfigurationException e)
         {
@@ -89,19 +90,11 @@ internal static class OptionBinding
     /// <summary>The value typed for <paramref name="flag"/>, or null when it was left out.</summary>
     public static string? GivenValue(ParseResult parse, PersistenceFlag flag) => Set(parse.GetValue(flag.Option));
 
-    // The library's message names the variable; when a flag (or the command's default for a flag) supplied
-    // the value, the user typed the flag, so the message names the flag instead and says where the value came from.
+    // The library's message already names each setting as the user gave it (NameOf); this adds where the value at
+    // fault came from when that was not the command line itself.
     private static string Explain(PostgresConfigurationException e, Dictionary<string, Source> sources)
     {
         var message = e.Message;
-        foreach (var (variable, source) in sources)
-        {
-            if (source.Kind is SourceKind.Flag or SourceKind.CommandDefault && source.Flag is { } flag)
-            {
-                message = Regex.Replace(message, $@"\b{variable}\b", flag.Name, RegexOptions.CultureInvariant);
-            }
-        }
-
         if (!sources.TryGetValue(e.Variable, out var culprit))
         {
             return message;

@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using RxEventBus.Hosting;
+using RxEventBus.Hosting.Internal;
 using RxEventBus.Postgres;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -7,38 +10,45 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Adds PostgreSQL persistence to the bus registered by <c>AddRxEventBus</c>.</summary>
 public static class PostgresPersistenceBuilderExtensions
 {
-    private const string DatabaseUrlVariable = "EB_PG_DATABASE_URL";
-    private const string StandInUrl = "Host=unset.invalid";
+    /// <summary>
+    /// The configuration section whose keys, named as the properties of <see cref="PostgresPersistenceOptions"/>,
+    /// set the persistence: <c>RxEventBus:Persistence</c> (in <c>appsettings.json</c>,
+    /// <c>"RxEventBus": { "Persistence": { "PoolSize": 2 } }</c>).
+    /// </summary>
+    public const string SectionName = "RxEventBus:Persistence";
 
     /// <summary>
     /// Persists the bus's events to PostgreSQL for the life of the host: registers
-    /// <see cref="PostgresPersistenceOptions"/>, read from the <c>EB_PG_*</c> keys of
-    /// <paramref name="configuration"/> with <see cref="PostgresPersistenceOptions.FromVariables(Func{string, string})"/>
-    /// and then changed by <paramref name="configure"/>, and <see cref="PostgresPersistenceService"/>, the hosted
-    /// service that starts the consumer and drains it on shutdown.
+    /// <see cref="PostgresPersistenceOptions"/> through the options pattern, and
+    /// <see cref="PostgresPersistenceService"/>, the hosted service that starts the consumer and drains it on
+    /// shutdown.
     /// </summary>
     /// <remarks>
-    /// <para>The keys are the seed's variable names at the root of <paramref name="configuration"/>
-    /// (<c>EB_PG_DATABASE_URL</c>, <c>EB_PG_POOL_SIZE</c>, …), so the environment-variables provider feeds them
-    /// as they are; pass <c>configuration.GetSection("Persistence")</c> to read them from a section of
-    /// <c>appsettings.json</c> instead. The values are read by the same rules, with the same messages, as
-    /// <c>FromVariables</c> (docs/configuration.md).</para>
-    /// <para>The settings are read and checked when the host starts, before any hosted service starts: a bad
-    /// value fails the host's start with a <see cref="PostgresConfigurationException"/> (or, for a value set in
-    /// code, an <see cref="ArgumentException"/>) whose message names the variable.</para>
+    /// <para>The options are set, each source over the one before (docs/configuration.md): the defaults; the
+    /// <see cref="SectionName"/> section of <paramref name="configuration"/>, by property names (durations as
+    /// <c>hh:mm:ss</c>, <c>Topics</c> an array, <c>ConnectionString</c> either form of <see cref="DatabaseUrl"/>);
+    /// the seed's <c>EB_PG_*</c> names at the root of <paramref name="configuration"/>, read by the rules of
+    /// <see cref="PostgresPersistenceOptions.FromVariables(Func{string, string})"/>, so the environment-variables
+    /// provider feeds them as they are; then <paramref name="configure"/>, and any
+    /// <c>services.Configure&lt;PostgresPersistenceOptions&gt;(…)</c>.</para>
+    /// <para>The options are checked when the host starts (<c>ValidateOnStart</c>), before any hosted service
+    /// starts: a value that cannot be read fails the start with a <see cref="PostgresConfigurationException"/>
+    /// naming its variable; values that break a rule (<see cref="PostgresPersistenceOptions.Validate()"/>) with an
+    /// <see cref="OptionsValidationException"/> naming the property and its variable. While persistence is disabled
+    /// only the values read are checked.</para>
     /// </remarks>
     /// <param name="builder">The bus's builder.</param>
-    /// <param name="configuration">Where the <c>EB_PG_*</c> keys are; null for the container's
+    /// <param name="configuration">Where the section and the <c>EB_PG_*</c> keys are; null for the container's
     /// <see cref="IConfiguration"/> (the host's), or none if it has none.</param>
     /// <param name="configure">Changes to the configured settings, applied before they are checked; for
-    /// settings that have no variable, such as <see cref="PostgresPersistenceOptionsBuilder.Serializer"/>.</param>
+    /// settings that have no variable, such as <see cref="PostgresPersistenceOptions.Serializer"/>.</param>
     /// <returns>The same builder.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
     /// <exception cref="InvalidOperationException">Persistence was already added to this bus.</exception>
     public static RxEventBusBuilder AddPostgresPersistence(
         this RxEventBusBuilder builder,
         IConfiguration? configuration = null,
-        Action<PostgresPersistenceOptionsBuilder>? configure = null)
+        Action<PostgresPersistenceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
@@ -48,43 +58,52 @@ public static class PostgresPersistenceBuilderExtensions
                 "AddPostgresPersistence was already called for this bus: one persistence consumer subscribes to it, and its settings come from one place.");
         }
 
-        services.AddSingleton(provider => ReadOptions(configuration ?? provider.GetService<IConfiguration>(), configure));
+        var options = services.AddOptions<PostgresPersistenceOptions>()
+            .Configure<IServiceProvider>((options, provider) =>
+            {
+                if ((configuration ?? provider.GetService<IConfiguration>()) is { } source)
+                {
+                    Bind(options, source.GetSection(SectionName));
+                    options.ReadVariables(name => source[name]);
+                }
+            });
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresPersistenceOptions>, PostgresPersistenceOptionsValidator>());
+        options.ValidateOnStart();
+        services.AddSingleton(static provider => provider.GetRequiredService<IOptions<PostgresPersistenceOptions>>().Value);
         services.AddSingleton<PostgresPersistenceService>();
         services.AddHostedService(static provider => provider.GetRequiredService<PostgresPersistenceService>());
         return builder;
     }
 
-    private static PostgresPersistenceOptions ReadOptions(IConfiguration? configuration, Action<PostgresPersistenceOptionsBuilder>? configure)
+    private static void Bind(PostgresPersistenceOptions options, IConfigurationSection section)
     {
-        Func<string, string?> lookup = configuration is null ? static _ => null : name => configuration[name];
-        if (configure is null)
+        section.Bind(options);
+        // The binder adds a list's items to those it holds, which would keep the default ".*" beside them.
+        if (section.GetSection(nameof(PostgresPersistenceOptions.Topics)) is { } topics && topics.Exists())
         {
-            return PostgresPersistenceOptions.FromVariables(lookup);
+            options.Topics = topics.Get<string[]>() ?? [];
         }
 
-        // FromVariables requires the database URL while persistence is enabled, but here the code may still give
-        // it. Only for that refusal, the variables are read again with a stand-in URL, which the builder clears
-        // before the code runs; Build() then requires a connection string, naming EB_PG_DATABASE_URL, if the
-        // code gave none. Every other check runs exactly as FromVariables runs it.
-        PostgresPersistenceOptions configured;
-        var urlMissing = false;
-        try
+        if (section[nameof(PostgresPersistenceOptions.ConnectionString)] is { } connection && !string.IsNullOrWhiteSpace(connection))
         {
-            configured = PostgresPersistenceOptions.FromVariables(lookup);
+            try
+            {
+                options.ConnectionString = DatabaseUrl.ToConnectionString(connection);
+            }
+            catch (ArgumentException e)
+            {
+                // DatabaseUrl's messages are built to hold no password, so this one may be kept whole.
+                throw new PostgresConfigurationException(
+                    section.GetSection(nameof(PostgresPersistenceOptions.ConnectionString)).Path,
+                    $"{section.Path}:{nameof(PostgresPersistenceOptions.ConnectionString)} must be postgres://user:password@host:port/database " +
+                    $"or an Npgsql connection string (Host=…;Username=…;Password=…;Database=…). {e.Message}",
+                    e);
+            }
         }
-        catch (PostgresConfigurationException e) when (e.Variable == DatabaseUrlVariable && string.IsNullOrWhiteSpace(lookup(DatabaseUrlVariable)))
-        {
-            urlMissing = true;
-            configured = PostgresPersistenceOptions.FromVariables(name => name == DatabaseUrlVariable ? StandInUrl : lookup(name));
-        }
-
-        var options = new PostgresPersistenceOptionsBuilder(configured);
-        if (urlMissing)
-        {
-            options.ConnectionString = string.Empty;
-        }
-
-        configure(options);
-        return options.Build();
     }
 }

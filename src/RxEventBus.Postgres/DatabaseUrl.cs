@@ -134,10 +134,7 @@ public static partial class DatabaseUrl
             return string.Empty;
         }
 
-        var printable = Scheme().Match(text) is { Success: true } scheme
-            ? RedactUrl(text, scheme.Length)
-            : RedactKeywords(text);
-        return Scrub(printable, SecretsIn(text));
+        return Scrub(Scheme().IsMatch(text) ? text : Normalized(text), SecretsIn(text));
     }
 
     private static string FromUrl(string url, string rest)
@@ -403,8 +400,8 @@ public static partial class DatabaseUrl
 
     private static bool Printable(string text) => text.Length <= 64 && PrintableText().IsMatch(text);
 
-    // Every failure goes through here: the message gets the redacted input for context, then loses anything
-    // that still reads like one of the input's secrets.
+    // Every failure goes through here: the message gets the redacted input for context, and goes through the same
+    // Scrub, so no value quoted in the reason can be one of the input's secrets either.
     private static ArgumentException Failure(string input, string reason)
     {
         var printable = Redact(input);
@@ -414,39 +411,13 @@ public static partial class DatabaseUrl
         return new ArgumentException(Scrub(message, SecretsIn(input)));
     }
 
-    private static string RedactUrl(string url, int schemeLength)
-    {
-        var rest = url[schemeLength..];
-        var printable = new StringBuilder(url[..schemeLength]);
-        var at = rest.LastIndexOf('@');
-        if (at >= 0)
-        {
-            var userInfo = rest[..at];
-            var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
-            printable.Append(colon < 0 ? userInfo : userInfo[..colon] + ":" + Masked).Append('@');
-            rest = rest[(at + 1)..];
-        }
-
-        printable.Append(SecretQueryParameter().Replace(rest, m => m.Groups["name"].Value + Masked));
-        return printable.ToString();
-    }
-
-    private static string RedactKeywords(string connectionString)
+    // A connection string as Npgsql writes it (one spelling per keyword: PWD becomes Password), or as the user wrote
+    // it when Npgsql refuses a keyword or value but the text is still Key=Value pairs; passwords still in it.
+    private static string Normalized(string connectionString)
     {
         try
         {
-            var npgsql = new NpgsqlConnectionStringBuilder(connectionString);
-            if (!string.IsNullOrEmpty(npgsql.Password))
-            {
-                npgsql.Password = Masked;
-            }
-
-            if (!string.IsNullOrEmpty(npgsql.SslPassword))
-            {
-                npgsql.SslPassword = Masked;
-            }
-
-            return npgsql.ConnectionString;
+            return new NpgsqlConnectionStringBuilder(connectionString).ConnectionString;
         }
         catch (ArgumentException)
         {
@@ -455,10 +426,8 @@ public static partial class DatabaseUrl
 
         try
         {
-            // Parsed only to know the text is well formed; the original is printed, in the user's own spelling,
-            // with the secret values masked (and then scrubbed of anything SecretsIn finds).
             _ = new DbConnectionStringBuilder { ConnectionString = connectionString };
-            return SecretKeyword().Replace(connectionString, m => m.Value[..(m.Groups["value"].Index - m.Index)] + Masked);
+            return connectionString;
         }
         catch (ArgumentException)
         {
@@ -526,6 +495,8 @@ public static partial class DatabaseUrl
         }
     }
 
+    // The one place passwords are masked: every occurrence of every secret SecretsIn found, longest first, raw and
+    // percent-decoded. Redact and every error message go through it.
     private static string Scrub(string text, List<string> secrets)
     {
         foreach (var secret in secrets.Where(s => s.Length > 0).OrderByDescending(s => s.Length))

@@ -151,13 +151,22 @@ public sealed partial class EventTable
 
     private static void Check(string? name, string what, int maxLength)
     {
-        if (name is null || !Identifier().IsMatch(name) || name.Length > maxLength)
+        if (IdentifierProblem(name, what, maxLength) is { } problem)
         {
-            throw new ArgumentException(
-                $"{what} must be a plain identifier: a letter or underscore, then letters, digits or underscores, " +
-                $"at most {maxLength} characters; got '{name}'.");
+            throw new ArgumentException(problem);
         }
     }
+
+    // What is wrong with a schema or table name, saying `what` it is; null when it is a plain identifier.
+    internal static string? SchemaProblem(string? name, string what) => IdentifierProblem(name, what, 63);
+
+    internal static string? TableProblem(string? name, string what) => IdentifierProblem(name, what, MaxTableLength);
+
+    private static string? IdentifierProblem(string? name, string what, int maxLength) =>
+        name is null || !Identifier().IsMatch(name) || name.Length > maxLength
+            ? $"{what} must be a plain identifier: a letter or underscore, then letters, digits or underscores, " +
+              $"at most {maxLength} characters; got '{name}'."
+            : null;
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
     private static partial Regex Identifier();

@@ -65,7 +65,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(bus);
         ArgumentNullException.ThrowIfNull(options);
         // A given data source says where the database is; everything else must still be valid.
-        options.Validate(requireConnectionString: dataSource is null);
+        options.ThrowIfInvalid(requireConnectionString: dataSource is null, PostgresPersistenceOptions.CodeName);
 
         _bus = bus;
         Options = options;
@@ -74,10 +74,10 @@ public sealed class PostgresConsumer : IAsyncDisposable
         _metrics = new PersistenceMetrics(Table);
         _counters = new ConsumerCounters(_metrics);
         _health = new ConsumerHealth(bus.Scheduler, _logger, Table.QualifiedName, _counters);
-        _retry = new RetryPolicy(bus.Scheduler, options.InitialRetryDelay, options.MaxRetryDelay);
+        _retry = new RetryPolicy(bus.Scheduler, options.InitialRetryDelay, options.MaxRetryDelay, options.RetryJitter, options.RetryRandom ?? new Random());
         _schemaBackoff = _retry.Start();
         _ownsDataSource = dataSource is null;
-        _dataSource = dataSource ?? BuildDataSource(options);
+        _dataSource = dataSource ?? options.CreateDataSource();
         _deadLetters = new ObserverList<DeadLetter>(e => Log.ObserverFailed(_logger, e, nameof(DeadLetters)));
         _inFlight = new InFlight(((options.PoolSize + 2) * options.MaxBatchSize) + 2);
         _acknowledger = new Acknowledger(
@@ -592,13 +592,6 @@ public sealed class PostgresConsumer : IAsyncDisposable
         _health.Stopped(unwritten.Count == 0 ? null : $"{unwritten.Count} accepted events were not written before the shutdown timeout");
         Log.ConsumerStopped(_logger, Table.QualifiedName, Statistics.Persisted, unwritten.Count);
         _completion.TrySetResult();
-    }
-
-    private static NpgsqlDataSource BuildDataSource(PostgresPersistenceOptions options)
-    {
-        var builder = new NpgsqlDataSourceBuilder(options.ConnectionString);
-        builder.ConnectionStringBuilder.MaxPoolSize = options.DatabasePoolSize;
-        return builder.Build();
     }
 
     private sealed record SubscriptionEnd(Exception? Error);

@@ -73,48 +73,91 @@ public sealed partial class PostgresPersistenceOptions
     /// A variable has a value that cannot be used, or two contradict each other. The message names the
     /// variable and what it expects; it never contains the database password.
     /// </exception>
-    public static PostgresPersistenceOptions FromVariables(Func<string, string?> lookup)
+    public static PostgresPersistenceOptions FromVariables(Func<string, string?> lookup) => FromVariables(lookup, static variable => variable);
+
+    // FromVariables, with every setting a message mentions named by `nameOf` (a variable → what the reader knows it
+    // as; the command line passes its flags' names for the values its flags gave). Without `requireDatabaseUrl`, the
+    // caller gives the connection string later (the demo's throwaway cluster) and every other rule is checked now.
+    internal static PostgresPersistenceOptions FromVariables(Func<string, string?> lookup, Func<string, string> nameOf, bool requireDatabaseUrl = true)
     {
         ArgumentNullException.ThrowIfNull(lookup);
-        var defaults = new PostgresPersistenceOptions();
+        var options = new PostgresPersistenceOptions();
+        var maxBatchVariable = options.ReadVariables(lookup, nameOf);
+        options.CheckVariablesTogether(nameOf, maxBatchVariable, minDemandSet: Read(lookup, MinDemandVariable) is not null, requireDatabaseUrl);
+        return options;
+    }
 
-        var connectionString = ReadConnectionString(lookup);
-        var maxDemand = ReadCount(lookup, MaxDemandVariable, 100);
-        var batchSize = ReadCount(lookup, BatchSizeVariable, 100);
+    /// <summary>
+    /// Sets each property whose <c>EB_PG_*</c> variable is set in <paramref name="lookup"/>, read by the rules of
+    /// <see cref="FromVariables(Func{string, string})"/>, and leaves the others as they are: for options that
+    /// another source (a configuration section, code) also sets. Each value read is checked alone; the values
+    /// together are checked by <see cref="Validate()"/>.
+    /// </summary>
+    /// <param name="lookup">Returns a variable's value, or <see langword="null"/> when it is not set.</param>
+    /// <exception cref="PostgresConfigurationException">A variable has a value that cannot be used.</exception>
+    public void ReadVariables(Func<string, string?> lookup)
+    {
+        ArgumentNullException.ThrowIfNull(lookup);
+        _ = ReadVariables(lookup, static variable => variable);
+    }
+
+    // The variable the largest batch was read from: EB_PG_BATCH_SIZE when only that alias was set.
+    private string ReadVariables(Func<string, string?> lookup, Func<string, string> nameOf)
+    {
+        var read = new VariableReader(lookup, nameOf);
+        var connectionString = read.ConnectionString();
+        var maxDemand = read.Count(MaxDemandVariable, 100);
+        var batchSize = read.Count(BatchSizeVariable, 100);
         if (maxDemand is not null && batchSize is not null && maxDemand != batchSize)
         {
             throw new PostgresConfigurationException(
                 BatchSizeVariable,
-                $"{BatchSizeVariable} and {MaxDemandVariable} are two names for the largest batch and must not differ, " +
-                $"but {BatchSizeVariable} is '{batchSize}' and {MaxDemandVariable} is '{maxDemand}'; set only one of them.");
+                $"{nameOf(BatchSizeVariable)} and {nameOf(MaxDemandVariable)} are two names for the largest batch and must not differ, " +
+                $"but {nameOf(BatchSizeVariable)} is '{batchSize}' and {nameOf(MaxDemandVariable)} is '{maxDemand}'; set only one of them.");
         }
 
-        var options = new PostgresPersistenceOptions
-        {
-            Enabled = ReadBoolean(lookup, EnabledVariable) ?? defaults.Enabled,
-            ConnectionString = connectionString ?? defaults.ConnectionString,
-            DatabasePoolSize = ReadCount(lookup, DatabasePoolSizeVariable, 10) ?? defaults.DatabasePoolSize,
-            Topics = ReadTopics(lookup) ?? defaults.Topics,
-            BufferSize = ReadCount(lookup, BufferSizeVariable, 200) ?? defaults.BufferSize,
-            Overflow = ReadOverflow(lookup) ?? defaults.Overflow,
-            PublishTimeout = ReadMilliseconds(lookup, PublishTimeoutVariable, 30_000) ?? defaults.PublishTimeout,
-            PoolSize = ReadCount(lookup, PoolSizeVariable, 4) ?? defaults.PoolSize,
-            MaxBatchSize = maxDemand ?? batchSize ?? defaults.MaxBatchSize,
-            MinDemand = ReadCount(lookup, MinDemandVariable, 75, allowZero: true) ?? defaults.MinDemand,
-            MaxBatchDelay = ReadMilliseconds(lookup, BatchDelayVariable, 50) ?? defaults.MaxBatchDelay,
-            AutoDeleteWithTtl = ReadBoolean(lookup, AutoDeleteVariable) ?? defaults.AutoDeleteWithTtl,
-            DefaultTtl = ReadMilliseconds(lookup, DefaultTtlVariable, 900_000) ?? defaults.DefaultTtl,
-            DeletionPeriod = ReadMilliseconds(lookup, DeletionPeriodVariable, 600_000) ?? defaults.DeletionPeriod,
-            Schema = ReadIdentifier(lookup, SchemaVariable) ?? defaults.Schema,
-            Table = ReadIdentifier(lookup, TableVariable) ?? defaults.Table,
-            EnsureSchema = ReadBoolean(lookup, EnsureSchemaVariable) ?? defaults.EnsureSchema,
-        };
-
-        options.CheckVariablesTogether(
-            maxBatchVariable: maxDemand is null && batchSize is not null ? BatchSizeVariable : MaxDemandVariable,
-            minDemandSet: Read(lookup, MinDemandVariable) is not null);
-        return options;
+        ConnectionString = connectionString ?? ConnectionString;
+        Enabled = read.Boolean(EnabledVariable) ?? Enabled;
+        DatabasePoolSize = read.Count(DatabasePoolSizeVariable, 10) ?? DatabasePoolSize;
+        Topics = read.Topics() ?? Topics;
+        BufferSize = read.Count(BufferSizeVariable, 200) ?? BufferSize;
+        Overflow = read.Overflow() ?? Overflow;
+        PublishTimeout = read.Milliseconds(PublishTimeoutVariable, 30_000) ?? PublishTimeout;
+        PoolSize = read.Count(PoolSizeVariable, 4) ?? PoolSize;
+        MaxBatchSize = maxDemand ?? batchSize ?? MaxBatchSize;
+        MinDemand = read.Count(MinDemandVariable, 75, allowZero: true) ?? MinDemand;
+        MaxBatchDelay = read.Milliseconds(BatchDelayVariable, 50) ?? MaxBatchDelay;
+        AutoDeleteWithTtl = read.Boolean(AutoDeleteVariable) ?? AutoDeleteWithTtl;
+        DefaultTtl = read.Milliseconds(DefaultTtlVariable, 900_000) ?? DefaultTtl;
+        DeletionPeriod = read.Milliseconds(DeletionPeriodVariable, 600_000) ?? DeletionPeriod;
+        Schema = read.Identifier(SchemaVariable) ?? Schema;
+        Table = read.Identifier(TableVariable) ?? Table;
+        EnsureSchema = read.Boolean(EnsureSchemaVariable) ?? EnsureSchema;
+        return maxDemand is null && batchSize is not null ? BatchSizeVariable : MaxDemandVariable;
     }
+
+    /// <summary>The <c>EB_PG_*</c> variable of a property, e.g. <c>EB_PG_POOL_SIZE</c> for <c>PoolSize</c>; null for a setting without one.</summary>
+    internal static string? VariableOf(string property) => property switch
+    {
+        nameof(Enabled) => EnabledVariable,
+        nameof(ConnectionString) => DatabaseUrlVariable,
+        nameof(DatabasePoolSize) => DatabasePoolSizeVariable,
+        nameof(Topics) => TopicsVariable,
+        nameof(BufferSize) => BufferSizeVariable,
+        nameof(Overflow) => OverflowVariable,
+        nameof(PublishTimeout) => PublishTimeoutVariable,
+        nameof(PoolSize) => PoolSizeVariable,
+        nameof(MaxBatchSize) => MaxDemandVariable,
+        nameof(MinDemand) => MinDemandVariable,
+        nameof(MaxBatchDelay) => BatchDelayVariable,
+        nameof(AutoDeleteWithTtl) => AutoDeleteVariable,
+        nameof(DefaultTtl) => DefaultTtlVariable,
+        nameof(DeletionPeriod) => DeletionPeriodVariable,
+        nameof(Schema) => SchemaVariable,
+        nameof(Table) => TableVariable,
+        nameof(EnsureSchema) => EnsureSchemaVariable,
+        _ => null,
+    };
 
     /// <summary>
     /// The options on one line, for logs: every setting with its value, the connection string without its
@@ -132,16 +175,16 @@ public sealed partial class PostgresPersistenceOptions
         text.Append(CultureInfo.InvariantCulture, $", MaxBatchDelay = {MaxBatchDelay.TotalMilliseconds} ms, AutoDeleteWithTtl = {AutoDeleteWithTtl}");
         text.Append(CultureInfo.InvariantCulture, $", DefaultTtl = {DefaultTtl.TotalMilliseconds} ms, DeletionPeriod = {DeletionPeriod.TotalMilliseconds} ms");
         text.Append(CultureInfo.InvariantCulture, $", Schema = {Schema}, Table = {Table}, EnsureSchema = {EnsureSchema}, SubscriberName = {SubscriberName}");
-        text.Append(CultureInfo.InvariantCulture, $", InitialRetryDelay = {InitialRetryDelay.TotalMilliseconds} ms, MaxRetryDelay = {MaxRetryDelay.TotalMilliseconds} ms");
+        text.Append(CultureInfo.InvariantCulture, $", InitialRetryDelay = {InitialRetryDelay.TotalMilliseconds} ms, MaxRetryDelay = {MaxRetryDelay.TotalMilliseconds} ms, RetryJitter = {RetryJitter}");
         text.Append(CultureInfo.InvariantCulture, $", ShutdownTimeout = {ShutdownTimeout.TotalMilliseconds} ms, Serializer = {Serializer?.GetType().Name} }}");
         return text.ToString();
     }
 
-    // The cross-field rules of Validate(), checked first with messages that name the variables involved;
-    // Validate() then runs as the final net for every other rule.
-    private void CheckVariablesTogether(string maxBatchVariable, bool minDemandSet)
+    // The rules that only hold for values read from variables, with messages that name the variables; then
+    // every rule of Validate(), naming each setting by its variable too.
+    private void CheckVariablesTogether(Func<string, string> nameOf, string maxBatchVariable, bool minDemandSet, bool requireDatabaseUrl)
     {
-        if (string.IsNullOrWhiteSpace(ConnectionString))
+        if (string.IsNullOrWhiteSpace(ConnectionString) && requireDatabaseUrl)
         {
             if (!Enabled)
             {
@@ -151,8 +194,8 @@ public sealed partial class PostgresPersistenceOptions
 
             throw new PostgresConfigurationException(
                 DatabaseUrlVariable,
-                $"{DatabaseUrlVariable} is required while {EnabledVariable} is true: set it to postgres://user:password@host:port/database " +
-                $"or to an Npgsql connection string (Host=…;Username=…;Password=…;Database=…), or set {EnabledVariable}=false.");
+                $"{nameOf(DatabaseUrlVariable)} is required while {nameOf(EnabledVariable)} is true: set it to postgres://user:password@host:port/database " +
+                $"or to an Npgsql connection string (Host=…;Username=…;Password=…;Database=…), or set {nameOf(EnabledVariable)}=false.");
         }
 
         // Only a min demand that was set is held against the batch size: a small EB_PG_BATCH_SIZE alone must
@@ -161,28 +204,11 @@ public sealed partial class PostgresPersistenceOptions
         {
             throw new PostgresConfigurationException(
                 MinDemandVariable,
-                $"{MinDemandVariable} must be a whole number from 0 up to {maxBatchVariable} ({MaxBatchSize}), but is '{MinDemand}'.");
+                $"{nameOf(MinDemandVariable)} must be a whole number from 0 up to {nameOf(maxBatchVariable)} ({MaxBatchSize}), but is '{MinDemand}'.");
         }
 
-        if (PoolSize > DatabasePoolSize)
-        {
-            throw new PostgresConfigurationException(
-                PoolSizeVariable,
-                $"{PoolSizeVariable} must not exceed {DatabasePoolSizeVariable} ({DatabasePoolSize}), since each writer holds a connection, " +
-                $"but is '{PoolSize}'.");
-        }
-
-        try
-        {
-            Validate();
-        }
-        catch (ArgumentException e) when (e is not PostgresConfigurationException)
-        {
-            // Validate() names the variable of each rule in parentheses; a rule added there later is still
-            // reported as a configuration error naming its variable.
-            var variable = VariableName().Match(e.Message) is { Success: true } match ? match.Value : string.Empty;
-            throw new PostgresConfigurationException(variable, e.Message, e);
-        }
+        ThrowIfInvalid(requireDatabaseUrl, property =>
+            nameOf(property == nameof(MaxBatchSize) ? maxBatchVariable : VariableOf(property) ?? property));
     }
 
     private static string? Read(Func<string, string?> lookup, string variable)
@@ -191,162 +217,151 @@ public sealed partial class PostgresPersistenceOptions
         return string.IsNullOrWhiteSpace(value) ? null : value;
     }
 
-    private static bool? ReadBoolean(Func<string, string?> lookup, string variable)
+    // Reads one variable at a time; a value that cannot be used throws, naming the variable as `nameOf` says.
+    private readonly record struct VariableReader(Func<string, string?> Lookup, Func<string, string> NameOf)
     {
-        if (Read(lookup, variable) is not { } value)
+        public bool? Boolean(string variable)
         {
-            return null;
-        }
-
-        switch (value.Trim().ToUpperInvariant())
-        {
-            case "TRUE" or "1" or "YES":
-                return true;
-            case "FALSE" or "0" or "NO":
-                return false;
-            default:
-                throw new PostgresConfigurationException(
-                    variable,
-                    $"{variable} must be true or false (1/0 and yes/no also work), but is '{value}'.");
-        }
-    }
-
-    private static int? ReadCount(Func<string, string?> lookup, string variable, int example, bool allowZero = false)
-    {
-        if (Read(lookup, variable) is not { } value)
-        {
-            return null;
-        }
-
-        // NumberStyles.None: digits only — no sign, decimal point, thousands separator or exponent.
-        if (int.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var number) && (number > 0 || allowZero))
-        {
-            return number;
-        }
-
-        var expected = allowZero ? $"a whole number from 0 up (e.g. {example})" : $"a positive whole number (e.g. {example})";
-        throw new PostgresConfigurationException(variable, $"{variable} must be {expected}, but is '{value}'.");
-    }
-
-    private static TimeSpan? ReadMilliseconds(Func<string, string?> lookup, string variable, int example)
-    {
-        if (Read(lookup, variable) is not { } value)
-        {
-            return null;
-        }
-
-        const long MaxMilliseconds = long.MaxValue / TimeSpan.TicksPerMillisecond;
-        if (long.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds)
-            && milliseconds is > 0 and <= MaxMilliseconds)
-        {
-            return TimeSpan.FromMilliseconds(milliseconds);
-        }
-
-        throw new PostgresConfigurationException(
-            variable,
-            $"{variable} must be a positive whole number of milliseconds (e.g. {example}), but is '{value}'.");
-    }
-
-    private static OverflowPolicy? ReadOverflow(Func<string, string?> lookup)
-    {
-        if (Read(lookup, OverflowVariable) is not { } value)
-        {
-            return null;
-        }
-
-        // "drop_oldest", "drop-oldest" and "DropOldest" all name OverflowPolicy.DropOldest. Enum.TryParse is not
-        // used: it would also take "1" or "Wait,Fail".
-        var name = value.Trim().Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal);
-        foreach (var policy in Enum.GetValues<OverflowPolicy>())
-        {
-            if (policy.ToString().Equals(name, StringComparison.OrdinalIgnoreCase))
+            if (Read(Lookup, variable) is not { } value)
             {
-                return policy;
+                return null;
             }
+
+            return value.Trim().ToUpperInvariant() switch
+            {
+                "TRUE" or "1" or "YES" => true,
+                "FALSE" or "0" or "NO" => false,
+                _ => throw new PostgresConfigurationException(
+                    variable, $"{NameOf(variable)} must be true or false (1/0 and yes/no also work), but is '{value}'."),
+            };
         }
 
-        throw new PostgresConfigurationException(
-            OverflowVariable,
-            $"{OverflowVariable} must be wait, drop_oldest, drop_newest or fail, but is '{value}'.");
-    }
-
-    private static string[]? ReadTopics(Func<string, string?> lookup)
-    {
-        if (Read(lookup, TopicsVariable) is not { } value)
+        public int? Count(string variable, int example, bool allowZero = false)
         {
-            return null;
+            if (Read(Lookup, variable) is not { } value)
+            {
+                return null;
+            }
+
+            // NumberStyles.None: digits only — no sign, decimal point, thousands separator or exponent.
+            if (int.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var number) && (number > 0 || allowZero))
+            {
+                return number;
+            }
+
+            var expected = allowZero ? $"a whole number from 0 up (e.g. {example})" : $"a positive whole number (e.g. {example})";
+            throw new PostgresConfigurationException(variable, $"{NameOf(variable)} must be {expected}, but is '{value}'.");
         }
 
-        var topics = value.Split(TopicSeparator, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (topics.Length == 0)
+        public TimeSpan? Milliseconds(string variable, int example)
         {
+            if (Read(Lookup, variable) is not { } value)
+            {
+                return null;
+            }
+
+            const long MaxMilliseconds = long.MaxValue / TimeSpan.TicksPerMillisecond;
+            if (long.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds)
+                && milliseconds is > 0 and <= MaxMilliseconds)
+            {
+                return TimeSpan.FromMilliseconds(milliseconds);
+            }
+
             throw new PostgresConfigurationException(
-                TopicsVariable,
-                $"{TopicsVariable} must hold at least one topic regex, separated by ';' (e.g. '.*' or 'user_.*;order_.*'), but is '{value}'.");
+                variable,
+                $"{NameOf(variable)} must be a positive whole number of milliseconds (e.g. {example}), but is '{value}'.");
         }
 
-        foreach (var topic in topics)
+        public OverflowPolicy? Overflow()
         {
-            try
+            if (Read(Lookup, OverflowVariable) is not { } value)
             {
-                // Compiled once here only to fail at start; the bus compiles its own with its match timeout.
-                _ = new Regex(topic, RegexOptions.CultureInvariant);
+                return null;
             }
-            catch (ArgumentException e)
+
+            // "drop_oldest", "drop-oldest" and "DropOldest" all name OverflowPolicy.DropOldest. Enum.TryParse is not
+            // used: it would also take "1" or "Wait,Fail".
+            var name = value.Trim().Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal);
+            foreach (var policy in Enum.GetValues<OverflowPolicy>())
+            {
+                if (policy.ToString().Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return policy;
+                }
+            }
+
+            throw new PostgresConfigurationException(
+                OverflowVariable,
+                $"{NameOf(OverflowVariable)} must be wait, drop_oldest, drop_newest or fail, but is '{value}'.");
+        }
+
+        public string[]? Topics()
+        {
+            if (Read(Lookup, TopicsVariable) is not { } value)
+            {
+                return null;
+            }
+
+            var topics = value.Split(TopicSeparator, StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            if (topics.Length == 0)
             {
                 throw new PostgresConfigurationException(
                     TopicsVariable,
-                    $"{TopicsVariable} must hold regexes separated by ';' (e.g. 'user_.*;order_.*'), but '{topic}' is not one: {e.Message}",
+                    $"{NameOf(TopicsVariable)} must hold at least one topic regex, separated by ';' (e.g. '.*' or 'user_.*;order_.*'), but is '{value}'.");
+            }
+
+            foreach (var topic in topics)
+            {
+                try
+                {
+                    // Compiled once here only to fail at start; the bus compiles its own with its match timeout.
+                    _ = new Regex(topic, RegexOptions.CultureInvariant);
+                }
+                catch (ArgumentException e)
+                {
+                    throw new PostgresConfigurationException(
+                        TopicsVariable,
+                        $"{NameOf(TopicsVariable)} must hold regexes separated by ';' (e.g. 'user_.*;order_.*'), but '{topic}' is not one: {e.Message}",
+                        e);
+                }
+            }
+
+            return topics;
+        }
+
+        public string? Identifier(string variable)
+        {
+            if (Read(Lookup, variable) is not { } value)
+            {
+                return null;
+            }
+
+            var name = value.Trim();
+            var what = $"{(variable == SchemaVariable ? nameof(Schema) : nameof(Table))} ({NameOf(variable)})";
+            var problem = variable == SchemaVariable ? EventTable.SchemaProblem(name, what) : EventTable.TableProblem(name, what);
+            return problem is null ? name : throw new PostgresConfigurationException(variable, problem);
+        }
+
+        public string? ConnectionString()
+        {
+            if (Read(Lookup, DatabaseUrlVariable) is not { } value)
+            {
+                return null;
+            }
+
+            try
+            {
+                return DatabaseUrl.ToConnectionString(value);
+            }
+            catch (ArgumentException e)
+            {
+                // DatabaseUrl's messages are built to hold no password, so this one may be kept whole.
+                throw new PostgresConfigurationException(
+                    DatabaseUrlVariable,
+                    $"{NameOf(DatabaseUrlVariable)} must be postgres://user:password@host:port/database or an Npgsql connection string " +
+                    $"(Host=…;Username=…;Password=…;Database=…). {e.Message}",
                     e);
             }
         }
-
-        return topics;
     }
-
-    private static string? ReadIdentifier(Func<string, string?> lookup, string variable)
-    {
-        if (Read(lookup, variable) is not { } value)
-        {
-            return null;
-        }
-
-        var name = value.Trim();
-        try
-        {
-            // EventTable holds the identifier rules (pattern, length); checked alone so the error is this variable's.
-            _ = variable == SchemaVariable ? new EventTable(name, "events") : new EventTable("public", name);
-        }
-        catch (ArgumentException e)
-        {
-            throw new PostgresConfigurationException(variable, e.Message, e);
-        }
-
-        return name;
-    }
-
-    private static string? ReadConnectionString(Func<string, string?> lookup)
-    {
-        if (Read(lookup, DatabaseUrlVariable) is not { } value)
-        {
-            return null;
-        }
-
-        try
-        {
-            return DatabaseUrl.ToConnectionString(value);
-        }
-        catch (ArgumentException e)
-        {
-            // DatabaseUrl's messages are built to hold no password, so this one may be kept whole.
-            throw new PostgresConfigurationException(
-                DatabaseUrlVariable,
-                $"{DatabaseUrlVariable} must be postgres://user:password@host:port/database or an Npgsql connection string " +
-                $"(Host=…;Username=…;Password=…;Database=…). {e.Message}",
-                e);
-        }
-    }
-
-    [GeneratedRegex("EB_PG_[A-Z_]+", RegexOptions.CultureInvariant)]
-    private static partial Regex VariableName();
 }

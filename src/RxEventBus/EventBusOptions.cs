@@ -49,7 +49,9 @@ public sealed class EventBusOptions
     /// </summary>
     public TimeSpan RegexMatchTimeout { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    internal void Validate()
+    /// <summary>Checks every value; throws an <see cref="ArgumentException"/> whose message names the option and what it expects.</summary>
+    /// <exception cref="ArgumentException">A value is invalid.</exception>
+    public void Validate()
     {
         if (Scheduler is null)
         {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using RxEventBus.Postgres;
 
 namespace RxEventBus.Cli.Tests;
@@ -53,11 +54,15 @@ public sealed class OptionBindingTests
     }
 
     [Fact]
-    public void Bind_ConnectionStringGiven_OverridesFlagAndEnvironment()
+    public void Bind_DatabaseLater_NeedsNoUrlButChecksEveryOtherSetting()
     {
-        var options = BindCommandLine(["--database-url", Url], [], connectionString: "Host=127.0.0.1;Port=5555;Username=postgres");
+        var options = BindCommandLine([], [], databaseLater: true);
+        var bad = () => BindCommandLine(["--workers", "11"], [], databaseLater: true);
 
-        options.ConnectionString.Should().Contain("Port=5555");
+        options.ConnectionString.Should().BeEmpty("the demo sets its throwaway cluster's once it has started");
+        options.PoolSize.Should().Be(int.Parse(DemoCommand.Defaults["EB_PG_POOL_SIZE"], CultureInfo.InvariantCulture));
+        bad.Should().Throw<CliUsageException>().WithMessage("--workers must not exceed EB_PG_DATABASE_POOL_SIZE (10)*",
+            "a bad flag fails before the cluster is started");
     }
 
     [Theory]
@@ -109,7 +114,7 @@ public sealed class OptionBindingTests
     private static PostgresPersistenceOptions Bind(string[] args, params (string Name, string Value)[] environment) =>
         BindCommandLine(args.Contains("--database-url") ? args : ["--database-url", Url, .. args], environment);
 
-    private static PostgresPersistenceOptions BindCommandLine(string[] args, (string Name, string Value)[] environment, string? connectionString = null)
+    private static PostgresPersistenceOptions BindCommandLine(string[] args, (string Name, string Value)[] environment, bool databaseLater = false)
     {
         var flags = PersistenceFlags.ForDemo(DemoCommand.Defaults);
         var command = new Command("demo");
@@ -117,6 +122,6 @@ public sealed class OptionBindingTests
         var parse = command.Parse(args);
         parse.Errors.Should().BeEmpty();
         var variables = environment.ToDictionary(v => v.Name, v => v.Value);
-        return OptionBinding.Bind(parse, flags.All, name => variables.GetValueOrDefault(name), DemoCommand.Defaults, connectionString);
+        return OptionBinding.Bind(parse, flags.All, name => variables.GetValueOrDefault(name), DemoCommand.Defaults, databaseLater);
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using RxEventBus.Hosting.Tests.Support;
 using RxEventBus.Postgres;
 using RxEventBus.Postgres.Tests.Support;
@@ -110,7 +111,8 @@ public sealed class PostgresPersistenceHostingTests(PostgresFixture database) : 
 
         var start = () => host.StartAsync();
 
-        await start.Should().ThrowAsync<ArgumentException>().WithMessage("PoolSize (EB_PG_POOL_SIZE, 20 writers) must not exceed DatabasePoolSize*");
+        (await start.Should().ThrowAsync<OptionsValidationException>())
+            .Which.Message.Should().Be("PoolSize/EB_PG_POOL_SIZE must not exceed DatabasePoolSize/EB_PG_DATABASE_POOL_SIZE (10), since each writer holds a connection, but is '20'.");
     }
 
     [Fact]

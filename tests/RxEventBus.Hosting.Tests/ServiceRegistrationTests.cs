@@ -1,8 +1,8 @@
 using System.Reactive.Concurrency;
-using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using RxEventBus.Postgres;
 
 namespace RxEventBus.Hosting.Tests;
@@ -93,8 +93,7 @@ public sealed class ServiceRegistrationTests
             {
                 options.ConnectionString = "Host=db.example;Username=app";
                 options.Table = "from_code";
-                options.Topics.Clear();
-                options.Topics.Add("^orders$");
+                options.Topics = ["^orders$"];
                 options.Serializer = serializer;
             })
             .Services.BuildServiceProvider();
@@ -117,7 +116,7 @@ public sealed class ServiceRegistrationTests
 
         var resolve = () => provider.GetRequiredService<PostgresPersistenceOptions>();
 
-        resolve.Should().Throw<ArgumentException>().WithMessage("*EB_PG_DATABASE_URL*required*");
+        resolve.Should().Throw<OptionsValidationException>().WithMessage("ConnectionString/EB_PG_DATABASE_URL is required*");
     }
 
     [Fact]
@@ -157,15 +156,122 @@ public sealed class ServiceRegistrationTests
     }
 
     [Fact]
-    public void PostgresPersistenceOptionsBuilder_EverySetting_HasASettablePropertyOfTheSameName()
+    public void AddPostgresPersistence_Section_BindsEverySettingByItsPropertyName()
     {
-        var settings = typeof(PostgresPersistenceOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance);
-        var builder = typeof(PostgresPersistenceOptionsBuilder);
+        var configuration = Configuration(
+            ("RxEventBus:Persistence:ConnectionString", Url), ("RxEventBus:Persistence:DatabasePoolSize", "7"),
+            ("RxEventBus:Persistence:Topics:0", "a"), ("RxEventBus:Persistence:Topics:1", "b"), ("RxEventBus:Persistence:BufferSize", "33"),
+            ("RxEventBus:Persistence:Overflow", "DropNewest"), ("RxEventBus:Persistence:PublishTimeout", "00:00:05"),
+            ("RxEventBus:Persistence:PoolSize", "3"), ("RxEventBus:Persistence:MaxBatchSize", "44"), ("RxEventBus:Persistence:MinDemand", "5"),
+            ("RxEventBus:Persistence:MaxBatchDelay", "00:00:00.066"), ("RxEventBus:Persistence:AutoDeleteWithTtl", "false"),
+            ("RxEventBus:Persistence:DefaultTtl", "01:00:00"), ("RxEventBus:Persistence:DeletionPeriod", "00:02:00"),
+            ("RxEventBus:Persistence:Schema", "bus"), ("RxEventBus:Persistence:Table", "log"), ("RxEventBus:Persistence:EnsureSchema", "false"),
+            ("RxEventBus:Persistence:SubscriberName", "archive"), ("RxEventBus:Persistence:InitialRetryDelay", "00:00:01"),
+            ("RxEventBus:Persistence:MaxRetryDelay", "00:01:00"), ("RxEventBus:Persistence:RetryJitter", "0.25"),
+            ("RxEventBus:Persistence:ShutdownTimeout", "00:00:09"));
+        using var provider = new ServiceCollection().AddRxEventBus().AddPostgresPersistence(configuration).Services.BuildServiceProvider();
 
-        settings.Should().OnlyContain(p => builder.GetProperty(p.Name) != null,
-            "a setting added to PostgresPersistenceOptions must be settable in code through AddPostgresPersistence too");
-        settings.Where(p => p.PropertyType != typeof(IReadOnlyList<string>))
-            .Should().OnlyContain(p => builder.GetProperty(p.Name)!.PropertyType == p.PropertyType && builder.GetProperty(p.Name)!.CanWrite);
+        var options = provider.GetRequiredService<IOptions<PostgresPersistenceOptions>>().Value;
+
+        options.Should().BeEquivalentTo(new PostgresPersistenceOptions
+        {
+            ConnectionString = DatabaseUrl.ToConnectionString(Url), DatabasePoolSize = 7, Topics = ["a", "b"], BufferSize = 33,
+            Overflow = OverflowPolicy.DropNewest, PublishTimeout = TimeSpan.FromSeconds(5), PoolSize = 3, MaxBatchSize = 44, MinDemand = 5,
+            MaxBatchDelay = TimeSpan.FromMilliseconds(66), AutoDeleteWithTtl = false, DefaultTtl = TimeSpan.FromHours(1),
+            DeletionPeriod = TimeSpan.FromMinutes(2), Schema = "bus", Table = "log", EnsureSchema = false, SubscriberName = "archive",
+            InitialRetryDelay = TimeSpan.FromSeconds(1), MaxRetryDelay = TimeSpan.FromMinutes(1), RetryJitter = 0.25,
+            ShutdownTimeout = TimeSpan.FromSeconds(9),
+        }, o => o.Excluding(x => x.Serializer), "every setting with a value in configuration is bound, the URL turned into a connection string");
+        options.Topics.Should().Equal(["a", "b"], "the configured topics replace the default .*, they are not added to it");
+        provider.GetRequiredService<PostgresPersistenceOptions>().Should().BeSameAs(options, "the options are injectable as they are");
+    }
+
+    [Fact]
+    public void AddPostgresPersistence_SectionVariablesAndCode_EachOverTheOneBefore()
+    {
+        var configuration = Configuration(
+            ("RxEventBus:Persistence:ConnectionString", Url), ("RxEventBus:Persistence:Table", "from_section"),
+            ("RxEventBus:Persistence:Schema", "from_section"), ("RxEventBus:Persistence:BufferSize", "111"),
+            ("EB_PG_TABLE", "from_variable"), ("EB_PG_SCHEMA", "from_variable"));
+        using var provider = new ServiceCollection().AddRxEventBus()
+            .AddPostgresPersistence(configuration, options => options.Table = "from_code")
+            .Services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<PostgresPersistenceOptions>>().Value;
+
+        options.BufferSize.Should().Be(111, "the section sets what nothing after it sets");
+        options.Schema.Should().Be("from_variable", "an EB_PG_* name wins over the section");
+        options.Table.Should().Be("from_code", "code wins over both");
+    }
+
+    [Fact]
+    public async Task HostStart_RuleBrokenInTheSection_FailsNamingTheSettingAndItsVariable()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["RxEventBus:Persistence:ConnectionString"] = Url,
+            ["RxEventBus:Persistence:DatabasePoolSize"] = "2",
+            ["RxEventBus:Persistence:PoolSize"] = "5",
+        });
+        builder.Services.AddRxEventBus().AddPostgresPersistence();
+        using var host = builder.Build();
+
+        var start = () => host.StartAsync();
+
+        (await start.Should().ThrowAsync<OptionsValidationException>())
+            .Which.Message.Should().Be(
+                "PoolSize/EB_PG_POOL_SIZE must not exceed DatabasePoolSize/EB_PG_DATABASE_POOL_SIZE (2), since each writer holds a connection, but is '5'.");
+    }
+
+    [Fact]
+    public async Task HostStart_UnreadableUrlInTheSection_FailsNamingTheKeyWithoutThePassword()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["RxEventBus:Persistence:ConnectionString"] = "postgres://app:secret@db.example:notaport/events",
+        });
+        builder.Services.AddRxEventBus().AddPostgresPersistence();
+        using var host = builder.Build();
+
+        var start = () => host.StartAsync();
+
+        var error = (await start.Should().ThrowAsync<PostgresConfigurationException>()).Which;
+        error.Variable.Should().Be("RxEventBus:Persistence:ConnectionString");
+        error.Message.Should().StartWith("RxEventBus:Persistence:ConnectionString must be postgres://").And.NotContain("secret");
+    }
+
+    [Fact]
+    public void AddRxEventBus_Section_BindsTheBusOptionsAndCodeAddsToThem()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(Configuration(
+            ("RxEventBus:Topics:0", "orders"), ("RxEventBus:Topics:1", "payments"), ("RxEventBus:AutoRegisterTopics", "true"),
+            ("RxEventBus:DefaultSource", "shop"), ("RxEventBus:DefaultTtl", "00:15:00"), ("RxEventBus:RegexMatchTimeout", "00:00:02")));
+        using var provider = services.AddRxEventBus(bus => bus.Topics.Add("refunds")).Services.BuildServiceProvider();
+
+        var bus = provider.GetRequiredService<EventBus>();
+
+        bus.Topics.Should().BeEquivalentTo(["orders", "payments", "refunds"]);
+        bus.Options.AutoRegisterTopics.Should().BeTrue();
+        bus.Options.DefaultSource.Should().Be("shop");
+        bus.Options.DefaultTtl.Should().Be(TimeSpan.FromMinutes(15));
+        bus.Options.RegexMatchTimeout.Should().Be(TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public async Task HostStart_BadBusOptionInTheSection_FailsTheStartNamingTheOption()
+    {
+        // Nothing resolves the bus while the host starts: only ValidateOnStart checks its options then.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["RxEventBus:DefaultTtl"] = "-00:00:01" });
+        builder.Services.AddRxEventBus();
+        using var host = builder.Build();
+
+        var start = () => host.StartAsync();
+
+        (await start.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain("EventBusOptions.DefaultTtl must be positive");
     }
 
     [Fact]

@@ -39,6 +39,7 @@ public sealed class ConsumerStateTests(PostgresFixture database) : IAsyncLifetim
             MaxBatchSize = 3,
             MaxBatchDelay = TimeSpan.FromHours(1),
             InitialRetryDelay = TimeSpan.FromSeconds(1),
+            RetryJitter = 0, // the tests wait for the exact backoff delays
             AutoDeleteWithTtl = false,
         };
         var consumer = new PostgresConsumer(_bus, tune?.Invoke(options) ?? options, dataSource, _log);
@@ -261,7 +262,7 @@ public sealed class ConsumerStateTests(PostgresFixture database) : IAsyncLifetim
         var consumer = Consumer("held_" + how.Replace(' ', '_'), o => new PostgresPersistenceOptions
         {
             ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 3, MaxBatchDelay = o.MaxBatchDelay,
-            InitialRetryDelay = o.InitialRetryDelay, AutoDeleteWithTtl = false, Topics = ["orders", "(a+)+$"],
+            InitialRetryDelay = o.InitialRetryDelay, RetryJitter = o.RetryJitter, AutoDeleteWithTtl = false, Topics = ["orders", "(a+)+$"],
         });
         await consumer.StartAsync();
         await Sql.ExecuteAsync(database.ConnectionString, $"alter table {consumer.Table.QualifiedName} drop column source");

@@ -48,6 +48,7 @@ public sealed class PersistenceTelemetryTests(PostgresFixture database) : IAsync
             MaxBatchDelay = TimeSpan.FromHours(1),
             InitialRetryDelay = retryDelay ?? TimeSpan.FromMilliseconds(100),
             MaxRetryDelay = TimeSpan.FromHours(2),
+            RetryJitter = 0, // the tests wait for, and trace, the exact backoff delays
             ShutdownTimeout = TimeSpan.FromMinutes(1),
         });
         _cleanup.Add(consumer);

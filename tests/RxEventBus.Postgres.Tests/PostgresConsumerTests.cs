@@ -80,6 +80,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
         {
             ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 3,
             MaxBatchDelay = o.MaxBatchDelay, InitialRetryDelay = TimeSpan.FromSeconds(1),
+            RetryJitter = 0, // the test waits for the retry's exact delay
         });
         await SchemaManager.EnsureSchemaAsync(database.DataSource, consumer.Table);
         var trigger = refusedAt == "copy"
@@ -274,6 +275,7 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
             EnsureSchema = false,
             MaxBatchSize = 2,
             ShutdownTimeout = TimeSpan.FromSeconds(30),
+            RetryJitter = 0, // the test waits for the schema check's retry at exactly InitialRetryDelay
         });
         _cleanup.Add(consumer);
 

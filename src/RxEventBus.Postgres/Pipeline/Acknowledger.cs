@@ -62,7 +62,12 @@ internal sealed class Acknowledger(
                 continue;
             }
 
-            committed++;
+            if (committed++ == 0)
+            {
+                // Before the first ack: whoever sees an event of this batch acknowledged sees the commit's time too.
+                health.Committed();
+            }
+
             waiters.Committed(mapped.Delivery.Event);
 
             // False only if the bus already skipped it for us (the subscription went away): nothing to do.
@@ -73,7 +78,6 @@ internal sealed class Acknowledger(
         {
             inFlight.Done(batch, mapped => mapped.DeadLetter is null && !result.IsRefused(mapped.Row), static mapped => mapped.Row.Sequence);
             counters.Committed(committed, result.Duplicates);
-            health.Committed();
         }
 
         foreach (var refusal in result.Refused)

@@ -1,3 +1,5 @@
+using Npgsql;
+
 namespace RxEventBus.Postgres.Pipeline;
 
 // The map stage: each event becomes a row, or a dead letter when it can never be stored. Checks here what
@@ -6,11 +8,6 @@ namespace RxEventBus.Postgres.Pipeline;
 // it is stored with it.
 internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultTtl)
 {
-    // PostgresErrorCodes.CharacterNotInRepertoire and .UntranslatableCharacter, written out: the benchmark
-    // harness compiles this file without Npgsql's constants in scope.
-    private const string CharacterNotInRepertoire = "22021";
-    private const string UntranslatableCharacter = "22P05";
-
     internal async ValueTask<MappedEvent> MapAsync(TrackedEvent delivery, long sequence, CancellationToken cancellationToken)
     {
         var @event = delivery.Event;
@@ -29,12 +26,12 @@ internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultT
         // table says the same thing however the problem was found.
         if (TextProblem(@event.Source, "source") is { } textProblem)
         {
-            return MappedEvent.Dead(delivery, sequence, data, textProblem, CharacterNotInRepertoire, null);
+            return MappedEvent.Dead(delivery, sequence, data, textProblem, PostgresErrorCodes.CharacterNotInRepertoire, null);
         }
 
         if (JsonProblem(data) is { } jsonProblem)
         {
-            return MappedEvent.Dead(delivery, sequence, data, jsonProblem, UntranslatableCharacter, null);
+            return MappedEvent.Dead(delivery, sequence, data, jsonProblem, PostgresErrorCodes.UntranslatableCharacter, null);
         }
 
         return MappedEvent.Written(new EventRow(delivery, data, @event.Ttl ?? defaultTtl, sequence));
