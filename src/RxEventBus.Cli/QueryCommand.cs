@@ -6,7 +6,7 @@ using RxEventBus.Postgres;
 namespace RxEventBus.Cli;
 
 /// <summary>
-/// <c>rxeventbus query</c>: the seed's <c>Store</c> from the command line — count, count per topic, find by id,
+/// <c>rxeventbus query</c>: <c>EventStore</c> from the command line — count, count per topic, find by id,
 /// by transaction id, and every event — over the table the consumer writes.
 /// </summary>
 internal static class QueryCommand

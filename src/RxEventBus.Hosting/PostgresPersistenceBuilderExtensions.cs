@@ -27,7 +27,7 @@ public static class PostgresPersistenceBuilderExtensions
     /// <para>The options are set, each source over the one before (docs/configuration.md): the defaults; the
     /// <see cref="SectionName"/> section of <paramref name="configuration"/>, by property names (durations as
     /// <c>hh:mm:ss</c>, <c>Topics</c> an array, <c>ConnectionString</c> either form of <see cref="DatabaseUrl"/>);
-    /// the seed's <c>EB_PG_*</c> names at the root of <paramref name="configuration"/>, read by the rules of
+    /// the <c>EB_PG_*</c> names at the root of <paramref name="configuration"/>, read by the rules of
     /// <see cref="PostgresPersistenceOptions.FromVariables(Func{string, string})"/>, so the environment-variables
     /// provider feeds them as they are; then <paramref name="configure"/>, and any
     /// <c>services.Configure&lt;PostgresPersistenceOptions&gt;(…)</c>.</para>

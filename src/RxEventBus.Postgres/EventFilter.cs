@@ -9,7 +9,7 @@ public sealed record EventFilter
     /// <summary>A filter with no criteria: every event.</summary>
     public static EventFilter All { get; } = new();
 
-    /// <summary>Only events that occurred at or after this time (inclusive, as the seed's <c>since</c>). Default: no bound.</summary>
+    /// <summary>Only events that occurred at or after this time (inclusive). Default: no bound.</summary>
     public DateTimeOffset? Since { get; init; }
 
     /// <summary>Only events that occurred before this time (exclusive, so consecutive windows do not overlap). Default: no bound.</summary>

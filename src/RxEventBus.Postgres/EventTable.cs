@@ -116,7 +116,7 @@ public sealed partial class EventTable
         "id, transaction_id, topic, data, data_type, initialized_at, occurred_at, source, ttl, reason, error_type, first_failed_at, last_failed_at, attempts";
 
     /// <summary>
-    /// Idempotent DDL: the schema; the events table with the seed's columns in native types plus
+    /// Idempotent DDL: the schema; the events table with the event's fields in native types plus
     /// <c>expires_at</c> (when the row's ttl runs out, computed at write time so TTL deletion is one index
     /// range scan), and its indexes on <c>occurred_at DESC</c>, <c>topic</c>, <c>transaction_id</c> and
     /// <c>expires_at</c>; the dead-letter table (<see cref="DeadLetterColumns"/>) and its indexes on

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 
 namespace RxEventBus.Postgres;
 
-// Binding from the seed's EB_PG_* variables. Each reader returns null for an unset or blank variable so the
+// Binding from the EB_PG_* variables. Each reader returns null for an unset or blank variable so the
 // property keeps the default written in PostgresPersistenceOptions.cs — defaults live in one place only.
 public sealed partial class PostgresPersistenceOptions
 {
@@ -199,7 +199,7 @@ public sealed partial class PostgresPersistenceOptions
         }
 
         // Only a min demand that was set is held against the batch size: a small EB_PG_BATCH_SIZE alone must
-        // not fail because of the seed's default of 75.
+        // not fail because of MinDemand's default of 75.
         if (MinDemand > MaxBatchSize && minDemandSet)
         {
             throw new PostgresConfigurationException(

@@ -3,9 +3,8 @@ using Npgsql;
 namespace RxEventBus.Postgres;
 
 /// <summary>
-/// Settings of the persistence consumer. Each has the default of <c>event_bus_postgres</c> where the seed has
-/// one, and can be read from the seed's environment variables (<c>FromEnvironment</c>); the variable
-/// is named in each property's documentation.
+/// Settings of the persistence consumer. Each can be read from an <c>EB_PG_*</c> environment variable
+/// (<c>FromEnvironment</c>), named in the property's documentation; defaults are written here only.
 /// </summary>
 public sealed partial class PostgresPersistenceOptions
 {
@@ -26,7 +25,8 @@ public sealed partial class PostgresPersistenceOptions
 
     /// <summary>
     /// <c>EB_PG_BUFFER_SIZE</c>. Events held between the bus and the batcher. Default: 10,000, room for two
-    /// batches (the seed's 200, with its batches of 100, ran at a third of the speed; see docs/benchmarks.md).
+    /// batches, so one fills while the other is written (a buffer of 200 with batches of 100 ran at a third of the
+    /// speed; see docs/benchmarks.md).
     /// </summary>
     public int BufferSize { get; set; } = 10_000;
 
@@ -54,13 +54,13 @@ public sealed partial class PostgresPersistenceOptions
     /// <summary>
     /// <c>EB_PG_MAX_DEMAND</c> (or its alias <c>EB_PG_BATCH_SIZE</c>). Most events in one batch: a batch is
     /// written when it has this many, or when its oldest event is <see cref="MaxBatchDelay"/> old. Default: 5,000
-    /// (the seed's 100 is a commit per 100 events under load; a quiet stream's batches are cut by age anyway).
+    /// (small batches mean a commit per few events under load; a quiet stream's batches are cut by age anyway).
     /// </summary>
     public int MaxBatchSize { get; set; } = 5_000;
 
     /// <summary>
-    /// <c>EB_PG_MIN_DEMAND</c>. Read and checked (not negative) so the seed's
-    /// configurations keep working, but without effect: in a pull pipeline a writer asks for the next batch
+    /// <c>EB_PG_MIN_DEMAND</c>. Read and checked (not negative) so existing
+    /// <c>event_bus_postgres</c> configurations keep working, but without effect: in a pull pipeline a writer asks for the next batch
     /// as soon as it is free, which is what GenStage's refill threshold approximates. Default: 75.
     /// </summary>
     public int MinDemand { get; set; } = 75;

@@ -7,7 +7,7 @@ using RxEventBus.Postgres.Internal;
 namespace RxEventBus.Postgres;
 
 /// <summary>
-/// Deletes expired events periodically (the seed's TTL worker, <c>EB_PG_AUTO_DELETE_WITH_TTL</c>): every
+/// Deletes expired events periodically (<c>EB_PG_AUTO_DELETE_WITH_TTL</c>): every
 /// <see cref="DeletionPeriod"/> on the store's scheduler it runs <see cref="EventStore.DeleteExpiredAsync"/>
 /// with the time of the tick.
 /// </summary>

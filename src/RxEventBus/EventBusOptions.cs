@@ -3,8 +3,8 @@ using System.Reactive.Concurrency;
 namespace RxEventBus;
 
 /// <summary>
-/// Settings of an <see cref="EventBus"/>: the seed's config (default ttl, id generator; the time unit is
-/// gone, times are <see cref="DateTimeOffset"/>) plus the scheduler that is the bus's only clock.
+/// Settings of an <see cref="EventBus"/>: its topics, the defaults it stamps on events (source, ttl, id
+/// generator; times are <see cref="DateTimeOffset"/>) and the scheduler that is the bus's only clock.
 /// </summary>
 public sealed class EventBusOptions
 {
