@@ -159,7 +159,9 @@ public sealed class ConsumerStateTests(PostgresFixture database) : IAsyncLifetim
 
         await Sql.ExecuteAsync(database.ConnectionString, $"alter table {_schema}.attention add column source text");
         _scheduler.AdvanceBy(TimeSpan.FromSeconds(8));
-        await Wait.UntilAsync(() => _bus.Diagnostics.PendingEvents == 0, "once fixed, the kept batch commits");
+        // The acknowledger marks the events completed, then records the commit's time: wait for both.
+        await Wait.UntilAsync(
+            () => _bus.Diagnostics.PendingEvents == 0 && consumer.Status.LastCommitAt is not null, "once fixed, the kept batch commits");
 
         consumer.Status.State.Should().Be(ConsumerState.Running);
         consumer.Status.Reason.Should().BeNull();
