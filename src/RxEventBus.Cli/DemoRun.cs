@@ -123,7 +123,7 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
             Requested = request.Events,
             Published = publisher.Published,
             Rejected = publisher.Rejected,
-            Persisted = await CountRowsAsync(dataSource, table, transactionId, stop.Abandoning),
+            Persisted = await consumer.Store.CountByTransactionIdAsync(transactionId, cancellationToken: stop.Abandoning),
             Topics = await consumer.Store.CountPerTopicAsync(startedAt, stop.Abandoning),
             Elapsed = elapsed,
             Statistics = consumer.Statistics,
@@ -168,16 +168,6 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         {
             return PublishingEnd.Signalled;
         }
-    }
-
-    /// <summary>Rows of <paramref name="transactionId"/> in <paramref name="table"/>: what really reached PostgreSQL.</summary>
-    // EventStore counts by time only; a count by transaction would belong there (see the report), until then
-    // it is one plain query here.
-    internal static async Task<long> CountRowsAsync(NpgsqlDataSource dataSource, EventTable table, Guid transactionId, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand($"SELECT count(*) FROM {table.QualifiedName} WHERE transaction_id = @transactionId");
-        command.Parameters.AddWithValue("transactionId", transactionId);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     // The consumer checks the table when it starts too, but it only logs what it changed, and the demo has no log

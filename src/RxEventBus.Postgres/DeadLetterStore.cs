@@ -2,6 +2,7 @@ using System.Reactive.Concurrency;
 using System.Text;
 using Dapper;
 using Npgsql;
+using RxEventBus.Postgres.Internal;
 
 namespace RxEventBus.Postgres;
 
@@ -13,8 +14,9 @@ namespace RxEventBus.Postgres;
 /// <para>To replay through the bus instead — so that its other subscribers see the event too — use
 /// <see cref="PostgresConsumer.ReplayDeadLetterAsync"/>.</para>
 /// <para>Each method opens a connection from the data source and returns it before completing, so one store may
-/// be used from several threads at once, and stays usable after a consumer that owns it is stopped, as long as
-/// the data source is not disposed.</para>
+/// be used from several threads at once. <see cref="PostgresConsumer.DeadLetterStore"/> stays usable after its
+/// consumer is disposed (see <see cref="PostgresConsumer.Store"/>); a store made with the constructor is usable
+/// for as long as its data source is not disposed.</para>
 /// </remarks>
 public sealed class DeadLetterStore
 {
@@ -26,7 +28,7 @@ public sealed class DeadLetterStore
         "initialized_at AS InitializedAt, occurred_at AS OccurredAt, source AS Source, ttl AS Ttl, reason AS Reason, " +
         "error_type AS ErrorType, first_failed_at AS FirstFailedAt, last_failed_at AS LastFailedAt, attempts AS Attempts";
 
-    private readonly NpgsqlDataSource _dataSource;
+    private readonly StoreConnections _connections;
     private readonly IScheduler _scheduler;
 
     /// <summary>Creates a store over the dead-letter table of <paramref name="table"/>.</summary>
@@ -39,10 +41,13 @@ public sealed class DeadLetterStore
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(scheduler);
-        _dataSource = dataSource;
+        _connections = new StoreConnections(dataSource);
         _scheduler = scheduler;
         Table = table;
     }
+
+    // The consumer that made this store moves it off its pool when it disposes the pool (StoreConnections).
+    internal StoreConnections Connections => _connections;
 
     /// <summary>The events table whose dead letters this store reads.</summary>
     public EventTable Table { get; }
@@ -52,7 +57,7 @@ public sealed class DeadLetterStore
     /// <param name="cancellationToken">Cancels the query.</param>
     public async Task<long> CountAsync(string? topic = null, CancellationToken cancellationToken = default)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
@@ -74,7 +79,7 @@ public sealed class DeadLetterStore
         ArgumentOutOfRangeException.ThrowIfLessThan(page, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(perPage, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(perPage, MaxPerPage);
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var rows = await connection.QueryAsync<Row>(new CommandDefinition(
@@ -91,7 +96,7 @@ public sealed class DeadLetterStore
     /// <param name="cancellationToken">Cancels the query.</param>
     public async Task<StoredDeadLetter?> FindAsync(Guid id, CancellationToken cancellationToken = default)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
@@ -114,7 +119,7 @@ public sealed class DeadLetterStore
     /// <param name="cancellationToken">Cancels the statements.</param>
     public async Task<DeadLetterReplay> ReplayToTableAsync(Guid id, TimeSpan defaultTtl, CancellationToken cancellationToken = default)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             string? failure;
@@ -186,7 +191,7 @@ public sealed class DeadLetterStore
     /// <returns>Whether there was one.</returns>
     public async Task<bool> PurgeAsync(Guid id, CancellationToken cancellationToken = default)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             return await connection.ExecuteAsync(new CommandDefinition(
@@ -201,7 +206,7 @@ public sealed class DeadLetterStore
     /// <returns>How many were deleted.</returns>
     public async Task<long> PurgeAllAsync(DateTimeOffset? before = null, CancellationToken cancellationToken = default)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             return await connection.ExecuteAsync(new CommandDefinition(

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Dapper;
 using Npgsql;
+using RxEventBus.Postgres.Internal;
 
 namespace RxEventBus.Postgres;
 
@@ -18,7 +19,9 @@ namespace RxEventBus.Postgres;
 /// <see cref="Event.OccurredAt"/> come last, and a <c>since</c>, <see cref="EventFilter.Since"/> or
 /// <see cref="EventFilter.Until"/> bound leaves them out. Each method opens a connection from the data source
 /// and returns it before completing (<see cref="ReadAsync"/>: when the enumeration ends or is disposed), so
-/// one store may be used from several threads at once.
+/// one store may be used from several threads at once. <see cref="PostgresConsumer.Store"/> stays usable after its
+/// consumer is disposed; a store made with the constructor is usable for as long as its data source is not
+/// disposed.
 /// </remarks>
 public sealed class EventStore
 {
@@ -33,7 +36,7 @@ public sealed class EventStore
 
     private const string Order = " ORDER BY occurred_at, id";
 
-    private readonly NpgsqlDataSource _dataSource;
+    private readonly StoreConnections _connections;
     private readonly IEventSerializer _serializer;
 
     /// <summary>Creates a store over <paramref name="table"/>.</summary>
@@ -48,11 +51,14 @@ public sealed class EventStore
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(serializer);
         ArgumentNullException.ThrowIfNull(scheduler);
-        _dataSource = dataSource;
+        _connections = new StoreConnections(dataSource);
         _serializer = serializer;
         Table = table;
         Scheduler = scheduler;
     }
+
+    // The consumer that made this store moves it off its pool when it disposes the pool (StoreConnections).
+    internal StoreConnections Connections => _connections;
 
     /// <summary>The events table this store reads.</summary>
     public EventTable Table { get; }
@@ -65,7 +71,7 @@ public sealed class EventStore
     /// <param name="cancellationToken">Cancels the query.</param>
     public async Task<Event?> FindAsync(Guid id, CancellationToken cancellationToken = default)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var row = await connection.QuerySingleOrDefaultAsync<StoredEvent>(Command(
@@ -85,7 +91,7 @@ public sealed class EventStore
     /// <param name="since">Inclusive lower bound on <see cref="Event.OccurredAt"/>; null for every event.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="page"/> or <paramref name="perPage"/> is out of range.</exception>
-    public async Task<IReadOnlyList<Event>> AllAsync(int page, int perPage, DateTimeOffset? since, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<Event>> AllAsync(int page, int perPage, DateTimeOffset? since = null, CancellationToken cancellationToken = default)
     {
         var offset = Offset(page, perPage);
         return await PageAsync(
@@ -97,9 +103,9 @@ public sealed class EventStore
     /// <summary>How many events occurred at or after <paramref name="since"/> (null: how many are stored).</summary>
     /// <param name="since">Inclusive lower bound on <see cref="Event.OccurredAt"/>; null for every event.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    public async Task<long> CountAsync(DateTimeOffset? since, CancellationToken cancellationToken = default)
+    public async Task<long> CountAsync(DateTimeOffset? since = null, CancellationToken cancellationToken = default)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             return await connection.ExecuteScalarAsync<long>(Command(
@@ -115,9 +121,9 @@ public sealed class EventStore
     /// </summary>
     /// <param name="since">Inclusive lower bound on <see cref="Event.OccurredAt"/>; null for every event.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    public async Task<IReadOnlyList<TopicCount>> CountPerTopicAsync(DateTimeOffset? since, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<TopicCount>> CountPerTopicAsync(DateTimeOffset? since = null, CancellationToken cancellationToken = default)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             // COLLATE "C" orders by code point, so the order does not depend on the database's locale.
@@ -140,7 +146,7 @@ public sealed class EventStore
     /// <param name="cancellationToken">Cancels the query.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="page"/> or <paramref name="perPage"/> is out of range.</exception>
     public async Task<IReadOnlyList<Event>> FindAllByTransactionIdAsync(
-        Guid transactionId, int page, int perPage, DateTimeOffset? since, CancellationToken cancellationToken = default)
+        Guid transactionId, int page, int perPage, DateTimeOffset? since = null, CancellationToken cancellationToken = default)
     {
         var offset = Offset(page, perPage);
         return await PageAsync(
@@ -150,13 +156,33 @@ public sealed class EventStore
             cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// How many events of <paramref name="transactionId"/> occurred at or after <paramref name="since"/> (null:
+    /// how many the transaction has stored). Served by the <c>transaction_id</c> index.
+    /// </summary>
+    /// <param name="transactionId">The transaction.</param>
+    /// <param name="since">Inclusive lower bound on <see cref="Event.OccurredAt"/>; null for every event.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    public async Task<long> CountByTransactionIdAsync(Guid transactionId, DateTimeOffset? since = null, CancellationToken cancellationToken = default)
+    {
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await connection.ExecuteScalarAsync<long>(Command(
+                $"SELECT count(*) FROM {Table.QualifiedName} WHERE transaction_id = @transactionId" +
+                (since is null ? "" : " AND occurred_at >= @since"),
+                new { transactionId, since = since?.ToUniversalTime() },
+                cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Deletes the event with <paramref name="id"/>.</summary>
     /// <param name="id">The event's id.</param>
     /// <param name="cancellationToken">Cancels the statement.</param>
     /// <returns>Whether an event was deleted.</returns>
     public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             return await connection.ExecuteAsync(Command(
@@ -240,7 +266,7 @@ public sealed class EventStore
     // from whichever thread the run continues on.
     internal async Task<int> DeleteExpiredBeforeAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             return await connection.ExecuteAsync(Command(
@@ -253,7 +279,7 @@ public sealed class EventStore
     private async IAsyncEnumerable<Event> StreamAsync(
         string sql, object parameters, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             // Unbuffered: Dapper maps each row as the data reader reaches it, and Npgsql reads rows off the
@@ -273,7 +299,7 @@ public sealed class EventStore
 
     private async Task<IReadOnlyList<Event>> PageAsync(string sql, object parameters, CancellationToken cancellationToken)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var rows = await connection.QueryAsync<StoredEvent>(Command(sql, parameters, cancellationToken)).ConfigureAwait(false);

@@ -39,6 +39,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
     private readonly PersistenceWaiters _waiters = new();
     private readonly InFlight _inFlight;
     private readonly ObserverList<DeadLetter> _deadLetters;
+    private readonly ObserverList<TtlCleanupRun> _ttlCleanupRuns;
     private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _lifecycle = new();
@@ -79,6 +80,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
         _ownsDataSource = dataSource is null;
         _dataSource = dataSource ?? options.CreateDataSource();
         _deadLetters = new ObserverList<DeadLetter>(e => Log.ObserverFailed(_logger, e, nameof(DeadLetters)));
+        _ttlCleanupRuns = new ObserverList<TtlCleanupRun>(e => Log.ObserverFailed(_logger, e, nameof(TtlCleanupRuns)));
         _inFlight = new InFlight(((options.PoolSize + 2) * options.MaxBatchSize) + 2);
         _acknowledger = new Acknowledger(
             Table, _counters, _health, new DeadLetterWriter(_dataSource, Table, _retry, _health), _waiters, _inFlight, _deadLetters,
@@ -97,9 +99,13 @@ public sealed class PostgresConsumer : IAsyncDisposable
     public EventTable Table { get; }
 
     /// <summary>Queries over the persisted events.</summary>
+    /// <remarks>Stays usable after the consumer is disposed: over the caller's data source, for as long as the
+    /// caller keeps that open; over the pool the consumer built, with one unpooled connection per call once the
+    /// pool is disposed.</remarks>
     public EventStore Store { get; }
 
     /// <summary>The dead-letter table: list, count, replay into the events table, purge.</summary>
+    /// <remarks>Stays usable after the consumer is disposed, as <see cref="Store"/> does.</remarks>
     public DeadLetterStore DeadLetterStore { get; }
 
     /// <summary>
@@ -109,6 +115,16 @@ public sealed class PostgresConsumer : IAsyncDisposable
     /// them: keep them short, and hop with <c>ObserveOn</c> before publishing to a persisted topic from one.
     /// </summary>
     public IObservable<DeadLetter> DeadLetters => _deadLetters;
+
+    /// <summary>
+    /// Each finished run of the TTL cleaner that <see cref="PostgresPersistenceOptions.AutoDeleteWithTtl"/> starts
+    /// (see <see cref="TtlCleaner.Runs"/>): when it ran by the bus's scheduler, how many rows it deleted, or why it
+    /// failed. Hot; never emits when <c>AutoDeleteWithTtl</c> is off. Observers are isolated like those of
+    /// <see cref="DeadLetters"/> and called on the thread that finished the run; completes when the consumer is disposed.
+    /// </summary>
+    /// <remarks>With a virtual-time scheduler, a test advances the clock by <see cref="PostgresPersistenceOptions.DeletionPeriod"/>
+    /// and awaits the next run here instead of polling the table.</remarks>
+    public IObservable<TtlCleanupRun> TtlCleanupRuns => _ttlCleanupRuns;
 
     /// <summary>What the consumer has done so far.</summary>
     public PersistenceStatistics Statistics => _counters.Snapshot(_queue.Count);
@@ -195,6 +211,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
                 if (Options.AutoDeleteWithTtl)
                 {
                     _ttlCleaner = new TtlCleaner(Store, Options.DeletionPeriod, _logger);
+                    _ttlCleaner.Runs.Subscribe(_ttlCleanupRuns.OnNext);
                     _ttlCleaner.Start();
                 }
             }
@@ -366,9 +383,13 @@ public sealed class PostgresConsumer : IAsyncDisposable
             _subscription?.Dispose();
             _metrics.Dispose();
             _deadLetters.OnCompleted();
+            _ttlCleanupRuns.OnCompleted();
             _health.Changes.OnCompleted();
             if (_ownsDataSource)
             {
+                // Stores handed out earlier outlive the pool: they go on with unpooled connections.
+                Store.Connections.MoveOffPool(Options.ConnectionString);
+                DeadLetterStore.Connections.MoveOffPool(Options.ConnectionString);
                 await _dataSource.DisposeAsync().ConfigureAwait(false);
             }
 

@@ -62,7 +62,12 @@ public sealed class TestEventBus : IDisposable
         Bus = new EventBus(options);
     }
 
-    /// <summary>The virtual clock: <c>Start()</c>, <c>AdvanceBy(ticks)</c>, <c>AdvanceTo(ticks)</c>, <c>Clock</c>.</summary>
+    /// <summary>
+    /// The virtual clock, for what the kit does not wrap (<c>ScheduleAbsolute</c>, <c>CreateHotObservable</c>,
+    /// <c>Start(() =&gt; observable)</c>). Move time with the kit's <see cref="Start()"/>, <see cref="AdvanceBy(TimeSpan)"/>
+    /// and <see cref="AdvanceTo(TimeSpan)"/>, which count in <see cref="TimeSpan"/> like <see cref="PublishAt{T}(TimeSpan, string, T)"/>
+    /// and <see cref="VirtualTimeTest"/>'s <c>OnNext</c>.
+    /// </summary>
     public TestScheduler Scheduler { get; }
 
     /// <summary>The bus, to hand to the code under test.</summary>
@@ -70,8 +75,10 @@ public sealed class TestEventBus : IDisposable
 
     /// <summary>
     /// Records the events of <paramref name="topic"/> from now on, typed. An event whose payload is not a
-    /// <typeparamref name="T"/> is not recorded; the bus reports it on <see cref="EventBus.Errors"/>
-    /// (see <see cref="RecordErrors"/>).
+    /// <typeparamref name="T"/> is not skipped silently: from then on, reading the recorder's
+    /// <see cref="EventRecorder{T}.Messages"/> (or <see cref="EventRecorder{T}.Data"/>, …) throws an
+    /// <see cref="InvalidOperationException"/> naming the payload's type, the virtual time and the event, so the
+    /// test fails where it looks at the recording.
     /// </summary>
     /// <returns>The recorder: <see cref="EventRecorder{T}.Messages"/> as the bus delivered them,
     /// <see cref="EventRecorder{T}.Data"/> as payloads. It completes when the topic is unregistered.</returns>
@@ -79,8 +86,23 @@ public sealed class TestEventBus : IDisposable
     /// <exception cref="TopicNotRegisteredException">The topic is not registered.</exception>
     public EventRecorder<T> Record<T>(string topic)
     {
-        var recorder = new EventRecorder<T>(Scheduler);
-        recorder.Attach(Bus.Topic<T>(topic).Subscribe(recorder));
+        var recorder = new EventRecorder<T>(Scheduler, $"Record<{typeof(T).Name}>(\"{topic}\")");
+        // The untyped topic, so the recorder sees an event of the wrong type rather than the bus dropping it
+        // before delivery (as Topic<T> does, reporting only on Errors).
+        recorder.Attach(Bus.Topic(topic).Subscribe(
+            e =>
+            {
+                if (e.Data is T)
+                {
+                    recorder.OnNext(e.As<T>());
+                }
+                else
+                {
+                    recorder.Mismatch(e);
+                }
+            },
+            recorder.OnError,
+            recorder.OnCompleted));
         return Keep(recorder);
     }
 
@@ -96,7 +118,7 @@ public sealed class TestEventBus : IDisposable
     /// <exception cref="ArgumentException">No pattern is given, or one is not a valid regex.</exception>
     public EventRecorder<object> RecordAll(params string[] patterns)
     {
-        var recorder = new EventRecorder<object>(Scheduler);
+        var recorder = new EventRecorder<object>(Scheduler, "RecordAll");
         recorder.Attach(Bus.Match(patterns).Subscribe(
             e => recorder.OnNext(e.As<object>()),
             recorder.OnError,
@@ -142,10 +164,26 @@ public sealed class TestEventBus : IDisposable
     public void PublishAt<T>(TimeSpan at, string topic, T data)
         where T : notnull => PublishAt(at.Ticks, topic, data);
 
+    /// <summary>The virtual time since the scheduler's start: its <c>Clock</c> as a <see cref="TimeSpan"/>.</summary>
+    public TimeSpan Elapsed => TimeSpan.FromTicks(Scheduler.Clock);
+
+    /// <summary>
+    /// Runs the clock until nothing is left to do: every scheduled publish, timer and delay, in virtual-time order.
+    /// </summary>
+    /// <remarks>
+    /// Never returns while something keeps scheduling work forever — an <c>Observable.Interval</c>, a time-based
+    /// <c>Buffer</c> or <c>Window</c>, a periodic cleaner — since there is always a next tick. While such an
+    /// operator is subscribed, move the clock with <see cref="AdvanceBy(TimeSpan)"/> or
+    /// <see cref="AdvanceTo(TimeSpan)"/> instead, or dispose its subscription first.
+    /// </remarks>
+    public void Start() => Scheduler.Start();
+
     /// <summary>Runs everything due within the next <paramref name="time"/> of virtual time.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="time"/> is negative.</exception>
     public void AdvanceBy(TimeSpan time) => Scheduler.AdvanceBy(time.Ticks);
 
     /// <summary>Runs everything due up to <paramref name="time"/>, counted from the scheduler's start.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="time"/> is before <see cref="Elapsed"/>.</exception>
     public void AdvanceTo(TimeSpan time) => Scheduler.AdvanceTo(time.Ticks);
 
     /// <summary>Stops every recording (what was recorded stays readable), then disposes the bus.</summary>

@@ -115,6 +115,24 @@ public sealed class ConsumerStateTests(PostgresFixture database) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task Stores_AfterTheConsumerDisposedItsOwnPool_StillReadWhatWasWritten()
+    {
+        var consumer = Consumer("outlived");   // no data source given: the consumer builds and owns its pool
+        await consumer.StartAsync();
+        var events = Enumerable.Range(0, 3).Select(i => _bus.Publish("orders", new Order(i))).ToList();
+        await consumer.StopWithinAsync();
+        var store = consumer.Store;
+        var deadLetters = consumer.DeadLetterStore;
+
+        await consumer.DisposeAsync();
+
+        (await store.CountAsync()).Should().Be(3, "the store outlives the consumer that handed it out");
+        (await store.FindAsync(events[1].Id)).Should().NotBeNull();
+        (await store.AllAsync(1, 10)).Select(e => e.Id).Should().BeEquivalentTo(events.Select(e => e.Id), "published at one virtual time, they are ordered by id");
+        (await deadLetters.CountAsync()).Should().Be(0, "the dead-letter store outlives it too");
+    }
+
+    [Fact]
     public async Task Write_FailureOnlyAPersonCanFix_DegradedWithTheReasonLoggedOnceThenRecovers()
     {
         var consumer = Consumer("attention");
@@ -142,7 +160,9 @@ public sealed class ConsumerStateTests(PostgresFixture database) : IAsyncLifetim
 
         await Sql.ExecuteAsync(database.ConnectionString, $"alter table {_schema}.attention add column source text");
         _scheduler.AdvanceBy(TimeSpan.FromSeconds(8));
-        await Wait.UntilAsync(() => _bus.Diagnostics.PendingEvents == 0, "once fixed, the kept batch commits");
+        // The acknowledger marks the events completed, then records the commit's time: wait for both.
+        await Wait.UntilAsync(
+            () => _bus.Diagnostics.PendingEvents == 0 && consumer.Status.LastCommitAt is not null, "once fixed, the kept batch commits");
 
         consumer.Status.State.Should().Be(ConsumerState.Running);
         consumer.Status.Reason.Should().BeNull();

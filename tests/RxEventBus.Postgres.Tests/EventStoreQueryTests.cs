@@ -168,6 +168,34 @@ public sealed class EventStoreQueryTests(PostgresFixture fixture) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task CountByTransactionIdAsync_MixedTransactions_CountsOnlyThatTransactionSince()
+    {
+        var transaction = Guid.NewGuid();
+        var mine = Enumerable.Range(0, 5).Select(i => Create("orders", T0.AddSeconds(i), transactionId: transaction)).ToArray();
+        await InsertAsync(
+            fixture.DataSource, _table,
+            [Create("orders", T0, transactionId: Guid.NewGuid()), Create("orders", T0), Create("users", null, transactionId: transaction), .. mine]);
+
+        (await _store.CountByTransactionIdAsync(transaction)).Should().Be(6, "every event of the transaction, with a time or not");
+        (await _store.CountByTransactionIdAsync(transaction, since: T0.AddSeconds(3))).Should().Be(2, "since is inclusive and leaves out events with no time");
+        (await _store.CountByTransactionIdAsync(Guid.NewGuid())).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Queries_SinceLeftOut_SeeEveryEvent()
+    {
+        var transaction = Guid.NewGuid();
+        await InsertAsync(
+            fixture.DataSource, _table,
+            Create("orders", T0.AddHours(-1), transactionId: transaction), Create("orders", null, transactionId: transaction));
+
+        (await _store.AllAsync(1, 10)).Should().HaveCount(2);
+        (await _store.CountAsync()).Should().Be(2);
+        (await _store.CountPerTopicAsync()).Should().Equal(new TopicCount("orders", 2));
+        (await _store.FindAllByTransactionIdAsync(transaction, 1, 10)).Should().HaveCount(2);
+    }
+
+    [Fact]
     public async Task FindAllByTransactionIdAsync_PerPageOutOfRange_Throws()
     {
         var find = () => _store.FindAllByTransactionIdAsync(Guid.NewGuid(), 1, 0, since: null);

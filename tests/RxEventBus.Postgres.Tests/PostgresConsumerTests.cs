@@ -1,5 +1,7 @@
 using RxEventBus.Tests.Common;
 using System.Reactive.Concurrency;
+using System.Reactive.Linq;
+using System.Reactive.Threading.Tasks;
 using Npgsql;
 using RxEventBus.Postgres.Tests.Support;
 
@@ -169,9 +171,14 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
         }
 
         await Wait.UntilAsync(() => consumer.Statistics.Persisted == 4, "the batch of four is cut by count");
+        var run = consumer.TtlCleanupRuns.FirstAsync().ToTask();
+        var startedAt = _scheduler.Now;
         _scheduler.AdvanceBy(TimeSpan.FromMinutes(10));
-        await Wait.UntilAsync(() => CountRowsAsync("ttl").Result == 2, "the deletion run at 10 minutes removes what expired by then");
 
+        var finished = await run.WaitAsync(TimeSpan.FromSeconds(30));
+        finished.Should().Be(new TtlCleanupRun(startedAt.AddMinutes(10), 2, null),
+            "the consumer reports its cleaner's run: at 10 minutes by the scheduler, the two events expired by then deleted");
+        (await CountRowsAsync("ttl")).Should().Be(2);
         (await CountRowsAsync("ttl", "ttl is null or ttl = interval '1 hour'")).Should().Be(2,
             "the event on the default ttl (15 minutes) and the one of an hour are still alive");
     }

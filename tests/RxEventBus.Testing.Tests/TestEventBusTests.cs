@@ -54,21 +54,76 @@ public sealed class TestEventBusTests : ReactiveTest
     }
 
     [Fact]
-    public void Record_PayloadOfAnotherType_IsNotRecordedAndRecordErrorsSeesIt()
+    public void Record_PayloadOfAnotherType_ReadingTheRecordingThrowsNamingTheTypeTimeAndEvent()
     {
         using var bus = new TestEventBus("orders");
         var orders = bus.Record<Order>("orders");
         var any = bus.Record("orders");
-        var errors = bus.RecordErrors();
 
-        bus.PublishAt(210, "orders", "not an order");
-        bus.PublishAt(220, "orders", new Order(1));
-        bus.Scheduler.Start();
+        bus.PublishAt(210, "orders", new Order(1));
+        bus.PublishAt(220, "orders", "not an order");
+        bus.Start();
 
-        orders.Data.AssertEqual(OnNext(220, new Order(1)));
-        any.Data.AssertEqual(OnNext(210, (object)"not an order"), OnNext(220, (object)new Order(1)));
-        errors.Messages.Should().ContainSingle().Which.Value.Value.Exception.Should().BeOfType<InvalidCastException>(
-            "because a typed subscription reports a payload it cannot take instead of failing");
+        var read = () => orders.Data;
+        read.Should().Throw<InvalidOperationException>("because a payload of another type must not vanish from the recording silently")
+            .WithMessage("Record<Order>(\"orders\") saw, at virtual time 220, event * of topic 'orders' whose payload is a System.String, not a *Order.*");
+        orders.Invoking(o => o.Events).Should().Throw<InvalidOperationException>();
+        any.Data.AssertEqual(OnNext(210, (object)new Order(1)), OnNext(220, (object)"not an order"));
+    }
+
+    [Fact]
+    public void Record_PayloadsOfASubtype_AreRecorded()
+    {
+        using var bus = new TestEventBus("shapes");
+        var shapes = bus.Record<Shape>("shapes");
+
+        bus.PublishAt(210, "shapes", new Circle(2));
+        bus.Start();
+
+        shapes.Data.AssertEqual(OnNext(210, (Shape)new Circle(2)));
+    }
+
+    [Fact]
+    public void Start_IntervalAlive_WouldNeverReturnSoAdvanceToStopsWhereTold()
+    {
+        using var bus = new TestEventBus("ticks");
+        using var ticking = System.Reactive.Linq.Observable.Interval(TimeSpan.FromSeconds(1), bus.Scheduler)
+            .Subscribe(n => bus.Bus.Publish("ticks", n));
+        var ticks = bus.Record<long>("ticks");
+
+        bus.AdvanceTo(TimeSpan.FromSeconds(3));
+
+        ticks.Data.AssertEqual(
+            VirtualTimeTest.OnNext(TimeSpan.FromSeconds(1), 0L),
+            VirtualTimeTest.OnNext(TimeSpan.FromSeconds(2), 1L),
+            VirtualTimeTest.OnNext(TimeSpan.FromSeconds(3), 2L));
+        bus.Elapsed.Should().Be(TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public void Start_NothingPeriodic_RunsEverythingScheduledAndStopsAtTheLastOne()
+    {
+        using var bus = new TestEventBus("orders");
+        var orders = bus.Record<Order>("orders");
+        bus.PublishAt(TimeSpan.FromHours(2), "orders", new Order(2));
+        bus.PublishAt(TimeSpan.FromMinutes(1), "orders", new Order(1));
+
+        bus.Start();
+
+        orders.Data.AssertEqual(
+            VirtualTimeTest.OnNext(TimeSpan.FromMinutes(1), new Order(1)),
+            VirtualTimeTest.OnNext(TimeSpan.FromHours(2), new Order(2)));
+        bus.Elapsed.Should().Be(TimeSpan.FromHours(2), "because Start runs the clock to the last scheduled action, no further");
+    }
+
+    [Fact]
+    public void VirtualTimeTest_TimeSpanFactories_AreTheTickOnesInTheSameUnitAsPublishAt()
+    {
+        var error = new InvalidOperationException("boom");
+
+        VirtualTimeTest.OnNext(TimeSpan.FromMinutes(31), 7).Should().Be(OnNext(TimeSpan.FromMinutes(31).Ticks, 7));
+        VirtualTimeTest.OnCompleted<int>(TimeSpan.FromSeconds(2)).Should().Be(OnCompleted<int>(TimeSpan.FromSeconds(2).Ticks));
+        VirtualTimeTest.OnError<int>(TimeSpan.FromSeconds(3), error).Should().Be(OnError<int>(TimeSpan.FromSeconds(3).Ticks, error));
     }
 
     [Fact]
@@ -191,4 +246,8 @@ public sealed class TestEventBusTests : ReactiveTest
     private static long UnixMillisecondsOf(Guid id) => (long)(BinaryPrimitives.ReadUInt64BigEndian(id.ToByteArray(bigEndian: true)) >> 16);
 
     private sealed record Order(int Number);
+
+    private abstract record Shape;
+
+    private sealed record Circle(int Radius) : Shape;
 }

@@ -55,8 +55,10 @@ public sealed class PostgresFixtureTests(PostgresFixture fixture)
         }
 
         fixture.Server.Should().NotBeNull();
-        fixture.LogPath.Should().Be(fixture.Server!.LogPath);
-        fixture.ConnectionString.Should().Be(fixture.Server.ConnectionString);
+        fixture.Server!.IsRunning.Should().BeTrue();
+        fixture.LogPath.Should().Be(fixture.Server.LogPath);
+        new NpgsqlConnectionStringBuilder(fixture.ConnectionString).Port.Should().Be(fixture.Server.Port, "the fixture's database lives on the shared cluster");
+        new NpgsqlConnectionStringBuilder(fixture.ConnectionString).Database.Should().StartWith("rxeb_", "each fixture has a fresh database, not the cluster's postgres");
     }
 
     private sealed class RecordingOutput : ITestOutputHelper

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Shop.Tests;
 
-public sealed class PaymentRemindersTests : ReactiveTest
+public sealed class PaymentRemindersTests : VirtualTimeTest
 {
     private static readonly TimeSpan GracePeriod = TimeSpan.FromMinutes(30);
 
@@ -18,7 +18,7 @@ public sealed class PaymentRemindersTests : ReactiveTest
         bus.PublishAt(Minutes(1), "order_placed", new OrderPlaced(1, 20m));
         bus.PublishAt(Minutes(2), "order_placed", new OrderPlaced(2, 35m));
         bus.PublishAt(Minutes(10), "payment_received", new PaymentReceived(2));
-        bus.Scheduler.Start();
+        bus.Start();
 
         reminders.Data.AssertEqual(
             OnNext(Minutes(31), new PaymentReminder(1)));
@@ -32,8 +32,8 @@ public sealed class PaymentRemindersTests : ReactiveTest
         var reminders = bus.Record<PaymentReminder>("payment_reminder");
 
         bus.PublishAt(Minutes(1), "order_placed", new OrderPlaced(1, 20m));
-        bus.PublishAt(Minutes(31) - 1, "payment_received", new PaymentReceived(1));
-        bus.Scheduler.Start();
+        bus.PublishAt(Minutes(31) - TimeSpan.FromTicks(1), "payment_received", new PaymentReceived(1));
+        bus.Start();
 
         Assert.Empty(reminders.Data); // paid one tick before the reminder was due
     }
@@ -45,7 +45,7 @@ public sealed class PaymentRemindersTests : ReactiveTest
         var service = new PaymentReminders(bus.Bus, GracePeriod);
         bus.PublishAt(Minutes(1), "order_placed", new OrderPlaced(1, 20m));
         bus.PublishAt(Minutes(2), "order_placed", new OrderPlaced(2, 35m));
-        bus.AdvanceTo(TimeSpan.FromMinutes(5));
+        bus.AdvanceTo(Minutes(5));
 
         Assert.Equal(2, bus.Bus.Diagnostics.SubscriptionCount("payment_received")); // one wait per unpaid order
         service.Dispose();
@@ -53,5 +53,5 @@ public sealed class PaymentRemindersTests : ReactiveTest
         Assert.Equal(0, bus.Bus.Diagnostics.LiveSubscriptions); // the service left nothing behind
     }
 
-    private static long Minutes(int minutes) => TimeSpan.FromMinutes(minutes).Ticks;
+    private static TimeSpan Minutes(int minutes) => TimeSpan.FromMinutes(minutes);
 }
