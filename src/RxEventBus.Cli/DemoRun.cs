@@ -16,7 +16,7 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
     public const string ErrorTopic = "fake_event_erred";
     public const string Source = "console";
 
-    /// <summary>The seed's 600,000,000 µs.</summary>
+    /// <summary>Ten minutes: long enough that the TTL cleaner never deletes a row before the demo counts it.</summary>
     public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(600);
 
     // With --json, standard output holds the JSON only: notes and progress go to standard error.

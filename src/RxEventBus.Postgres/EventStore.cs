@@ -9,7 +9,7 @@ using RxEventBus.Postgres.Internal;
 namespace RxEventBus.Postgres;
 
 /// <summary>
-/// Reads and deletes persisted events: the queries of the seed's <c>EventBus.Postgres.Store</c>, plus
+/// Reads and deletes persisted events: count, count per topic, find by id or transaction, page through, delete, plus
 /// <see cref="ReadAsync"/> to stream events in the order they occurred for replay or export. An event read
 /// back equals the one published, provided the serializer maps its topic to the payload's type and its times
 /// have no finer precision than PostgreSQL's microseconds.
@@ -83,7 +83,7 @@ public sealed class EventStore
     }
 
     /// <summary>
-    /// One page of the events that occurred at or after <paramref name="since"/> (the seed's <c>all</c>), in
+    /// One page of the events that occurred at or after <paramref name="since"/> (or all of them), in
     /// occurred order.
     /// </summary>
     /// <param name="page">The page, from 1; it starts after <c>(page - 1) * perPage</c> events.</param>
@@ -137,7 +137,7 @@ public sealed class EventStore
 
     /// <summary>
     /// One page of the events of <paramref name="transactionId"/> that occurred at or after
-    /// <paramref name="since"/> (the seed's <c>find_all_by_transaction_id</c>), in occurred order.
+    /// <paramref name="since"/>, in occurred order.
     /// </summary>
     /// <param name="transactionId">The transaction.</param>
     /// <param name="page">The page, from 1.</param>
