@@ -56,7 +56,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
 
     /// <summary>Creates a consumer of <paramref name="bus"/>; nothing happens until <see cref="StartAsync"/>.</summary>
     /// <param name="bus">The bus whose events to persist.</param>
-    /// <param name="options">Settings; validated here.</param>
+    /// <param name="options">Settings; validated and copied here, so changing them afterwards does not change the consumer.</param>
     /// <param name="dataSource">The database to write to; null to build one from
     /// <see cref="PostgresPersistenceOptions.ConnectionString"/> (and dispose it with the consumer).</param>
     /// <param name="logger">Where state changes, retries, drops, dead letters and schema changes are logged.</param>
@@ -65,6 +65,9 @@ public sealed class PostgresConsumer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(bus);
         ArgumentNullException.ThrowIfNull(options);
+        // The options are settable (the options pattern binds into them): the consumer runs on its own copy, so a
+        // change made afterwards can neither break what was validated nor resize what was sized from it.
+        options = options.Copy();
         // A given data source says where the database is; everything else must still be valid.
         options.ThrowIfInvalid(requireConnectionString: dataSource is null, PostgresPersistenceOptions.CodeName);
 
@@ -92,7 +95,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
         DeadLetterStore = new DeadLetterStore(_dataSource, Table, bus.Scheduler);
     }
 
-    /// <summary>The settings the consumer runs with.</summary>
+    /// <summary>The settings the consumer runs with: a copy of those it was given, taken when it was created.</summary>
     public PostgresPersistenceOptions Options { get; }
 
     /// <summary>The table the consumer writes to.</summary>

@@ -121,6 +121,14 @@ public sealed partial class PostgresPersistenceOptions
     // Draws the jitter; null: a new Random per consumer, so two consumers never draw alike. Tests seed it.
     internal Random? RetryRandom { get; set; }
 
+    // A copy whose later changes do not reach the original, nor the original's the copy (Topics included).
+    internal PostgresPersistenceOptions Copy()
+    {
+        var copy = (PostgresPersistenceOptions)MemberwiseClone();
+        copy.Topics = [.. Topics];
+        return copy;
+    }
+
     /// <summary>
     /// Longest wait between retries of a batch. Retries never stop while the consumer runs: a batch is kept until
     /// written (the consumer reports itself degraded meanwhile). Default: 30 s.
