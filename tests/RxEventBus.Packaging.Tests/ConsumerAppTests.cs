@@ -30,6 +30,9 @@ public sealed class ConsumerAppTests(PackedPackages packages)
             "RxEventBus.Postgres and RxEventBus.Hosting load with their dependencies (Npgsql, Microsoft.Extensions.*)");
         run.Output.Should().Contain("testing: order 42 at tick 210", "RxEventBus.Testing recorded the event at its virtual time");
         run.Output.Should().Contain("embedded: RXEB_PG_BIN");
+        run.Output.Should().Contain("opentelemetry: exported rxeventbus.events.published",
+            "RxEventBus.OpenTelemetry's AddRxEventBusInstrumentation() subscribed the app's meter provider to the bus's meter");
+        run.Output.Should().Contain("testing.postgres: PostgresTestServer, PostgresTestDatabase");
 
         foreach (var library in PackableProject.Libraries)
         {
@@ -91,6 +94,7 @@ public sealed class ConsumerAppTests(PackedPackages packages)
                 {references}
                 <PackageReference Include="Microsoft.Extensions.DependencyInjection" Version="10.0.15" />
                 <PackageReference Include="Microsoft.Extensions.Configuration" Version="10.0.15" />
+                <PackageReference Include="OpenTelemetry.Exporter.InMemory" Version="1.20.1" />
               </ItemGroup>
             </Project>
             """);
@@ -100,10 +104,13 @@ public sealed class ConsumerAppTests(PackedPackages packages)
             using Microsoft.Extensions.Configuration;
             using Microsoft.Extensions.DependencyInjection;
             using Microsoft.Extensions.Hosting;
+            using OpenTelemetry;
+            using OpenTelemetry.Metrics;
             using RxEventBus;
             using RxEventBus.Postgres;
             using RxEventBus.Postgres.Embedded;
             using RxEventBus.Testing;
+            using RxEventBus.Testing.Postgres;
 
             // RxEventBus: a topic, a subscriber, two events.
             using var bus = new EventBus(new EventBusOptions { Topics = ["user_created"] });
@@ -131,6 +138,18 @@ public sealed class ConsumerAppTests(PackedPackages packages)
             test.PublishAt(210, "orders", new Order(42));
             test.Scheduler.Start();
             Console.WriteLine($"testing: order {orders.Events.Single().Data.Id} at tick {orders.Messages.Single().Time}");
+
+            // RxEventBus.OpenTelemetry: the app's meter provider, wired in one line, exports the bus's counter.
+            var metrics = new List<Metric>();
+            using (var meters = Sdk.CreateMeterProviderBuilder().AddRxEventBusInstrumentation().AddInMemoryExporter(metrics).Build())
+            {
+                bus.Publish("user_created", new User("Edsger"));
+                meters.ForceFlush();
+            }
+            Console.WriteLine($"opentelemetry: exported {string.Join(", ", metrics.Select(m => m.Name).Where(n => n == "rxeventbus.events.published").Distinct())}");
+
+            // RxEventBus.Testing.Postgres: compiles against the package (a server per test run is its own tests' job).
+            Console.WriteLine($"testing.postgres: {nameof(PostgresTestServer)}, {nameof(PostgresTestDatabase)}");
 
             // RxEventBus.Postgres.Embedded: compiles against the package (starting a cluster is the tool test's job).
             Console.WriteLine($"embedded: {EmbeddedPostgresOptions.BinDirectoryEnvironmentVariable}");
