@@ -56,7 +56,8 @@ public sealed class PostgresConsumer : IAsyncDisposable
 
     /// <summary>Creates a consumer of <paramref name="bus"/>; nothing happens until <see cref="StartAsync"/>.</summary>
     /// <param name="bus">The bus whose events to persist.</param>
-    /// <param name="options">Settings; validated and copied here, so changing them afterwards does not change the consumer.</param>
+    /// <param name="options">Settings; validated and copied here, so setting a property afterwards does not change the
+    /// consumer (the <see cref="PostgresPersistenceOptions.Serializer"/> object itself is shared, not copied).</param>
     /// <param name="dataSource">The database to write to; null to build one from
     /// <see cref="PostgresPersistenceOptions.ConnectionString"/> (and dispose it with the consumer).</param>
     /// <param name="logger">Where state changes, retries, drops, dead letters and schema changes are logged.</param>

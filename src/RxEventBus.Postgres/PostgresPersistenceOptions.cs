@@ -59,9 +59,9 @@ public sealed partial class PostgresPersistenceOptions
     public int MaxBatchSize { get; set; } = 5_000;
 
     /// <summary>
-    /// <c>EB_PG_MIN_DEMAND</c>. Read and checked (not negative) so existing
-    /// <c>event_bus_postgres</c> configurations keep working, but without effect: in a pull pipeline a writer asks for the next batch
-    /// as soon as it is free, which is what GenStage's refill threshold approximates. Default: 75.
+    /// <c>EB_PG_MIN_DEMAND</c>. Read and checked (not negative), but without effect: in a pull pipeline a writer
+    /// asks for the next batch as soon as it is free, so there is no refill threshold to set. Accepted so that
+    /// configurations that set it keep working (docs/configuration.md). Default: 75.
     /// </summary>
     public int MinDemand { get; set; } = 75;
 

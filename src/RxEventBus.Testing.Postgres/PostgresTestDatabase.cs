@@ -97,12 +97,19 @@ public sealed class PostgresTestDatabase : IAsyncDisposable
             return;
         }
 
-        await DataSource.DisposeAsync().ConfigureAwait(false);
-        // Pools the code under test made from ConnectionString would otherwise hold connections that FORCE ends
-        // and that then fail on their next use; a cleared pool opens none.
-        var connection = new NpgsqlConnection(ConnectionString);
-        NpgsqlConnection.ClearPool(connection);
-        await connection.DisposeAsync().ConfigureAwait(false);
-        await Server.ExecuteAsync($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await DataSource.DisposeAsync().ConfigureAwait(false);
+            // Pools the code under test made from ConnectionString would otherwise hold connections that FORCE ends
+            // and that then fail on their next use; a cleared pool opens none.
+            var connection = new NpgsqlConnection(ConnectionString);
+            NpgsqlConnection.ClearPool(connection);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            // Whatever happened to the pools, the database goes: a test run must not leave databases behind.
+            await Server.ExecuteAsync($"DROP DATABASE IF EXISTS {Name} WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
+        }
     }
 }

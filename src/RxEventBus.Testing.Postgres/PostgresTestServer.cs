@@ -145,12 +145,26 @@ public sealed class PostgresTestServer
         }
     }
 
+    // An existing server named by RXEB_TEST_DATABASE_URL; a value that is no URL or connection string fails as a
+    // server that cannot be had does, naming what is wrong and never the password (DatabaseUrl's rule).
+    internal static PostgresTestServer FromUrl(string url)
+    {
+        try
+        {
+            return new PostgresTestServer(DatabaseUrl.ToConnectionString(url), embedded: null);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException($"{DatabaseUrlVariable} is not a usable database URL: {e.Message}", e);
+        }
+    }
+
     private static async Task<PostgresTestServer> StartAsync(CancellationToken cancellationToken)
     {
         var url = Environment.GetEnvironmentVariable(DatabaseUrlVariable);
         if (!string.IsNullOrWhiteSpace(url))
         {
-            return new PostgresTestServer(DatabaseUrl.ToConnectionString(url), embedded: null);
+            return FromUrl(url);
         }
 
         try

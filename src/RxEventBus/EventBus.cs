@@ -71,8 +71,9 @@ public sealed partial class EventBus : IDisposable
 
     /// <summary>
     /// Faults the bus caught: subscribers that threw, typed subscriptions that received a payload of another
-    /// type, pattern subscriptions ended by a regex timeout, attached sources that failed. Hot; completes when
-    /// the bus is disposed.
+    /// type, pattern subscriptions ended by a regex timeout, attached sources that failed. A subscriber's fault is
+    /// sent during delivery, under the topic's delivery lock: an observer here must not publish. Hot; completes
+    /// when the bus is disposed.
     /// </summary>
     public IObservable<EventBusError> Errors { get; }
 
@@ -80,8 +81,10 @@ public sealed partial class EventBus : IDisposable
     /// Events refused to their publisher: a subscriber threw <see cref="EventRejectedException"/> (one
     /// <see cref="EventRejection"/> per refusing subscriber), or the event's topic is not registered. The
     /// publisher gets the exception as before; this stream lets a log or an alert see refusals that publishers
-    /// handle (or swallow). Sent on the publisher's thread before <c>Publish</c> throws; an observer that throws
-    /// is ignored. An event that is invalid (no id, no data, an id still pending) or published after
+    /// handle (or swallow). Sent on the publisher's thread, before <c>Publish</c> throws: a refusal by a subscriber as
+    /// soon as it refuses, while the event is still being delivered (later subscribers have not received it yet,
+    /// and the topic's delivery lock is held, so an observer here must not publish, nor wait on anything a
+    /// publisher may hold); an observer that throws is ignored. An event that is invalid (no id, no data, an id still pending) or published after
     /// <see cref="Dispose"/> is an argument error, not a rejection, and does not appear here. Each rejection is
     /// also counted in the <c>rxeventbus.events.rejected</c> instrument. Hot; completes when the bus is disposed.
     /// </summary>

@@ -3,25 +3,37 @@ using Npgsql;
 namespace RxEventBus.Postgres.Internal;
 
 // Where EventStore and DeadLetterStore open their connections. A store made by a PostgresConsumer shares the
-// consumer's pool while the consumer lives; when the consumer disposes a pool it built itself, the stores move
-// to an unpooled data source over the same connection string, so a store handed out earlier stays usable (one
-// physical connection per call) and nothing is left open: an unpooled data source holds no connection between
-// calls, which is why it is never disposed. A store over a caller's data source never moves: its lifetime is
-// the caller's.
-internal sealed class StoreConnections
+// consumer's pool while the consumer lives; when the consumer disposes a pool it built itself, the stores go on
+// with plain unpooled connections over the same connection string (one physical connection per call, closed when
+// the call ends), so a store handed out earlier stays usable and nothing is left open. No data source is created
+// for that: a disposed consumer whose stores are never used again leaves nothing behind. A store over a caller's
+// data source never moves: its lifetime is the caller's.
+internal sealed class StoreConnections(NpgsqlDataSource dataSource)
 {
-    private NpgsqlDataSource _current;
+    private volatile string? _unpooled;
 
-    public StoreConnections(NpgsqlDataSource dataSource) => _current = dataSource;
+    public async ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_unpooled is not { } connectionString)
+        {
+            return await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
 
-    public ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) =>
-        Volatile.Read(ref _current).OpenConnectionAsync(cancellationToken);
+        var connection = new NpgsqlConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
 
     // The connection string is the one the pool was built from: NpgsqlDataSource.ConnectionString drops the
     // password, so it cannot be read back from the pool.
-    public void MoveOffPool(string connectionString)
-    {
-        var unpooled = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false };
-        Volatile.Write(ref _current, NpgsqlDataSource.Create(unpooled));
-    }
+    public void MoveOffPool(string connectionString) =>
+        _unpooled = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
 }
