@@ -210,12 +210,7 @@ public static partial class DatabaseUrl
             throw Failure(url, problem);
         }
 
-        if (!bracketed)
-        {
-            CheckHostName(url, name);
-        }
-
-        return (name, port is null ? null : CheckPort(url, port));
+        return (bracketed ? name : CheckHostName(url, name), port is null ? null : CheckPort(url, port));
     }
 
     private static (string Keyword, string Value, string Shown) ReadParameter(string url, string parameter)
@@ -239,19 +234,16 @@ public static partial class DatabaseUrl
                 : throw Failure(url, $"{shownName} must be one of {string.Join(", ", values.Keys)}{shownValue}");
         }
 
-        if (keyword.Equals("Host", StringComparison.OrdinalIgnoreCase))
+        value = keyword.ToUpperInvariant() switch
         {
-            CheckHostName(url, value);
-        }
-        else if (keyword.Equals("Port", StringComparison.OrdinalIgnoreCase))
-        {
-            value = CheckPort(url, value);
-        }
-
+            "HOST" => CheckHostName(url, value),
+            "PORT" => CheckPort(url, value),
+            _ => value,
+        };
         return (keyword, value, shownName);
     }
 
-    private static void CheckHostName(string url, string host)
+    private static string CheckHostName(string url, string host)
     {
         // A host is a name or an IPv4 address as System.Uri reads them, or (from ?host= or %2F-encoded) a Unix
         // socket directory.
@@ -259,6 +251,8 @@ public static partial class DatabaseUrl
         {
             throw Failure(url, "its host is not a host name, an IP address or a socket directory");
         }
+
+        return host;
     }
 
     private static string CheckPort(string url, string port)
