@@ -1,7 +1,5 @@
 using System.Data.Common;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using Npgsql;
@@ -144,66 +142,40 @@ public static partial class DatabaseUrl
             throw Failure(url, "it has a '#'; percent-encode '#' in a user name or password as %23");
         }
 
-        var queryStart = rest.IndexOf('?', StringComparison.Ordinal);
-        var query = queryStart < 0 ? string.Empty : rest[(queryStart + 1)..];
-        var beforeQuery = queryStart < 0 ? rest : rest[..queryStart];
-        var slash = beforeQuery.IndexOf('/', StringComparison.Ordinal);
-        var authority = slash < 0 ? beforeQuery : beforeQuery[..slash];
-        var path = slash < 0 ? string.Empty : beforeQuery[(slash + 1)..];
+        var (beforeQuery, query) = Cut(rest, '?');
+        var (authority, path) = Cut(beforeQuery, '/');
 
-        // The last '@' ends the user info, so a raw '@' in a password still works; an '@' after the host means
-        // the password held a raw '/' or '?' that cut the URL short.
-        if (path.Contains('@', StringComparison.Ordinal) || query.Contains('@', StringComparison.Ordinal))
+        // The last '@' ends the user info, as in libpq, so a raw '@' in a password still works; an '@' after the
+        // host means the password held a raw '/' or '?' that cut the URL short.
+        if ($"{path}{query}".Contains('@', StringComparison.Ordinal))
         {
             throw Failure(url, "it has an '@' after the host; percent-encode '@', '/', '?' and ':' in a user name or password (%40, %2F, %3F, %3A)");
         }
 
         var at = authority.LastIndexOf('@');
-        var userInfo = at < 0 ? null : authority[..at];
-        var colon = userInfo?.IndexOf(':', StringComparison.Ordinal) ?? -1;
-        var user = userInfo is null ? string.Empty : Decode(url, colon < 0 ? userInfo : userInfo[..colon], "the user name");
-        var password = userInfo is null || colon < 0 ? string.Empty : Decode(url, userInfo[(colon + 1)..], "the password");
+        var (user, password) = at < 0 ? (string.Empty, null) : Cut(authority[..at], ':');
+        user = Decode(url, user, "the user name");
+        password = Decode(url, password ?? string.Empty, "the password");
         var (host, port) = ReadHostAndPort(url, authority[(at + 1)..]);
-        if (path.Contains('/', StringComparison.Ordinal))
+        if (path?.Contains('/', StringComparison.Ordinal) == true)
         {
             throw Failure(url, "its path must be one database name (/database); percent-encode '/' in a name as %2F");
         }
 
-        var database = Decode(url, path, "the database name");
-        var parameters = query.Split('&', StringSplitOptions.RemoveEmptyEntries).Select(p => ReadParameter(url, p)).ToList();
+        var database = Decode(url, path ?? string.Empty, "the database name");
+        var parameters = (query ?? string.Empty).Split('&', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => ReadParameter(url, p)).ToList();
+        var portParameter = parameters.Any(p => p.Keyword.Equals("Port", StringComparison.OrdinalIgnoreCase));
+        port ??= portParameter ? string.Empty : DefaultPort.ToString(CultureInfo.InvariantCulture);
 
         // Written in the order people read a connection string in: where, who, what, then the extras.
         var builder = new Settings(url);
-        if (host.Length > 0)
-        {
-            builder.Set("Host", host, "the host");
-        }
-
-        if (port is not null)
-        {
-            builder.Set("Port", port, "the port");
-        }
-        else if (!parameters.Any(p => p.Keyword.Equals("Port", StringComparison.OrdinalIgnoreCase)))
-        {
-            builder.Set("Port", DefaultPort.ToString(CultureInfo.InvariantCulture), "the port");
-        }
-
-        if (user.Length > 0)
-        {
-            builder.Set("Username", user, "the user name");
-        }
-
-        if (password.Length > 0)
-        {
-            builder.Set("Password", password, "the password");
-        }
-
-        if (database.Length > 0)
-        {
-            builder.Set("Database", database, "the database name");
-        }
-
-        foreach (var (keyword, value, shown) in parameters)
+        (string Keyword, string Value, string Shown)[] fromTheUrl =
+        [
+            ("Host", host, "the host"), ("Port", port, "the port"), ("Username", user, "the user name"),
+            ("Password", password, "the password"), ("Database", database, "the database name"),
+        ];
+        foreach (var (keyword, value, shown) in fromTheUrl.Where(s => s.Value.Length > 0).Concat(parameters))
         {
             builder.Set(keyword, value, shown);
         }
@@ -216,118 +188,71 @@ public static partial class DatabaseUrl
         return builder.ConnectionString;
     }
 
+    // "host:port" or "[IPv6]:port", the host percent-decoded (%2Ftmp%2Fpg is a socket directory) and judged by
+    // System.Uri; each check names one way the authority can be wrong, because Uri alone only says it is.
     private static (string Host, string? Port) ReadHostAndPort(string url, string hostAndPort)
     {
-        if (hostAndPort.Length == 0)
+        var bracketed = hostAndPort.StartsWith('[');
+        var close = bracketed ? hostAndPort.IndexOf(']', StringComparison.Ordinal) : -1;
+        var (host, port) = Cut(hostAndPort, ':', close + 1);
+        var name = Decode(url, close > 0 ? hostAndPort[1..close] : host, "the host");
+        var problem = hostAndPort switch
         {
-            return (string.Empty, null);
+            _ when hostAndPort.Contains(',', StringComparison.Ordinal) => "it lists several hosts; write them in the Npgsql form instead (Host=db1,db2;…)",
+            ['[', ..] when close < 0 => "its IPv6 host has no closing ']' (e.g. postgres://user@[::1]:5432/database)",
+            ['[', ..] when Uri.CheckHostName(name) != UriHostNameType.IPv6 => "what is inside [ ] is not an IPv6 address (e.g. [::1] or [2001:db8::5])",
+            ['[', ..] when host.Length != close + 1 => "only ':port' may follow an IPv6 host's ']'",
+            _ when !bracketed && port?.Contains(':', StringComparison.Ordinal) == true => "an IPv6 host must be written in brackets (e.g. postgres://user@[::1]:5432/database)",
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            throw Failure(url, problem);
         }
 
-        if (hostAndPort.Contains(',', StringComparison.Ordinal))
-        {
-            throw Failure(url, "it lists several hosts; write them in the Npgsql form instead (Host=db1,db2;…)");
-        }
-
-        string host;
-        string? port = null;
-        if (hostAndPort[0] == '[')
-        {
-            var close = hostAndPort.IndexOf(']', StringComparison.Ordinal);
-            if (close < 0)
-            {
-                throw Failure(url, "its IPv6 host has no closing ']' (e.g. postgres://user@[::1]:5432/database)");
-            }
-
-            host = Decode(url, hostAndPort[1..close], "the host");
-            if (!IPAddress.TryParse(host, out var address) || address.AddressFamily != AddressFamily.InterNetworkV6)
-            {
-                throw Failure(url, "what is inside [ ] is not an IPv6 address (e.g. [::1] or [2001:db8::5])");
-            }
-
-            var after = hostAndPort[(close + 1)..];
-            if (after.Length > 0)
-            {
-                if (after[0] != ':')
-                {
-                    throw Failure(url, "only ':port' may follow an IPv6 host's ']'");
-                }
-
-                port = after[1..];
-            }
-        }
-        else
-        {
-            var colon = hostAndPort.IndexOf(':', StringComparison.Ordinal);
-            if (colon >= 0 && hostAndPort.IndexOf(':', colon + 1) >= 0)
-            {
-                throw Failure(url, "an IPv6 host must be written in brackets (e.g. postgres://user@[::1]:5432/database)");
-            }
-
-            host = Decode(url, colon < 0 ? hostAndPort : hostAndPort[..colon], "the host");
-            port = colon < 0 ? null : hostAndPort[(colon + 1)..];
-            CheckHostName(url, host);
-        }
-
-        return (host, port is null ? null : CheckPort(url, port));
+        return (bracketed ? name : CheckHostName(url, name), port is null ? null : CheckPort(url, port));
     }
 
     private static (string Keyword, string Value, string Shown) ReadParameter(string url, string parameter)
     {
-        var equals = parameter.IndexOf('=', StringComparison.Ordinal);
-        if (equals <= 0)
+        var (rawName, rawValue) = Cut(parameter, '=');
+        if (rawName.Length == 0 || rawValue is null)
         {
             throw Failure(url, "its query has a part that is not name=value (e.g. ?sslmode=require&application_name=events)");
         }
 
-        var name = Decode(url, parameter[..equals], "a query parameter name");
-        var value = Decode(url, parameter[(equals + 1)..], "a query parameter value");
+        var name = Decode(url, rawName, "a query parameter name");
+        var value = Decode(url, rawValue, "a query parameter value");
         var shownName = Printable(name) ? $"'{name}'" : "a query parameter";
-        var secret = _secretKeywords.Contains(name);
-
-        string keyword;
-        if (_libpqKeywords.TryGetValue(name, out var mapped))
-        {
-            keyword = mapped;
-        }
-        else if (KnownToNpgsql(name))
-        {
-            keyword = name;
-        }
-        else
-        {
-            throw Failure(url, $"{shownName} is neither a libpq parameter Npgsql supports ({string.Join(", ", _libpqKeywords.Keys)}) nor an Npgsql keyword");
-        }
-
+        var keyword = _libpqKeywords.TryGetValue(name, out var mapped) ? mapped
+            : KnownToNpgsql(name) ? name
+            : throw Failure(url, $"{shownName} is neither a libpq parameter Npgsql supports ({string.Join(", ", _libpqKeywords.Keys)}) nor an Npgsql keyword");
         if (_valueMaps.TryGetValue(name, out var values))
         {
-            if (!values.TryGetValue(value, out var translated))
-            {
-                var shownValue = secret || !Printable(value) ? string.Empty : $", but is '{value}'";
-                throw Failure(url, $"{shownName} must be one of {string.Join(", ", values.Keys)}{shownValue}");
-            }
-
-            value = translated;
+            var shownValue = _secretKeywords.Contains(name) || !Printable(value) ? string.Empty : $", but is '{value}'";
+            value = values.TryGetValue(value, out var translated) ? translated
+                : throw Failure(url, $"{shownName} must be one of {string.Join(", ", values.Keys)}{shownValue}");
         }
 
-        if (keyword.Equals("Host", StringComparison.OrdinalIgnoreCase))
+        value = keyword.ToUpperInvariant() switch
         {
-            CheckHostName(url, value);
-        }
-        else if (keyword.Equals("Port", StringComparison.OrdinalIgnoreCase))
-        {
-            value = CheckPort(url, value);
-        }
-
+            "HOST" => CheckHostName(url, value),
+            "PORT" => CheckPort(url, value),
+            _ => value,
+        };
         return (keyword, value, shownName);
     }
 
-    private static void CheckHostName(string url, string host)
+    private static string CheckHostName(string url, string host)
     {
-        // A host is a name, an IPv4 address, or (from ?host= or %2F-encoded) a Unix socket directory.
-        if (host.Length > 0 && host[0] != '/' && !HostName().IsMatch(host))
+        // A host is a name or an IPv4 address as System.Uri reads them, or (from ?host= or %2F-encoded) a Unix
+        // socket directory.
+        if (host.Length > 0 && host[0] != '/' && Uri.CheckHostName(host) is not (UriHostNameType.Dns or UriHostNameType.IPv4))
         {
             throw Failure(url, "its host is not a host name, an IP address or a socket directory");
         }
+
+        return host;
     }
 
     private static string CheckPort(string url, string port)
@@ -338,6 +263,13 @@ public static partial class DatabaseUrl
         }
 
         return number.ToString(CultureInfo.InvariantCulture);
+    }
+
+    // The text before the first separator at or after from, and the text after it (null when there is none).
+    private static (string Before, string? After) Cut(string text, char separator, int from = 0)
+    {
+        var at = text.IndexOf(separator, from);
+        return at < 0 ? (text, null) : (text[..at], text[(at + 1)..]);
     }
 
     private static string FromKeywords(string connectionString)
@@ -509,9 +441,6 @@ public static partial class DatabaseUrl
 
     [GeneratedRegex(@"^(?<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://", RegexOptions.CultureInvariant)]
     private static partial Regex Scheme();
-
-    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9\-_.]*[A-Za-z0-9])?$", RegexOptions.CultureInvariant)]
-    private static partial Regex HostName();
 
     [GeneratedRegex(@"%(?![0-9A-Fa-f]{2})", RegexOptions.CultureInvariant)]
     private static partial Regex MalformedEscape();

@@ -177,6 +177,25 @@ public sealed class DatabaseUrlTests
     }
 
     [Fact]
+    public void ToConnectionString_EncodedSocketDirectoryWithPort_SplitsAtTheColon()
+    {
+        var builder = Convert("postgres://app@%2Ftmp%2Fpg:5433/events");
+
+        builder.Host.Should().Be("/tmp/pg");
+        builder.Port.Should().Be(5433);
+    }
+
+    [Theory]
+    [InlineData("postgres://app@db.example./events", "db.example.")]
+    [InlineData("postgres://app@db_1/events", "db_1")]
+    [InlineData("postgres://app@10.0.0.5/events", "10.0.0.5")]
+    [InlineData("postgres:///events?host=db.internal", "db.internal")]
+    public void ToConnectionString_HostSystemUriReadsAsANameOrIPv4_IsKeptAsWritten(string url, string host)
+    {
+        Convert(url).Host.Should().Be(host);
+    }
+
+    [Fact]
     public void ToConnectionString_NoUserPasswordOrDatabase_LeavesThemToNpgsql()
     {
         var builder = Convert("postgres://db.example");
@@ -216,6 +235,10 @@ public sealed class DatabaseUrlTests
     [InlineData("postgres://app@[::1]x/events", "only ':port' may follow")]
     [InlineData("postgres://app@::1/events", "must be written in brackets")]
     [InlineData("postgres://app@db 1/events", "not a host name")]
+    [InlineData("postgres://app@db..example/events", "not a host name")]
+    [InlineData("postgres:///events?host=db%201", "not a host name")]
+    [InlineData("postgres:///events?host=db.example&port=0", "port must be a whole number from 1 to 65535")]
+    [InlineData("postgres://app@[::1]:/events", "port must be a whole number from 1 to 65535")]
     [InlineData("postgres://app@db1,db2/events", "several hosts")]
     [InlineData("postgres:///events", "no host")]
     [InlineData("postgres://app@db.example/a/b", "one database name")]
