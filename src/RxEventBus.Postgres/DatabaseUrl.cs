@@ -349,7 +349,19 @@ public static partial class DatabaseUrl
     {
         try
         {
-            return new NpgsqlConnectionStringBuilder(connectionString).ConnectionString;
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            // Masked here as well as by Scrub: however Npgsql writes a password back, it writes ours.
+            if (!string.IsNullOrEmpty(builder.Password))
+            {
+                builder.Password = Masked;
+            }
+
+            if (!string.IsNullOrEmpty(builder.SslPassword))
+            {
+                builder.SslPassword = Masked;
+            }
+
+            return builder.ConnectionString;
         }
         catch (ArgumentException)
         {
@@ -398,7 +410,12 @@ public static partial class DatabaseUrl
                 var generic = new DbConnectionStringBuilder { ConnectionString = input };
                 foreach (var keyword in generic.Keys.Cast<string>().Where(_secretKeywords.Contains))
                 {
-                    Add(Convert.ToString(generic[keyword], CultureInfo.InvariantCulture) ?? string.Empty);
+                    var value = Convert.ToString(generic[keyword], CultureInfo.InvariantCulture) ?? string.Empty;
+                    Add(value);
+                    // As a connection string writes it back when it holds a quote or a separator: quoted, the
+                    // quote character doubled inside. Longest first, these go before the bare value.
+                    Add('"' + value.Replace("\"", "\"\"", StringComparison.Ordinal) + '"');
+                    Add('\'' + value.Replace("'", "''", StringComparison.Ordinal) + '\'');
                 }
             }
             catch (ArgumentException)

@@ -315,4 +315,18 @@ public sealed class DatabaseUrlTests
 
         DatabaseUrl.Redact(connectionString).Should().Be("Host=db.example;Port=5432;Username=app;Password=***;Database=events");
     }
+
+    // A value holding both quote characters is written back quoted, its inner quotes doubled: the password then
+    // no longer stands in the text as it was read, and must still not be shown.
+    [Theory]
+    [InlineData("Host=db.example;Username=app;Password=\"p'w\"\"d\";Database=events", "p'w")]
+    [InlineData("Host=db.example;Username=app;Password='a;b''c\"d';Database=events", "b'")]
+    [InlineData("Host=db.example;Username=app;Password='a;b''c\"d';Nonsense=1", "b'")]
+    [InlineData("Host=db.example;SSL Password=\"k'e\"\"y\"", "k'e")]
+    public void Redact_PasswordWithBothQuotes_IsMaskedInEveryWritingOfIt(string connectionString, string part)
+    {
+        var redacted = DatabaseUrl.Redact(connectionString);
+
+        redacted.Should().NotContain(part).And.Contain("***").And.Contain("db.example");
+    }
 }
