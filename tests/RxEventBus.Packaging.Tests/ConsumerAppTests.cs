@@ -32,7 +32,8 @@ public sealed class ConsumerAppTests(PackedPackages packages)
         run.Output.Should().Contain("embedded: RXEB_PG_BIN");
         run.Output.Should().Contain("opentelemetry: exported rxeventbus.events.published",
             "RxEventBus.OpenTelemetry's AddRxEventBusInstrumentation() subscribed the app's meter provider to the bus's meter");
-        run.Output.Should().Contain("testing.postgres: PostgresTestServer, PostgresTestDatabase");
+        run.Output.Should().Contain("testing.postgres: server db.example, PostgresTestDatabase",
+            "RxEventBus.Testing.Postgres loads with its dependencies and reads RXEB_TEST_DATABASE_URL");
 
         foreach (var library in PackableProject.Libraries)
         {
@@ -148,8 +149,11 @@ public sealed class ConsumerAppTests(PackedPackages packages)
             }
             Console.WriteLine($"opentelemetry: exported {string.Join(", ", metrics.Select(m => m.Name).Where(n => n == "rxeventbus.events.published").Distinct())}");
 
-            // RxEventBus.Testing.Postgres: compiles against the package (a server per test run is its own tests' job).
-            Console.WriteLine($"testing.postgres: {nameof(PostgresTestServer)}, {nameof(PostgresTestDatabase)}");
+            // RxEventBus.Testing.Postgres: the shared server of a test run, here an existing one named by the variable
+            // (nothing connects until a database is asked for; starting a cluster is the tool test's job).
+            Environment.SetEnvironmentVariable(PostgresTestServer.DatabaseUrlVariable, "postgres://tester:pw@db.example:6543/app");
+            var server = await PostgresTestServer.GetSharedAsync();
+            Console.WriteLine($"testing.postgres: {(server.ConnectionString.Contains("Host=db.example", StringComparison.Ordinal) ? "server db.example" : server.ConnectionString)}, {nameof(PostgresTestDatabase)}");
 
             // RxEventBus.Postgres.Embedded: compiles against the package (starting a cluster is the tool test's job).
             Console.WriteLine($"embedded: {EmbeddedPostgresOptions.BinDirectoryEnvironmentVariable}");
