@@ -7,7 +7,7 @@
 -- PostgreSQL's 63 bytes for the longest table name allowed, 40 characters, and end in "_dl_idx" so that no
 -- events index of any table in the schema can have the same name.)
 --
--- Events table: the seed's columns, in native types. data is the payload as JSON; times are UTC; expires_at
+-- Events table: event_bus_postgres's columns, in native types. data is the payload as JSON; times are UTC; expires_at
 -- is occurred_at + (ttl, or EB_PG_DEFAULT_TTL_IN_MS when the event has none), computed when the row is
 -- written (NULL when occurred_at is NULL: such rows never expire), so deleting expired rows is one range scan
 -- of "events_expires_at_idx".
@@ -22,7 +22,7 @@
 --
 -- Idempotent: safe to run again. SchemaManager.EnsureSchemaAsync (what the consumer runs with EnsureSchema
 -- on) creates the same, and on an older table adds the nullable columns it lacks (such as expires_at) and the
--- missing indexes; it refuses a table of another shape (for example the seed's, with bigint times and bytea
+-- missing indexes; it refuses a table of another shape (for example event_bus_postgres's, with bigint times and bytea
 -- data) without changing it. SchemaManager.VerifySchemaAsync only checks, and changes nothing.
 
 CREATE SCHEMA IF NOT EXISTS "public";
