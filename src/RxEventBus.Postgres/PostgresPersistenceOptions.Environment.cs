@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace RxEventBus.Postgres;
 
@@ -310,19 +309,14 @@ public sealed partial class PostgresPersistenceOptions
                     $"{NameOf(TopicsVariable)} must hold at least one topic regex, separated by ';' (e.g. '.*' or 'user_.*;order_.*'), but is '{value}'.");
             }
 
+            // Checked as read, so that a bad value fails even while EB_PG_ENABLED=false; Validate() checks it again.
             foreach (var topic in topics)
             {
-                try
-                {
-                    // Compiled once here only to fail at start; the bus compiles its own with its match timeout.
-                    _ = new Regex(topic, RegexOptions.CultureInvariant);
-                }
-                catch (ArgumentException e)
+                if (RegexProblem(topic) is { } error)
                 {
                     throw new PostgresConfigurationException(
                         TopicsVariable,
-                        $"{NameOf(TopicsVariable)} must hold regexes separated by ';' (e.g. 'user_.*;order_.*'), but '{topic}' is not one: {e.Message}",
-                        e);
+                        $"{NameOf(TopicsVariable)} must hold regexes separated by ';' (e.g. 'user_.*;order_.*'), but '{topic}' is not one: {error}");
                 }
             }
 

@@ -275,6 +275,43 @@ public sealed class ServiceRegistrationTests
     }
 
     [Fact]
+    public async Task HostStart_BadTopicNameInTheSection_FailsTheStartNamingTheTopic()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["RxEventBus:Topics:0"] = "orders",
+            ["RxEventBus:Topics:1"] = "bad\ttopic",
+        });
+        builder.Services.AddRxEventBus();
+        using var host = builder.Build();
+
+        var start = () => host.StartAsync();
+
+        (await start.Should().ThrowAsync<OptionsValidationException>())
+            .Which.Message.Should().StartWith("EventBusOptions.Topics[1] is not a valid topic name: Topic name 'bad\\u0009topic'");
+    }
+
+    [Fact]
+    public async Task HostStart_TopicPatternThatIsNoRegexInTheSection_FailsTheStartNamingTheSetting()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["RxEventBus:Persistence:ConnectionString"] = Url,
+            ["RxEventBus:Persistence:Topics:0"] = "orders",
+            ["RxEventBus:Persistence:Topics:1"] = "(unclosed",
+        });
+        builder.Services.AddRxEventBus().AddPostgresPersistence();
+        using var host = builder.Build();
+
+        var start = () => host.StartAsync();
+
+        (await start.Should().ThrowAsync<OptionsValidationException>())
+            .Which.Message.Should().StartWith("Topics/EB_PG_TOPICS must hold regexes (e.g. \"user_.*\"), but '(unclosed' is not one: ");
+    }
+
+    [Fact]
     public void AddPostgresPersistence_Twice_IsRefused()
     {
         var bus = new ServiceCollection().AddRxEventBus().AddPostgresPersistence();
