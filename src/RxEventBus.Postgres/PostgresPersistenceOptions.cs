@@ -236,7 +236,7 @@ public sealed partial class PostgresPersistenceOptions
 
         if (!Enum.IsDefined(Overflow))
         {
-            return (nameof(Overflow), $"{name(nameof(Overflow))} must be wait, drop_oldest, drop_newest or fail, not {(int)Overflow}.");
+            return (nameof(Overflow), $"{name(nameof(Overflow))} must be {OverflowChoices}, not {(int)Overflow}.");
         }
 
         problem =
