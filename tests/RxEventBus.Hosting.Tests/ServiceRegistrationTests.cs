@@ -250,6 +250,15 @@ public sealed class ServiceRegistrationTests
     }
 
     [Fact]
+    public void AddPostgresPersistence_SectionTopicsAsOneString_IsOneRegex()
+    {
+        var configuration = Configuration(("RxEventBus:Persistence:ConnectionString", Url), ("RxEventBus:Persistence:Topics", "^orders$"));
+        using var provider = new ServiceCollection().AddRxEventBus().AddPostgresPersistence(configuration).Services.BuildServiceProvider();
+
+        provider.GetRequiredService<PostgresPersistenceOptions>().Topics.Should().Equal(["^orders$"], "\"Topics\": \"^orders$\" means that one regex");
+    }
+
+    [Fact]
     public void AddPostgresPersistence_ConfigureCalledBeforeIt_StillWinsOverConfiguration()
     {
         var configuration = Configuration(("RxEventBus:Persistence:ConnectionString", Url), ("RxEventBus:Persistence:Table", "from_section"),
