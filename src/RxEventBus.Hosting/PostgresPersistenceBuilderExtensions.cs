@@ -26,14 +26,15 @@ public static class PostgresPersistenceBuilderExtensions
     /// <remarks>
     /// <para>The options are set, each source over the one before (docs/configuration.md): the defaults; the
     /// <see cref="SectionName"/> section of <paramref name="configuration"/>, by property names (durations as
-    /// <c>hh:mm:ss</c>, <c>Topics</c> an array, <c>ConnectionString</c> either form of <see cref="DatabaseUrl"/>);
+    /// <c>hh:mm:ss</c>, <c>Topics</c> an array, <c>ConnectionString</c> either form of <see cref="DatabaseUrl"/>,
+    /// <c>Overflow</c> as <c>EB_PG_OVERFLOW</c> is written);
     /// the <c>EB_PG_*</c> names at the root of <paramref name="configuration"/>, read by the rules of
     /// <see cref="PostgresPersistenceOptions.FromVariables(Func{string, string})"/>, so the environment-variables
     /// provider feeds them as they are; then <paramref name="configure"/>, and any
-    /// <c>services.Configure&lt;PostgresPersistenceOptions&gt;(…)</c>.</para>
+    /// <c>services.Configure&lt;PostgresPersistenceOptions&gt;(…)</c>, whether called before or after this.</para>
     /// <para>The options are checked when the host starts (<c>ValidateOnStart</c>), before any hosted service
     /// starts: a value that cannot be read fails the start with a <see cref="PostgresConfigurationException"/>
-    /// naming its variable; values that break a rule (<see cref="PostgresPersistenceOptions.Validate()"/>) with an
+    /// naming its variable or key; values that break a rule (<see cref="PostgresPersistenceOptions.Validate()"/>) with an
     /// <see cref="OptionsValidationException"/> naming the property and its variable. While persistence is disabled
     /// only the values read are checked.</para>
     /// </remarks>
@@ -58,15 +59,15 @@ public static class PostgresPersistenceBuilderExtensions
                 "AddPostgresPersistence was already called for this bus: one persistence consumer subscribes to it, and its settings come from one place.");
         }
 
-        var options = services.AddOptions<PostgresPersistenceOptions>()
-            .Configure<IServiceProvider>((options, provider) =>
+        var options = services.AddOptions<PostgresPersistenceOptions>();
+        ConfigurationFirst.Add<PostgresPersistenceOptions>(services, (options, provider) =>
+        {
+            if ((configuration ?? provider.GetService<IConfiguration>()) is { } source)
             {
-                if ((configuration ?? provider.GetService<IConfiguration>()) is { } source)
-                {
-                    Bind(options, source.GetSection(SectionName));
-                    options.ReadVariables(name => source[name]);
-                }
-            });
+                Bind(options, source.GetSection(SectionName));
+                options.ReadVariables(name => source[name]);
+            }
+        });
         if (configure is not null)
         {
             options.Configure(configure);
@@ -80,30 +81,55 @@ public static class PostgresPersistenceBuilderExtensions
         return builder;
     }
 
+    // Key by key rather than section.Bind, so a value that cannot be read fails naming its key (the binder's own
+    // InvalidOperationException names neither the rule nor the library), and the database URL and the overflow
+    // policy are read by the EB_PG_* rules. A blank key is unset, as an EB_PG_* variable is.
     private static void Bind(PostgresPersistenceOptions options, IConfigurationSection section)
     {
-        section.Bind(options);
-        // The binder adds a list's items to those it holds, which would keep the default ".*" beside them.
-        if (section.GetSection(nameof(PostgresPersistenceOptions.Topics)) is { } topics && topics.Exists())
+        foreach (var property in typeof(PostgresPersistenceOptions).GetProperties())
         {
-            options.Topics = topics.Get<string[]>() ?? [];
-        }
+            var key = section.GetSection(property.Name);
+            if (!property.CanWrite || property.Name == nameof(PostgresPersistenceOptions.Serializer)
+                || (string.IsNullOrWhiteSpace(key.Value) && !key.GetChildren().Any()))
+            {
+                continue;
+            }
 
-        if (section[nameof(PostgresPersistenceOptions.ConnectionString)] is { } connection && !string.IsNullOrWhiteSpace(connection))
+            switch (property.Name)
+            {
+                case nameof(PostgresPersistenceOptions.Topics):
+                    // Replaces the default ".*": the binder would add the items to it.
+                    options.Topics = key.Value is { } one ? [one] : key.Get<string[]>() ?? [];
+                    break;
+                case nameof(PostgresPersistenceOptions.ConnectionString):
+                    options.ConnectionString = PostgresPersistenceOptions.ConnectionStringFrom(key.Value!, key.Path, key.Path);
+                    break;
+                case nameof(PostgresPersistenceOptions.Overflow):
+                    options.Overflow = PostgresPersistenceOptions.ParseOverflow(key.Value!) ?? throw new PostgresConfigurationException(
+                        key.Path, $"{key.Path} must be {PostgresPersistenceOptions.OverflowChoices}, but is '{key.Value}'.");
+                    break;
+                default:
+                    property.SetValue(options, Read(key, property.PropertyType));
+                    break;
+            }
+        }
+    }
+
+    private static object? Read(IConfigurationSection key, Type type)
+    {
+        try
         {
-            try
-            {
-                options.ConnectionString = DatabaseUrl.ToConnectionString(connection);
-            }
-            catch (ArgumentException e)
-            {
-                // DatabaseUrl's messages are built to hold no password, so this one may be kept whole.
-                throw new PostgresConfigurationException(
-                    section.GetSection(nameof(PostgresPersistenceOptions.ConnectionString)).Path,
-                    $"{section.Path}:{nameof(PostgresPersistenceOptions.ConnectionString)} must be postgres://user:password@host:port/database " +
-                    $"or an Npgsql connection string (Host=…;Username=…;Password=…;Database=…). {e.Message}",
-                    e);
-            }
+            return key.Get(type);
+        }
+        catch (InvalidOperationException e)
+        {
+            // No value here is a password: the connection string is read above, by rules that never show it.
+            var expected = type == typeof(int) ? "a whole number (e.g. 4)"
+                : type == typeof(TimeSpan) ? "a duration written hh:mm:ss[.fff] (e.g. 00:00:30)"
+                : type == typeof(bool) ? "true or false"
+                : type == typeof(double) ? "a number (e.g. 0.5)"
+                : $"a {type.Name}";
+            throw new PostgresConfigurationException(key.Path, $"{key.Path} must be {expected}, but is '{key.Value}'.", e);
         }
     }
 }

@@ -39,8 +39,10 @@ public static class RxEventBusServiceCollectionExtensions
         var options = services.AddOptions<EventBusOptionsBuilder>();
         if (!services.Any(static s => s.ServiceType == typeof(EventBus)))
         {
-            // Once, and first: configuration is read before any configure action, which may change what it set.
-            options.Configure<IServiceProvider>(static (bus, provider) => provider.GetService<IConfiguration>()?.GetSection(SectionName).Bind(bus));
+            // Once, and first: configuration is read before any configure action (even one registered before this
+            // call), which may change what it set.
+            ConfigurationFirst.Add<EventBusOptionsBuilder>(
+                services, static (bus, provider) => provider.GetService<IConfiguration>()?.GetSection(SectionName).Bind(bus));
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EventBusOptionsBuilder>, EventBusOptionsValidator>());
             options.ValidateOnStart();
         }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 
 namespace RxEventBus.Postgres;
 
@@ -28,6 +27,7 @@ public sealed partial class PostgresPersistenceOptions
     private const string EnsureSchemaVariable = "EB_PG_ENSURE_SCHEMA";
 
     private const string TopicSeparator = ";";
+    internal const string OverflowChoices = "wait, drop_oldest, drop_newest or fail";
 
     /// <summary>
     /// Reads the options from the process's <c>EB_PG_*</c> environment variables; see
@@ -211,6 +211,42 @@ public sealed partial class PostgresPersistenceOptions
             nameOf(property == nameof(MaxBatchSize) ? maxBatchVariable : VariableOf(property) ?? property));
     }
 
+    // EB_PG_DATABASE_URL's rules, for every place a database is given (a variable, a flag, a configuration key):
+    // `setting` is what the message calls it, `variable` what the exception's Variable says.
+    internal static string ConnectionStringFrom(string value, string variable, string setting)
+    {
+        try
+        {
+            return DatabaseUrl.ToConnectionString(value);
+        }
+        catch (ArgumentException e)
+        {
+            // DatabaseUrl's messages are built to hold no password, so this one may be kept whole.
+            throw new PostgresConfigurationException(
+                variable,
+                $"{setting} must be postgres://user:password@host:port/database or an Npgsql connection string " +
+                $"(Host=…;Username=…;Password=…;Database=…). {e.Message}",
+                e);
+        }
+    }
+
+    // EB_PG_OVERFLOW's rules, for every place an overflow policy is written as text; null when `value` names none.
+    internal static OverflowPolicy? ParseOverflow(string value)
+    {
+        // "drop_oldest", "drop-oldest" and "DropOldest" all name OverflowPolicy.DropOldest. Enum.TryParse is not
+        // used: it would also take "1" or "Wait,Fail".
+        var name = value.Trim().Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal);
+        foreach (var policy in Enum.GetValues<OverflowPolicy>())
+        {
+            if (policy.ToString().Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                return policy;
+            }
+        }
+
+        return null;
+    }
+
     private static string? Read(Func<string, string?> lookup, string variable)
     {
         var value = lookup(variable);
@@ -279,20 +315,8 @@ public sealed partial class PostgresPersistenceOptions
                 return null;
             }
 
-            // "drop_oldest", "drop-oldest" and "DropOldest" all name OverflowPolicy.DropOldest. Enum.TryParse is not
-            // used: it would also take "1" or "Wait,Fail".
-            var name = value.Trim().Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal);
-            foreach (var policy in Enum.GetValues<OverflowPolicy>())
-            {
-                if (policy.ToString().Equals(name, StringComparison.OrdinalIgnoreCase))
-                {
-                    return policy;
-                }
-            }
-
-            throw new PostgresConfigurationException(
-                OverflowVariable,
-                $"{NameOf(OverflowVariable)} must be wait, drop_oldest, drop_newest or fail, but is '{value}'.");
+            return ParseOverflow(value) ?? throw new PostgresConfigurationException(
+                OverflowVariable, $"{NameOf(OverflowVariable)} must be {OverflowChoices}, but is '{value}'.");
         }
 
         public string[]? Topics()
@@ -310,19 +334,14 @@ public sealed partial class PostgresPersistenceOptions
                     $"{NameOf(TopicsVariable)} must hold at least one topic regex, separated by ';' (e.g. '.*' or 'user_.*;order_.*'), but is '{value}'.");
             }
 
+            // Checked as read, so that a bad value fails even while EB_PG_ENABLED=false; Validate() checks it again.
             foreach (var topic in topics)
             {
-                try
-                {
-                    // Compiled once here only to fail at start; the bus compiles its own with its match timeout.
-                    _ = new Regex(topic, RegexOptions.CultureInvariant);
-                }
-                catch (ArgumentException e)
+                if (RegexProblem(topic) is { } error)
                 {
                     throw new PostgresConfigurationException(
                         TopicsVariable,
-                        $"{NameOf(TopicsVariable)} must hold regexes separated by ';' (e.g. 'user_.*;order_.*'), but '{topic}' is not one: {e.Message}",
-                        e);
+                        $"{NameOf(TopicsVariable)} must hold regexes separated by ';' (e.g. 'user_.*;order_.*'), but '{topic}' is not one: {error}");
                 }
             }
 
@@ -342,26 +361,7 @@ public sealed partial class PostgresPersistenceOptions
             return problem is null ? name : throw new PostgresConfigurationException(variable, problem);
         }
 
-        public string? ConnectionString()
-        {
-            if (Read(Lookup, DatabaseUrlVariable) is not { } value)
-            {
-                return null;
-            }
-
-            try
-            {
-                return DatabaseUrl.ToConnectionString(value);
-            }
-            catch (ArgumentException e)
-            {
-                // DatabaseUrl's messages are built to hold no password, so this one may be kept whole.
-                throw new PostgresConfigurationException(
-                    DatabaseUrlVariable,
-                    $"{NameOf(DatabaseUrlVariable)} must be postgres://user:password@host:port/database or an Npgsql connection string " +
-                    $"(Host=…;Username=…;Password=…;Database=…). {e.Message}",
-                    e);
-            }
-        }
+        public string? ConnectionString() =>
+            Read(Lookup, DatabaseUrlVariable) is { } value ? ConnectionStringFrom(value, DatabaseUrlVariable, NameOf(DatabaseUrlVariable)) : null;
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Npgsql;
 
 namespace RxEventBus.Postgres;
@@ -174,6 +175,22 @@ public sealed partial class PostgresPersistenceOptions
     // The first rule broken, or null. The setting at fault is data (Property); every setting a message mentions is
     // named by `name`, which the caller picks: a property and its variable in code, a variable when read from
     // EB_PG_*, a flag on the command line.
+    // Why `pattern` is not a topic regex the bus can use, or null. The bus compiles each pattern alone and anchored as
+    // ^(?:pattern) (RxEventBus's TopicPatterns); both are tried here only to fail at start, not to be kept.
+    internal static string? RegexProblem(string pattern)
+    {
+        try
+        {
+            _ = new Regex(pattern, RegexOptions.CultureInvariant);
+            _ = new Regex("^(?:" + pattern + ")", RegexOptions.CultureInvariant);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+    }
+
     internal (string Property, string Message)? FindProblem(bool requireConnectionString, Func<string, string> name)
     {
         if (requireConnectionString && string.IsNullOrWhiteSpace(ConnectionString))
@@ -209,9 +226,17 @@ public sealed partial class PostgresPersistenceOptions
             return (nameof(Topics), $"{name(nameof(Topics))} must hold at least one non-empty regex, e.g. \".*\".");
         }
 
+        foreach (var topic in Topics)
+        {
+            if (RegexProblem(topic) is { } error)
+            {
+                return (nameof(Topics), $"{name(nameof(Topics))} must hold regexes (e.g. \"user_.*\"), but '{topic}' is not one: {error}");
+            }
+        }
+
         if (!Enum.IsDefined(Overflow))
         {
-            return (nameof(Overflow), $"{name(nameof(Overflow))} must be wait, drop_oldest, drop_newest or fail, not {(int)Overflow}.");
+            return (nameof(Overflow), $"{name(nameof(Overflow))} must be {OverflowChoices}, not {(int)Overflow}.");
         }
 
         problem =

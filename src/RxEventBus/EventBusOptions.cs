@@ -1,4 +1,5 @@
 using System.Reactive.Concurrency;
+using RxEventBus.Internal;
 
 namespace RxEventBus;
 
@@ -61,6 +62,28 @@ public sealed class EventBusOptions
         if (Topics is null)
         {
             throw new ArgumentException("EventBusOptions.Topics must not be null (use an empty list).", "options");
+        }
+
+        var index = 0;
+        foreach (var topic in Topics)
+        {
+            if (topic is null)
+            {
+                throw new ArgumentException($"EventBusOptions.Topics[{index}] is null; a topic name is a non-empty string.", "options");
+            }
+
+            try
+            {
+                // The bus's own rule, checked here so that ValidateOnStart refuses the name, not the bus's constructor.
+                // No parameter name: the message goes into this one, which has its own.
+                TopicName.Validate(topic, paramName: null!);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ArgumentException($"EventBusOptions.Topics[{index}] is not a valid topic name: {e.Message}", "options", e);
+            }
+
+            index++;
         }
 
         if (IdGenerator is null)

@@ -15,6 +15,20 @@ public sealed class ServiceRegistrationTests
     private static IConfiguration Configuration(params (string Key, string? Value)[] settings) =>
         new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
 
+    // A host with these settings as its configuration, the bus and (if asked) the persistence added, not started.
+    private static IHost StartableHost(bool persistence, params (string Key, string? Value)[] settings)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
+        var bus = builder.Services.AddRxEventBus();
+        if (persistence)
+        {
+            bus.AddPostgresPersistence();
+        }
+
+        return builder.Build();
+    }
+
     [Fact]
     public void AddRxEventBus_Configured_RegistersOneBusBuiltFromEverySettingAndDisposesIt()
     {
@@ -204,18 +218,77 @@ public sealed class ServiceRegistrationTests
         options.Table.Should().Be("from_code", "code wins over both");
     }
 
+    [Theory]
+    [InlineData("PoolSize", "abc", "a whole number (e.g. 4)")]
+    [InlineData("MaxBatchDelay", "soon", "a duration written hh:mm:ss[.fff] (e.g. 00:00:30)")]
+    [InlineData("AutoDeleteWithTtl", "maybe", "true or false")]
+    [InlineData("RetryJitter", "half", "a number (e.g. 0.5)")]
+    [InlineData("Overflow", "sometimes", "wait, drop_oldest, drop_newest or fail")]
+    [InlineData("Overflow", "1", "wait, drop_oldest, drop_newest or fail")]
+    public async Task HostStart_ValueTheSectionCannotHold_FailsNamingTheKeyAndTheExpectation(string key, string value, string expected)
+    {
+        using var host = StartableHost(persistence: true, ("RxEventBus:Persistence:ConnectionString", Url), ($"RxEventBus:Persistence:{key}", value));
+
+        var start = () => host.StartAsync();
+
+        var error = (await start.Should().ThrowAsync<PostgresConfigurationException>()).Which;
+        error.Variable.Should().Be($"RxEventBus:Persistence:{key}");
+        error.Message.Should().Be($"RxEventBus:Persistence:{key} must be {expected}, but is '{value}'.").And.NotContain("secret");
+    }
+
+    [Theory]
+    [InlineData("drop_oldest", OverflowPolicy.DropOldest)]
+    [InlineData("drop-newest", OverflowPolicy.DropNewest)]
+    [InlineData("DropOldest", OverflowPolicy.DropOldest)]
+    [InlineData(" FAIL ", OverflowPolicy.Fail)]
+    public void AddPostgresPersistence_SectionOverflowSpelledAsTheVariableIs_IsRead(string value, OverflowPolicy expected)
+    {
+        var configuration = Configuration(("RxEventBus:Persistence:ConnectionString", Url), ("RxEventBus:Persistence:Overflow", value));
+        using var provider = new ServiceCollection().AddRxEventBus().AddPostgresPersistence(configuration).Services.BuildServiceProvider();
+
+        provider.GetRequiredService<PostgresPersistenceOptions>().Overflow.Should().Be(expected);
+    }
+
+    [Fact]
+    public void AddPostgresPersistence_SectionTopicsAsOneString_IsOneRegex()
+    {
+        var configuration = Configuration(("RxEventBus:Persistence:ConnectionString", Url), ("RxEventBus:Persistence:Topics", "^orders$"));
+        using var provider = new ServiceCollection().AddRxEventBus().AddPostgresPersistence(configuration).Services.BuildServiceProvider();
+
+        provider.GetRequiredService<PostgresPersistenceOptions>().Topics.Should().Equal(["^orders$"], "\"Topics\": \"^orders$\" means that one regex");
+    }
+
+    [Fact]
+    public void AddPostgresPersistence_ConfigureCalledBeforeIt_StillWinsOverConfiguration()
+    {
+        var configuration = Configuration(("RxEventBus:Persistence:ConnectionString", Url), ("RxEventBus:Persistence:Table", "from_section"),
+            ("EB_PG_SCHEMA", "from_variable"));
+        var services = new ServiceCollection();
+        services.Configure<PostgresPersistenceOptions>(options => (options.Table, options.Schema) = ("from_code", "code_schema"));
+        using var provider = services.AddRxEventBus().AddPostgresPersistence(configuration).Services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<PostgresPersistenceOptions>();
+
+        options.Table.Should().Be("from_code", "code wins over the section whatever the order of the calls");
+        options.Schema.Should().Be("code_schema", "code wins over EB_PG_* whatever the order of the calls");
+    }
+
+    [Fact]
+    public void AddRxEventBus_ConfigureCalledBeforeIt_StillWinsOverConfiguration()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(Configuration(("RxEventBus:DefaultSource", "from_section")));
+        services.Configure<EventBusOptionsBuilder>(bus => bus.DefaultSource = "from_code");
+        using var provider = services.AddRxEventBus().Services.BuildServiceProvider();
+
+        provider.GetRequiredService<EventBus>().Options.DefaultSource.Should().Be("from_code", "code wins whatever the order of the calls");
+    }
+
     [Fact]
     public async Task HostStart_RuleBrokenInTheSection_FailsNamingTheSettingAndItsVariable()
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["RxEventBus:Persistence:ConnectionString"] = Url,
-            ["RxEventBus:Persistence:DatabasePoolSize"] = "2",
-            ["RxEventBus:Persistence:PoolSize"] = "5",
-        });
-        builder.Services.AddRxEventBus().AddPostgresPersistence();
-        using var host = builder.Build();
+        using var host = StartableHost(persistence: true,
+            ("RxEventBus:Persistence:ConnectionString", Url), ("RxEventBus:Persistence:DatabasePoolSize", "2"), ("RxEventBus:Persistence:PoolSize", "5"));
 
         var start = () => host.StartAsync();
 
@@ -227,13 +300,7 @@ public sealed class ServiceRegistrationTests
     [Fact]
     public async Task HostStart_UnreadableUrlInTheSection_FailsNamingTheKeyWithoutThePassword()
     {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["RxEventBus:Persistence:ConnectionString"] = "postgres://app:secret@db.example:notaport/events",
-        });
-        builder.Services.AddRxEventBus().AddPostgresPersistence();
-        using var host = builder.Build();
+        using var host = StartableHost(persistence: true, ("RxEventBus:Persistence:ConnectionString", "postgres://app:secret@db.example:notaport/events"));
 
         var start = () => host.StartAsync();
 
@@ -264,14 +331,34 @@ public sealed class ServiceRegistrationTests
     public async Task HostStart_BadBusOptionInTheSection_FailsTheStartNamingTheOption()
     {
         // Nothing resolves the bus while the host starts: only ValidateOnStart checks its options then.
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["RxEventBus:DefaultTtl"] = "-00:00:01" });
-        builder.Services.AddRxEventBus();
-        using var host = builder.Build();
+        using var host = StartableHost(persistence: false, ("RxEventBus:DefaultTtl", "-00:00:01"));
 
         var start = () => host.StartAsync();
 
         (await start.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain("EventBusOptions.DefaultTtl must be positive");
+    }
+
+    [Fact]
+    public async Task HostStart_BadTopicNameInTheSection_FailsTheStartNamingTheTopic()
+    {
+        using var host = StartableHost(persistence: false, ("RxEventBus:Topics:0", "orders"), ("RxEventBus:Topics:1", "bad\ttopic"));
+
+        var start = () => host.StartAsync();
+
+        (await start.Should().ThrowAsync<OptionsValidationException>())
+            .Which.Message.Should().StartWith("EventBusOptions.Topics[1] is not a valid topic name: Topic name 'bad\\u0009topic'");
+    }
+
+    [Fact]
+    public async Task HostStart_TopicPatternThatIsNoRegexInTheSection_FailsTheStartNamingTheSetting()
+    {
+        using var host = StartableHost(persistence: true,
+            ("RxEventBus:Persistence:ConnectionString", Url), ("RxEventBus:Persistence:Topics:0", "orders"), ("RxEventBus:Persistence:Topics:1", "(unclosed"));
+
+        var start = () => host.StartAsync();
+
+        (await start.Should().ThrowAsync<OptionsValidationException>())
+            .Which.Message.Should().StartWith("Topics/EB_PG_TOPICS must hold regexes (e.g. \"user_.*\"), but '(unclosed' is not one: ");
     }
 
     [Fact]

@@ -392,6 +392,37 @@ public sealed class BadInputTests : ReactiveTest
         bus.ShouldStillDeliver(Good);
     }
 
+    [Theory]
+    [InlineData("null")]
+    [InlineData("empty")]
+    [InlineData("whitespace")]
+    [InlineData("NUL character")]
+    [InlineData("other control character")]
+    [InlineData("unpaired high surrogate")]
+    [InlineData("unpaired low surrogate")]
+    [InlineData("256 characters")]
+    public void Validate_InvalidTopicName_ThrowsNamingTheTopicBeforeAnyBusIsBuilt(string topicCase)
+    {
+        // Validate alone is what the host's ValidateOnStart runs: the bad name must be refused there, not later.
+        var options = new EventBusOptions { Topics = [Good, BadTopics[topicCase]!] };
+
+        var act = options.Validate;
+
+        act.Should().Throw<ArgumentException>().Which.Message.Should().StartWith("EventBusOptions.Topics[1] ", "the message points at the offending topic");
+    }
+
+    [Fact]
+    public void Validate_ControlCharacterInATopic_MessageShowsTheTopicEscaped()
+    {
+        var options = new EventBusOptions { Topics = ["bad\ttopic"] };
+
+        var act = options.Validate;
+
+        act.Should().Throw<ArgumentException>().Which.Message.Should().Be(
+            "EventBusOptions.Topics[0] is not a valid topic name: Topic name 'bad\\u0009topic' contains the control character U+0009 " +
+            "at index 3; topic names must be printable. (Parameter 'options')");
+    }
+
     private static EventBus BusWithShortRegexTimeout(IScheduler scheduler, params string[] topics) =>
         new(new EventBusOptions { Scheduler = scheduler, Topics = topics, RegexMatchTimeout = TimeSpan.FromMilliseconds(50) });
 }

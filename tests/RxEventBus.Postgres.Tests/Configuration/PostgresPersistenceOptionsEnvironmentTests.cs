@@ -241,6 +241,7 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_DATABASE_POOL_SIZE", "ten", "must be a positive whole number (e.g. 10)")]
     [InlineData("EB_PG_TOPICS", " ; ;", "must hold at least one topic regex")]
     [InlineData("EB_PG_TOPICS", "(unclosed", "must hold regexes separated by ';'")]
+    [InlineData("EB_PG_TOPICS", "(?x)a#b", "must hold regexes separated by ';'")]
     [InlineData("EB_PG_OVERFLOW", "sometimes", "must be wait, drop_oldest, drop_newest or fail")]
     [InlineData("EB_PG_OVERFLOW", "1", "must be wait, drop_oldest, drop_newest or fail")]
     [InlineData("EB_PG_OVERFLOW", "Wait,Fail", "must be wait, drop_oldest, drop_newest or fail")]
@@ -255,6 +256,21 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
         error.Variable.Should().Be(variable);
         error.ParamName.Should().Be(variable);
         error.Message.Should().Contain(variable).And.Contain(expectation).And.Contain(value.Trim(), "the message shows what was found");
+    }
+
+    [Theory]
+    [InlineData("(unclosed")]
+    [InlineData("(?x)a#b")] // valid alone, but comments out the ')' of ^(?:…), as the bus anchors it
+    public void Validate_TopicThatIsNoRegexTheBusCanUse_ThrowsNamingTheSetting(string pattern)
+    {
+        // Set in code (or bound from a section): the same rule as EB_PG_TOPICS, through Validate.
+        var options = new PostgresPersistenceOptions { ConnectionString = "Host=db.example", Topics = ["orders", pattern] };
+
+        var validate = options.Validate;
+
+        var error = validate.Should().Throw<PostgresConfigurationException>().Which;
+        error.Variable.Should().Be("EB_PG_TOPICS");
+        error.Message.Should().StartWith($"Topics/EB_PG_TOPICS must hold regexes (e.g. \"user_.*\"), but '{pattern}' is not one: ");
     }
 
     [Theory]
