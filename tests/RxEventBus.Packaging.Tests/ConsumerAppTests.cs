@@ -1,4 +1,3 @@
-using System.Security;
 using RxEventBus.Packaging.Tests.Support;
 
 namespace RxEventBus.Packaging.Tests;
@@ -46,39 +45,7 @@ public sealed class ConsumerAppTests(PackedPackages packages)
 
     private async Task WriteConsumerAsync(string app)
     {
-        // Stop MSBuild's search for the repository's Directory.Build.* (they are not the user's): an app in the
-        // temp folder would not find them anyway, but a checkout under /tmp could.
-        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.props"), "<Project />");
-        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Build.targets"), "<Project />");
-        await File.WriteAllTextAsync(Path.Combine(app, "Directory.Packages.props"), "<Project />");
-
-        // The packed folder is the only source of RxEventBus and RxEventBus.*; every other package comes from the
-        // machine's nuget.org source as usual, read first from the machine's global package folder (a fallback
-        // folder, never written), while what this restore downloads goes to the run's private folder.
-        await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <config>
-                <add key="globalPackagesFolder" value="{SecurityElement.Escape(packages.PrivatePackagesFolder)}" />
-              </config>
-              <fallbackPackageFolders>
-                <clear />
-                <add key="machine" value="{SecurityElement.Escape(PackedPackages.MachinePackagesFolder)}" />
-              </fallbackPackageFolders>
-              <packageSources>
-                <add key="rxeventbus-under-test" value="{SecurityElement.Escape(packages.Feed)}" />
-              </packageSources>
-              <packageSourceMapping>
-                <packageSource key="rxeventbus-under-test">
-                  <package pattern="RxEventBus" />
-                  <package pattern="RxEventBus.*" />
-                </packageSource>
-                <packageSource key="nuget.org">
-                  <package pattern="*" />
-                </packageSource>
-              </packageSourceMapping>
-            </configuration>
-            """);
+        await packages.WriteUserSettingsAsync(app);
 
         var references = string.Join("\n    ", PackableProject.Libraries
             .Select(p => $"""<PackageReference Include="{p.Name}" Version="[{packages.Version}]" />"""));

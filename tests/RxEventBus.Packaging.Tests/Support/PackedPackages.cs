@@ -1,3 +1,4 @@
+using System.Security;
 using System.Text.Json;
 using System.Xml.Linq;
 
@@ -50,6 +51,47 @@ public sealed class PackedPackages : IAsyncLifetime
     public string PackagePath(PackableProject project) => Path.Combine(Feed, $"{project.Name}.{Version}.nupkg");
 
     public string SymbolPackagePath(PackableProject project) => Path.Combine(Feed, $"{project.Name}.{Version}.snupkg");
+
+    /// <summary>
+    /// Makes <paramref name="folder"/> a place where a user's project restores RxEventBus packages from <see cref="Feed"/>
+    /// only: no Directory.Build.* of ours, and a nuget.config that maps RxEventBus* to the feed.
+    /// </summary>
+    public async Task WriteUserSettingsAsync(string folder)
+    {
+        // Stop MSBuild's search for the repository's Directory.Build.* (they are not the user's): an app in the
+        // temp folder would not find them anyway, but a checkout under /tmp could.
+        await File.WriteAllTextAsync(Path.Combine(folder, "Directory.Build.props"), "<Project />");
+        await File.WriteAllTextAsync(Path.Combine(folder, "Directory.Build.targets"), "<Project />");
+        await File.WriteAllTextAsync(Path.Combine(folder, "Directory.Packages.props"), "<Project />");
+
+        // The packed folder is the only source of RxEventBus and RxEventBus.*; every other package comes from the
+        // machine's nuget.org source as usual, read first from the machine's global package folder (a fallback
+        // folder, never written), while what this restore downloads goes to the run's private folder.
+        await File.WriteAllTextAsync(Path.Combine(folder, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <config>
+                <add key="globalPackagesFolder" value="{SecurityElement.Escape(PrivatePackagesFolder)}" />
+              </config>
+              <fallbackPackageFolders>
+                <clear />
+                <add key="machine" value="{SecurityElement.Escape(MachinePackagesFolder)}" />
+              </fallbackPackageFolders>
+              <packageSources>
+                <add key="rxeventbus-under-test" value="{SecurityElement.Escape(Feed)}" />
+              </packageSources>
+              <packageSourceMapping>
+                <packageSource key="rxeventbus-under-test">
+                  <package pattern="RxEventBus" />
+                  <package pattern="RxEventBus.*" />
+                </packageSource>
+                <packageSource key="nuget.org">
+                  <package pattern="*" />
+                </packageSource>
+              </packageSourceMapping>
+            </configuration>
+            """);
+    }
 
     public async Task InitializeAsync()
     {
