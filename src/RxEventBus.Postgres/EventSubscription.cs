@@ -49,6 +49,7 @@ public sealed class EventSubscription : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly string _displayName;
     private int _reading;
+    private long _pageReads;
     private bool _disposed;
     private SubscriptionState _state;
     private LogPosition? _position;
@@ -123,6 +124,9 @@ public sealed class EventSubscription : IAsyncDisposable
             }
         }
     }
+
+    // Pages read so far (each poll is one), so tests can tell that a read happened without timing it.
+    internal long PageReads => Interlocked.Read(ref _pageReads);
 
     /// <summary>What the subscription is doing now.</summary>
     public SubscriptionState State
@@ -258,6 +262,7 @@ public sealed class EventSubscription : IAsyncDisposable
                     }
 
                     page = await session.ReadPageAsync(checkpoints.Handled, _options.PageSize, _topics, token).ConfigureAwait(false);
+                    Interlocked.Increment(ref _pageReads);
                     reconnect = null;
                 }
                 catch (Exception e) when (IsTransient(e) && !token.IsCancellationRequested)

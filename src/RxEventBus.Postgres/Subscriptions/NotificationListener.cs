@@ -35,6 +35,27 @@ internal sealed class NotificationListener : IDisposable
 
     public void Dispose() => _stopping.Cancel();
 
+    private static async Task UnlistenAsync(NpgsqlConnection connection)
+    {
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            return;
+        }
+
+        try
+        {
+            var unlisten = new NpgsqlCommand("UNLISTEN *", connection);
+            await using (unlisten.ConfigureAwait(false))
+            {
+                await unlisten.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // Broken or still busy after the cancelled wait: closing it below ends the session if it is broken.
+        }
+    }
+
     private async Task RunAsync()
     {
         var token = _stopping.Token;
@@ -60,9 +81,18 @@ internal sealed class NotificationListener : IDisposable
 
                     backoff = null;
                     _wake();
-                    while (true)
+                    try
                     {
-                        await connection.WaitAsync(token).ConfigureAwait(false);
+                        while (true)
+                        {
+                            await connection.WaitAsync(token).ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        // Pooled connections are reset (UNLISTEN included) only when next handed out; until
+                        // then an idle connection would go on receiving every notification.
+                        await UnlistenAsync(connection).ConfigureAwait(false);
                     }
                 }
             }

@@ -15,6 +15,7 @@ internal sealed class PostgresLogSession : ILogSession
     private readonly IEventSerializer _serializer;
     private readonly string _subscriptions;
     private readonly string _pageSql;
+    private bool _leading;
 
     internal PostgresLogSession(NpgsqlConnection connection, EventTable table, IEventSerializer serializer)
     {
@@ -69,7 +70,8 @@ internal sealed class PostgresLogSession : ILogSession
         await using (command.ConfigureAwait(false))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = LogTableNames.LeaderKey(_table, name) });
-            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
+            _leading = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
+            return _leading;
         }
     }
 
@@ -159,7 +161,32 @@ internal sealed class PostgresLogSession : ILogSession
         }
     }
 
-    public ValueTask DisposeAsync() => _connection.DisposeAsync();
+    // The connection goes back to the data source's pool, where it stays open: Npgsql resets a pooled
+    // connection (DISCARD ALL, which releases advisory locks) only when it is next handed out, so without this
+    // the name would stay held by an idle connection and a standby instance would never take over. A broken
+    // connection fails here at once; its server session, and the lock with it, is gone already.
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (_leading && _connection.State == System.Data.ConnectionState.Open)
+            {
+                var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", _connection);
+                await using (unlock.ConfigureAwait(false))
+                {
+                    await unlock.ExecuteNonQueryAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        catch (NpgsqlException)
+        {
+            // The connection is unusable, so the server has ended (or will end) the session and its lock.
+        }
+        finally
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
     // Every transaction below the fence has ended: nothing can appear at or before (fence − 1, max) any more.
     private static LogPosition BelowFence(ulong fence) => new(fence - 1, long.MaxValue);
