@@ -193,6 +193,28 @@ public sealed class EventSubscription : IAsyncDisposable
             }
         });
 
+    /// <summary>
+    /// Publishes every event of this subscription on <paramref name="bus"/>, each to its own topic, so that
+    /// events stored by other processes reach this process's subscribers, tracked subscribers and schedulers
+    /// as if published here: the distributed bus. Dispose the result to detach (and stop reading).
+    /// </summary>
+    /// <remarks>
+    /// <para>A persistence consumer on <paramref name="bus"/> that writes to this same table does not store them
+    /// again: it marks them skipped. (One writing to another table stores them, which copies the log.)</para>
+    /// <para>Delivery is at least once, in log order, one event at a time: an event counts as handled when
+    /// <see cref="EventBus.Publish(Event)"/> returns, that is once the bus's plain subscribers have run and its
+    /// tracked subscribers have it pending — not when they mark it completed. A publish the bus refuses (a topic
+    /// it has not registered, a subscriber's <see cref="EventRejectedException"/>) and the subscription's own
+    /// failure are reported on <see cref="EventBus.Errors"/>; a refused event is passed over.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="bus"/> is null.</exception>
+    public IDisposable AttachTo(EventBus bus)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        var table = _source.Table;
+        return bus.Attach(AsObservable().Select(e => LogOrigin.Mark(e, table)));
+    }
+
     /// <summary>Stops a running enumeration (it ends with <see cref="OperationCanceledException"/> after storing
     /// the checkpoint of what was handled) and completes <see cref="StateChanges"/>.</summary>
     public async ValueTask DisposeAsync()
