@@ -55,6 +55,8 @@ public sealed class EventSubscription : IAsyncDisposable
     private LogPosition? _position;
     private LogPosition? _acknowledged;
     private LogPosition? _checkpoint;
+    private DateTimeOffset? _heldSince;
+    private bool _heldWarned;
 
     /// <summary>A subscription over <paramref name="table"/>; nothing is read until <see cref="ReadAsync"/> is
     /// enumerated or <see cref="AsObservable"/> subscribed.</summary>
@@ -261,6 +263,8 @@ public sealed class EventSubscription : IAsyncDisposable
         var checkpoints = new Checkpointer(_options.CheckpointEvery, _options.CheckpointInterval, _scheduler);
         var poll = new PollInterval(_options.MinPollInterval, _options.MaxPollInterval);
         var listening = _source.Listen(_wake.Set);
+        var tags = PersistenceMetrics.SubscriptionTags(_source.Table, _options.Name);
+        using var heldBackGauge = PersistenceMetrics.ObserveHeldBack(tags, HeldBackSeconds);
         ILogSession? session = null;
         Backoff? reconnect = null;
         var positioned = false;
@@ -319,6 +323,7 @@ public sealed class EventSubscription : IAsyncDisposable
                         _position = logged.Position;
                     }
 
+                    PersistenceMetrics.Delivered(tags);
                     yield return logged.Event;
 
                     checkpoints.EventHandled(logged.Position);
@@ -370,6 +375,11 @@ public sealed class EventSubscription : IAsyncDisposable
                     session = null;
                     reconnect = await WaitToReconnectAsync(reconnect, e, token).ConfigureAwait(false);
                     continue;
+                }
+
+                if (session is not null)
+                {
+                    await WatchHeldBackAsync(session, page.HeldBack, token).ConfigureAwait(false);
                 }
 
                 SetState(SubscriptionState.Live);
@@ -490,6 +500,60 @@ public sealed class EventSubscription : IAsyncDisposable
         Log.SubscriptionReconnecting(_logger, error, _displayName, _source.Table, backoff.Attempts + 1, backoff.NextDelay.TotalMilliseconds);
         await backoff.WaitAsync(token).ConfigureAwait(false);
         return backoff;
+    }
+
+    // Committed rows waiting behind an older open transaction: measured from the first read that saw them so, and
+    // warned about once per episode, naming the transaction, because only a person can end it.
+    private async Task WatchHeldBackAsync(ILogSession session, bool heldBack, CancellationToken token)
+    {
+        var now = _scheduler.Now;
+        if (!heldBack)
+        {
+            if (_heldWarned && _heldSince is { } since)
+            {
+                Log.SubscriptionReleased(_logger, _displayName, _source.Table, (now - since).TotalSeconds);
+            }
+
+            using (_gate.EnterScope())
+            {
+                _heldSince = null;
+            }
+
+            _heldWarned = false;
+            return;
+        }
+
+        using (_gate.EnterScope())
+        {
+            _heldSince ??= now;
+        }
+
+        var waited = now - _heldSince.Value;
+        if (_heldWarned || waited < _options.HeldBackWarning)
+        {
+            return;
+        }
+
+        _heldWarned = true;
+        string holder;
+        try
+        {
+            holder = await session.DescribeFenceHolderAsync(token).ConfigureAwait(false);
+        }
+        catch (NpgsqlException e)
+        {
+            holder = "unknown (" + e.Message + ")";
+        }
+
+        Log.SubscriptionHeldBack(_logger, _displayName, _source.Table, waited.TotalSeconds, holder);
+    }
+
+    internal double HeldBackSeconds()
+    {
+        using (_gate.EnterScope())
+        {
+            return _heldSince is { } since ? Math.Max(0, (_scheduler.Now - since).TotalSeconds) : 0;
+        }
     }
 
     private async Task StoreAsync(ILogSession session, Checkpointer checkpoints, CancellationToken token)

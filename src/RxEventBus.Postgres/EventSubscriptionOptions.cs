@@ -52,6 +52,11 @@ public sealed class EventSubscriptionOptions
     /// <summary>Longest wait between two reconnection attempts. Default: 5 seconds.</summary>
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long committed rows may wait behind an older open transaction before the subscription logs
+    /// a warning naming that transaction (log id 38). Such rows are delivered when it ends, in order; the wait
+    /// is also on the <c>rxeventbus.subscription.held_back</c> gauge. Default: 10 seconds.</summary>
+    public TimeSpan HeldBackWarning { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Throws when a setting is out of range, naming it.</summary>
     /// <exception cref="ArgumentException">A setting is out of range or a topic pattern is invalid.</exception>
     public void Validate()
@@ -70,6 +75,7 @@ public sealed class EventSubscriptionOptions
         Positive(MinPollInterval, nameof(MinPollInterval));
         Positive(LeaderRetryInterval, nameof(LeaderRetryInterval));
         Positive(ReconnectDelay, nameof(ReconnectDelay));
+        Positive(HeldBackWarning, nameof(HeldBackWarning));
         if (MaxPollInterval < MinPollInterval)
         {
             throw new ArgumentException($"EventSubscriptionOptions.MaxPollInterval ({MaxPollInterval}) must not be less than MinPollInterval ({MinPollInterval}).", nameof(MaxPollInterval));

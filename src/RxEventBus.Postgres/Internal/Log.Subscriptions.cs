@@ -28,4 +28,10 @@ internal static partial class Log
 
     [LoggerMessage(37, LogLevel.Error, "An observer of subscription {Name}'s {Stream} threw; it keeps receiving, and the subscription goes on.")]
     internal static partial void SubscriptionObserverFailed(ILogger logger, Exception error, string name, string stream);
+
+    [LoggerMessage(38, LogLevel.Warning, "Subscription {Name} on {Table}: committed rows have waited {Seconds:F0} s behind an older transaction that is still open: {Holder}. They are delivered, in order, when it ends; nothing is lost.")]
+    internal static partial void SubscriptionHeldBack(ILogger logger, string name, string table, double seconds, string holder);
+
+    [LoggerMessage(39, LogLevel.Information, "Subscription {Name} on {Table}: the transaction that held rows back has ended after {Seconds:F0} s.")]
+    internal static partial void SubscriptionReleased(ILogger logger, string name, string table, double seconds);
 }

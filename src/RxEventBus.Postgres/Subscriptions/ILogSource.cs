@@ -29,4 +29,7 @@ internal interface ILogSession : IAsyncDisposable
     Task<LogPosition> EndAsync(CancellationToken cancellationToken);
 
     Task<LogPage> ReadPageAsync(LogPosition after, int limit, TopicFilter topics, CancellationToken cancellationToken);
+
+    // The oldest transaction holding an xid, in words (pid, database, user, age, state): what holds the fence.
+    Task<string> DescribeFenceHolderAsync(CancellationToken cancellationToken);
 }

@@ -27,11 +27,13 @@ internal sealed class PostgresLogSession : ILogSession
         // The fence and the page in ONE statement, so both see the same snapshot: every transaction below the
         // snapshot's xmin has ended, so its rows are visible to this very statement or were rolled back, and
         // any row that becomes visible later has tx >= xmin and sorts after everything read here (ADR 0004).
-        // The LEFT JOIN returns the fence even when no row qualifies. One range scan of (tx, position).
+        // The LEFT JOIN returns the fence even when no row qualifies. One range scan of (tx, position), and one
+        // index probe for `held`: committed rows (this snapshot sees no others) beyond the fence.
         _pageSql = $"""
             SELECT f.fence, e.tx, e.position, e.id, e.transaction_id, e.topic, e.data::text, e.initialized_at,
-                   e.occurred_at, e.source, e.ttl
-            FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS fence) f
+                   e.occurred_at, e.source, e.ttl, f.held
+            FROM (SELECT x.fence, EXISTS (SELECT FROM {table.QualifiedName} WHERE tx >= x.fence) AS held
+                  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS fence) x) f
             LEFT JOIN LATERAL (
                 SELECT tx, position, id, transaction_id, topic, data, initialized_at, occurred_at, source, ttl
                 FROM {table.QualifiedName}
@@ -135,12 +137,14 @@ internal sealed class PostgresLogSession : ILogSession
             var rows = 0;
             var last = after;
             ulong fence = 0;
+        var held = false;
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     fence = reader.GetFieldValue<ulong>(0);
+                    held = reader.GetBoolean(11);
                     if (reader.IsDBNull(1))
                     {
                         break;
@@ -157,7 +161,30 @@ internal sealed class PostgresLogSession : ILogSession
             }
 
             var full = rows == limit;
-            return new LogPage(events, rows, full ? last : LogPosition.Max(last, BelowFence(fence)), full);
+            return new LogPage(events, rows, full ? last : LogPosition.Max(last, BelowFence(fence)), full, held);
+        }
+    }
+
+    // Seeing other roles' sessions needs pg_read_all_stats (or superuser); without it their pid still shows.
+    public async Task<string> DescribeFenceHolderAsync(CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(
+            """
+            SELECT description FROM (
+                SELECT age(backend_xid) AS age,
+                       format('pid %s in database %s, user %s, %s, open since %s, state %s',
+                              pid, coalesce(datname, '?'), coalesce(usename, '?'),
+                              coalesce(nullif(application_name, ''), 'no application name'), xact_start, coalesce(state, '?')) AS description
+                FROM pg_stat_activity WHERE backend_xid IS NOT NULL
+                UNION ALL
+                SELECT age(transaction), format('prepared transaction %s in database %s, prepared at %s', gid, database, prepared)
+                FROM pg_prepared_xacts) holders
+            ORDER BY age DESC LIMIT 1
+            """,
+            _connection);
+        await using (command.ConfigureAwait(false))
+        {
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string ?? "a transaction that has ended since";
         }
     }
 

@@ -66,6 +66,33 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
     }
 
     [Fact]
+    public async Task ReadAsync_RowsHeldBackByAnOpenTransaction_LogsAWarningNamingItsBackend()
+    {
+        var logger = new ListLogger<EventSubscription>();
+        var subscription = new EventSubscription(fixture.DataSource, _table, new JsonEventSerializer(),
+            new EventSubscriptionOptions { MinPollInterval = TimeSpan.FromMilliseconds(10), MaxPollInterval = TimeSpan.FromMilliseconds(20), HeldBackWarning = TimeSpan.FromMilliseconds(50) },
+            logger: logger);
+        _disposables.Add(subscription);
+        var reader = new Reader(subscription);
+        await Wait.UntilAsync(() => subscription.State == SubscriptionState.Live, "caught up");
+
+        await using var holderConnection = await fixture.DataSource.OpenConnectionAsync();
+        await using var holder = await holderConnection.BeginTransactionAsync();
+        await using (var xid = new NpgsqlCommand("SELECT pg_current_xact_id()", holderConnection, holder))
+        {
+            await xid.ExecuteScalarAsync();
+        }
+
+        await InsertCommittedAsync("waiting");
+        await Wait.UntilAsync(() => logger.Entries.Any(e => e.EventId.Id == 38), "the held-back warning");
+
+        logger.Entries.Single(e => e.EventId.Id == 38).Message.Should().Contain($"pid {holderConnection.ProcessID} ", "it names the backend to look at");
+        reader.Count.Should().Be(0);
+        await holder.CommitAsync();
+        await reader.WaitForAsync(1);
+    }
+
+    [Fact]
     public async Task ReadAsync_NamedSubscriptionRestarted_ResumesAfterItsCheckpoint()
     {
         var events = Batch("orders", 10);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using RxEventBus.Postgres.Tests.Support;
 using static RxEventBus.Postgres.Tests.Support.TestEvents;
@@ -244,6 +245,35 @@ public sealed class SubscriptionLoopTests : IAsyncLifetime
         await _reading!.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(WaitLimit);
     }
 
+    [Fact]
+    public async Task ReadAsync_RowsHeldBackByAnOpenTransaction_WarnsOnceNamingItAfterHeldBackWarningThenReportsItsEnd()
+    {
+        var logger = new ListLogger<EventSubscription>();
+        _log.Add(Create("orders", T0), Create("orders", T0));
+        _log.SetFence(100);
+        await StartAsync(Options(o => o.HeldBackWarning = TimeSpan.FromSeconds(1)), firstWait: Min, logger);
+
+        await AdvanceAndWaitForTimerAsync(Min, Min * 2);
+        await AdvanceAndWaitForTimerAsync(Min * 2, Min * 4);
+        await AdvanceAndWaitForTimerAsync(Min * 4, Max);
+        Warnings(logger).Should().BeEmpty("700 ms is under the 1 s threshold");
+        _subscription!.HeldBackSeconds().Should().BeApproximately(0.7, 0.001, "the gauge reports the wait so far");
+
+        await AdvanceAndWaitForTimerAsync(Max, Max);
+        await AdvanceAndWaitForTimerAsync(Max, Max);
+        Warnings(logger).Should().ContainSingle("one warning per episode, not one per poll")
+            .Which.Should().Contain("pid 42 in database shop").And.Contain("behind an older transaction");
+
+        _log.SetFence(102);
+        await AdvanceAndWaitForTimerAsync(Max, Min);
+        Received().Should().HaveCount(2, "the rows come through once the transaction ends");
+        logger.Entries.Should().Contain(e => e.EventId.Id == 39, "the end of the episode is logged");
+        _subscription.HeldBackSeconds().Should().Be(0);
+    }
+
+    private static List<string> Warnings(ListLogger<EventSubscription> logger) =>
+        [.. logger.Entries.Where(e => e.EventId.Id == 38).Select(e => e.Message)];
+
     private static NpgsqlException Transient() => new("connection lost", new IOException("reset by peer"));
 
     private static EventSubscriptionOptions Options(Action<EventSubscriptionOptions>? configure = null)
@@ -262,9 +292,9 @@ public sealed class SubscriptionLoopTests : IAsyncLifetime
     }
 
     // Starts reading and returns once the loop has armed its first timer of `firstWait`.
-    private async Task StartAsync(EventSubscriptionOptions options, TimeSpan firstWait)
+    private async Task StartAsync(EventSubscriptionOptions options, TimeSpan firstWait, ILogger<EventSubscription>? logger = null)
     {
-        _subscription = new EventSubscription(_log, options, _scheduler, logger: null, reconnectJitter: 0);
+        _subscription = new EventSubscription(_log, options, _scheduler, logger, reconnectJitter: 0);
         var armed = _scheduler.WhenScheduledAsync(firstWait);
         var subscription = _subscription;
         _reading = Task.Run(async () =>

@@ -127,9 +127,12 @@ internal sealed class FakeLog(ThreadSafeTestScheduler scheduler) : ILogSource
                 var last = rows.Count > 0 ? rows[^1].Position : after;
                 var full = rows.Count == limit;
                 var end = full ? last : LogPosition.Max(last, new LogPosition(fence - 1, long.MaxValue));
-                return Task.FromResult(new LogPage([.. rows.Where(r => topics.Matches(r.Event.Topic))], rows.Count, end, full));
+                var held = log._rows.Exists(r => r.Position.Transaction >= fence);
+                return Task.FromResult(new LogPage([.. rows.Where(r => topics.Matches(r.Event.Topic))], rows.Count, end, full, held));
             }
         }
+
+        public Task<string> DescribeFenceHolderAsync(CancellationToken cancellationToken) => Task.FromResult("pid 42 in database shop");
 
         public ValueTask DisposeAsync()
         {
