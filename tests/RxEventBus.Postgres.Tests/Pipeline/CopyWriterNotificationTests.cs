@@ -1,0 +1,97 @@
+using Npgsql;
+using RxEventBus.Postgres.Tests.Support;
+using RxEventBus.Tests.Common;
+
+namespace RxEventBus.Postgres.Tests.Pipeline;
+
+// The writer's NOTIFY (issue 12): one per committed batch on EventTable.NotificationChannel, which wakes the
+// subscriptions of other processes.
+[Collection(SharedPostgres.Name)]
+public sealed class CopyWriterNotificationTests(PostgresFixture database) : IAsyncLifetime
+{
+    private static readonly TimeSpan Safety = TimeSpan.FromSeconds(30);
+    private const string EndMarker = "end of test";
+
+    private readonly ThreadSafeTestScheduler _scheduler = new();
+    private string _schema = "";
+
+    public async Task InitializeAsync() => _schema = await database.CreateSchemaAsync(nameof(CopyWriterNotificationTests));
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Write_OneBatchOfManyEvents_SendsExactlyOneNotification()
+    {
+        var notifications = await NotificationsWhileWritingAsync("notified", notify: true, events: 100);
+
+        notifications.Should().Equal([""], "the 100 events were one batch, one transaction, and a batch sends one empty notification");
+    }
+
+    [Fact]
+    public async Task Write_ThreeBatches_SendsOneNotificationEach()
+    {
+        var notifications = await NotificationsWhileWritingAsync("batches", notify: true, events: 250);
+
+        notifications.Should().Equal(["", "", ""], "one per committed batch (100, 100, 50), not one per event");
+    }
+
+    [Fact]
+    public async Task Write_NotifyOnCommitOff_SendsNone()
+    {
+        var notifications = await NotificationsWhileWritingAsync("silent", notify: false, events: 100);
+
+        notifications.Should().BeEmpty("NotifyOnCommit = false");
+    }
+
+    // Listens on the table's channel while a consumer writes `events` events in batches of 100, then returns
+    // the payloads received before an end marker sent after the consumer stopped. PostgreSQL delivers
+    // notifications in commit order, so every notification of the consumer's commits comes before the marker.
+    private async Task<List<string>> NotificationsWhileWritingAsync(string tableName, bool notify, int events)
+    {
+        var table = new EventTable(_schema, tableName);
+        await SchemaManager.EnsureSchemaAsync(database.DataSource, table);
+        await using var listener = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false }.ConnectionString);
+        await listener.OpenAsync();
+        var received = new List<string>();
+        listener.Notification += (_, e) =>
+        {
+            e.Channel.Should().Be(table.NotificationChannel);
+            received.Add(e.Payload);
+        };
+        await using (var listen = new NpgsqlCommand($"LISTEN \"{table.NotificationChannel}\"", listener))
+        {
+            await listen.ExecuteNonQueryAsync();
+        }
+
+        using var bus = new EventBus(new EventBusOptions { Topics = ["orders"], Scheduler = _scheduler });
+        await using (var consumer = new PostgresConsumer(bus, new PostgresPersistenceOptions
+        {
+            ConnectionString = database.ConnectionString,
+            Schema = _schema,
+            Table = tableName,
+            MaxBatchSize = 100,
+            MaxBatchDelay = TimeSpan.FromHours(1),
+            AutoDeleteWithTtl = false,
+            NotifyOnCommit = notify,
+        }))
+        {
+            await consumer.StartAsync();
+            for (var i = 0; i < events; i++)
+            {
+                bus.Publish("orders", new { Number = i });
+            }
+
+            await consumer.StopWithinAsync();
+            consumer.Statistics.Persisted.Should().Be(events);
+        }
+
+        await Sql.ExecuteAsync(database.ConnectionString, $"SELECT pg_notify('{table.NotificationChannel}', '{EndMarker}')");
+        using var safety = new CancellationTokenSource(Safety);
+        while (!received.Contains(EndMarker))
+        {
+            await listener.WaitAsync(safety.Token);
+        }
+
+        return received.TakeWhile(p => p != EndMarker).ToList();
+    }
+}
