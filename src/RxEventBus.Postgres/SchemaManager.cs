@@ -98,13 +98,18 @@ public static class SchemaManager
     /// <see cref="EnsureSchemaAsync"/> has not run, or not to its end). A subscription must not read while they
     /// do: the cursor (tx, position) cannot order a NULL. One index probe of <c>(tx, position)</c>.
     /// </summary>
-    internal static async Task<bool> HasUnpositionedRowsAsync(NpgsqlConnection connection, EventTable table, CancellationToken cancellationToken)
+    internal static Task<bool> HasUnpositionedRowsAsync(NpgsqlConnection connection, EventTable table, CancellationToken cancellationToken) =>
+        HasUnpositionedRowsAsync(connection, null, table, cancellationToken);
+
+    private static async Task<bool> HasUnpositionedRowsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, EventTable table, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(table);
         return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             $"SELECT EXISTS (SELECT 1 FROM {table.QualifiedName} WHERE {UnpositionedCondition(table)})",
             new { name = table.QualifiedName },
+            transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
@@ -255,6 +260,13 @@ public static class SchemaManager
         {
             var remedies = new[] { needMigration.Count > 0 ? MigrateRemedy : null, missing.Count > 0 ? CreateRemedy : null };
             throw new SchemaMismatchException(table.QualifiedName, [.. needMigration, .. missing], string.Join("\n", remedies.OfType<string>()));
+        }
+
+        if (await HasUnpositionedRowsAsync(connection, transaction, table, cancellationToken).ConfigureAwait(false))
+        {
+            warnings.Add(
+                "some rows written before the position column existed have no position yet: writes work, but subscriptions refuse to " +
+                "start until they are numbered (EnsureSchema on numbers them; docs/persistence.md shows how by hand).");
         }
 
         return new SchemaReport([], warnings);

@@ -148,6 +148,23 @@ public sealed partial class SchemaManagerTests
     }
 
     [Fact]
+    public async Task VerifySchemaAsync_RowsWithoutPosition_WarnsThatSubscriptionsWaitForThem()
+    {
+        // Rows as a migration by hand leaves them: in the oldest transaction, not numbered yet.
+        var table = await EnsuredThenAsync("unnumbered", t => $"""
+            INSERT INTO {t.QualifiedName} (id, topic, data) SELECT gen_random_uuid(), 'orders', '1' FROM generate_series(1, 2);
+            UPDATE {t.QualifiedName} SET position = NULL;
+            """);
+        (await HasUnpositionedRowsAsync(table)).Should().BeTrue();
+        (await ScalarAsync<long>($"SELECT count(*) FROM {table.QualifiedName} WHERE position IS NULL")).Should().Be(2);
+
+        var report = await SchemaManager.VerifySchemaAsync(fixture.DataSource, table);
+
+        report.Warnings.Should().ContainSingle().Which.Should().StartWith(
+            "some rows written before the position column existed have no position yet", "writes work, but a subscription cannot order those rows");
+    }
+
+    [Fact]
     public async Task VerifySchemaAsync_IndexOnTxPositionMissing_Warns()
     {
         var table = await EnsuredThenAsync("unordered", t => $"DROP INDEX {t.Schema}.unordered_tx_position_idx");
