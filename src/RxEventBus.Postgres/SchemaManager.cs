@@ -37,8 +37,8 @@ public static class SchemaManager
     /// NULL column, then given its default (<c>nextval</c> of <see cref="EventTable.PositionSequence"/>) for the
     /// rows to come. The index on <c>(tx, position)</c> is built by a plain <c>CREATE INDEX</c> in the same
     /// transaction, which blocks writes to the table while it reads the table once.</para>
-    /// <para>After that transaction commits, the old rows are numbered, <see cref="FillBatchSize"/> rows per
-    /// transaction, while the writers go on; <see cref="SchemaReport.Changes"/> says how many. Each numbered row
+    /// <para>After that transaction commits, the old rows are numbered, about 10,000 rows per transaction (one
+    /// range of blocks each, so the table is read once), while the writers go on; <see cref="SchemaReport.Changes"/> says how many. Each numbered row
     /// is updated once (a new row version: autovacuum reclaims the old ones). Until all are numbered, a
     /// subscription refuses to start.</para>
     /// </remarks>
@@ -76,8 +76,8 @@ public static class SchemaManager
                 report.Warnings);
     }
 
-    // How many rows one backfill transaction numbers: short transactions, so the row locks and the fence they
-    // hold (every transaction with an xid holds back the subscriptions' fence) stay brief.
+    // About how many rows one backfill transaction numbers: short transactions, so the row locks and the fence
+    // they hold (every transaction with an xid holds back the subscriptions' fence) stay brief.
     internal const int FillBatchSize = 10_000;
 
     // The rows that predate the position column: added without a rewrite, its value is NULL in each of them,
@@ -113,11 +113,15 @@ public static class SchemaManager
             cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    // Numbers the rows that predate the position column, FillBatchSize rows per transaction (each UPDATE runs
-    // alone, so commits alone), until none is left; returns how many this call numbered. SKIP LOCKED: two
-    // starters fill disjoint rows side by side rather than one waiting on the other's. The order among these old
-    // rows is whatever the scan meets them in; once numbered it never changes. An UPDATE keeps tx as it is (a
-    // default applies to INSERT only), so the old rows stay together, before every row written after the ALTER.
+    // Numbers the rows that predate the position column, about FillBatchSize rows per transaction, until none is
+    // left; returns how many this call numbered. The old rows' xids are read once (through the index); then the
+    // table is walked once in ranges of blocks (a TID range scan, PostgreSQL 14+), so each transaction reads only
+    // its own range: picking "the next 10,000 NULL rows" instead would read every row still to do (or every dead
+    // version already done) again in each transaction, quadratic in the size of the table. Index scans are off in
+    // these transactions for that reason. SKIP LOCKED: two starters number disjoint rows side by side; what one
+    // skipped is swept at the end, waiting for the other's locks. The order among the old rows is the order of
+    // the walk; once numbered it never changes. An UPDATE keeps tx as it is (a default applies to INSERT only), so
+    // the old rows stay together, before every row written after the ALTER.
     private static async Task<long> FillPositionsAsync(NpgsqlDataSource dataSource, EventTable table, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -129,17 +133,57 @@ public static class SchemaManager
                 return 0;
             }
 
+            var parameters = new { name = table.QualifiedName };
+            var (oldTransactions, blocks, blocksPerBatch) = await connection.QuerySingleAsync<(string[], long, long)>(new CommandDefinition(
+                $"""
+                SELECT array_remove(ARRAY[
+                           (SELECT min(tx) FROM {table.QualifiedName})::text,
+                           (SELECT ((a.attmissingval::text)::xid8[])[1] FROM pg_attribute a
+                             WHERE a.attrelid = to_regclass(@name) AND a.attname = 'tx' AND a.atthasmissing)::text], NULL),
+                       pg_relation_size(to_regclass(@name)) / current_setting('block_size')::bigint,
+                       (SELECT CASE WHEN c.reltuples > 0 AND c.relpages > 0
+                                    THEN greatest(1, ceil({FillBatchSize} * c.relpages / c.reltuples))::bigint ELSE 100 END
+                          FROM pg_class c WHERE c.oid = to_regclass(@name))
+                """,
+                parameters,
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
             var fill = $"""
                 UPDATE {table.QualifiedName} SET position = nextval('{table.QuotedPositionSequence}'::regclass)
                 WHERE ctid = ANY (ARRAY (
-                    SELECT ctid FROM {table.QualifiedName} WHERE {UnpositionedCondition(table)}
-                    LIMIT {FillBatchSize} FOR UPDATE SKIP LOCKED))
+                    SELECT ctid FROM {table.QualifiedName}
+                    WHERE ctid >= @from::tid AND ctid < @to::tid AND position IS NULL AND tx = ANY (@old::text[]::xid8[])
+                    FOR UPDATE SKIP LOCKED))
                 """;
             long filled = 0;
+            for (var from = 0L; from < blocks; from += blocksPerBatch)
+            {
+                var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        "SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off", transaction: transaction, cancellationToken: cancellationToken))
+                        .ConfigureAwait(false);
+                    filled += await connection.ExecuteAsync(new CommandDefinition(
+                        fill,
+                        new { from = $"({from},0)", to = $"({from + blocksPerBatch},0)", old = oldTransactions },
+                        transaction,
+                        commandTimeout: 0,
+                        cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            // The rows another starter held when the walk passed them: few, found through the index, and waited for
+            // (once that starter commits they have a position, and the re-check leaves them out).
+            var sweep = $"""
+                UPDATE {table.QualifiedName} SET position = nextval('{table.QuotedPositionSequence}'::regclass)
+                WHERE ctid = ANY (ARRAY (
+                    SELECT ctid FROM {table.QualifiedName} WHERE {UnpositionedCondition(table)} LIMIT {FillBatchSize} FOR UPDATE))
+                """;
             while (true)
             {
                 var rows = await connection.ExecuteAsync(new CommandDefinition(
-                    fill, new { name = table.QualifiedName }, commandTimeout: 0, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    sweep, parameters, commandTimeout: 0, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 if (rows == 0)
                 {
                     return filled;

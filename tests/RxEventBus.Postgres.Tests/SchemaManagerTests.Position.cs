@@ -103,6 +103,30 @@ public sealed partial class SchemaManagerTests
     }
 
     [Fact]
+    public async Task EnsureSchemaAsync_StartersTogetherOnOldRows_NumberEachRowOnceBetweenThem()
+    {
+        const int OldRows = 30_000;
+        var table = new EventTable(_schema, "numbered_together");
+        await CreateTableAsync(table.QualifiedName, PreviousColumns);
+        await ExecuteAsync($"INSERT INTO {table.QualifiedName} (id, topic, data) SELECT gen_random_uuid(), 'orders', '1' FROM generate_series(1, {OldRows})");
+        await ExecuteAsync($"""
+            ALTER TABLE {table.QualifiedName} ADD COLUMN tx xid8 NOT NULL DEFAULT pg_current_xact_id();
+            CREATE SEQUENCE {table.QuotedPositionSequence};
+            ALTER TABLE {table.QualifiedName} ADD COLUMN position bigint NULL;
+            ALTER TABLE {table.QualifiedName} ALTER COLUMN position SET DEFAULT nextval('{table.QuotedPositionSequence}'::regclass);
+            """);
+
+        var reports = await StartTogetherAsync(table, 4);
+
+        var filled = reports.SelectMany(r => r.Changes).Where(c => c.StartsWith("filled position of ", StringComparison.Ordinal))
+            .Sum(c => int.Parse(c.Split(' ')[3], System.Globalization.CultureInfo.InvariantCulture));
+        filled.Should().Be(OldRows, "the starters share the rows (SKIP LOCKED), and each row is numbered by one of them");
+        var rows = await PositionsAsync(table);
+        rows.Should().OnlyContain(r => r.Position != null);
+        rows.Select(r => r.Position).Should().OnlyHaveUniqueItems();
+    }
+
+    [Fact]
     public async Task EnsuredTable_PlainInsertsByAnotherProgram_GetTxAndPositionOneTxPerTransaction()
     {
         var table = new EventTable(_schema, "plain");
