@@ -43,14 +43,64 @@ public sealed class CopyWriterNotificationTests(PostgresFixture database) : IAsy
         notifications.Should().BeEmpty("NotifyOnCommit = false");
     }
 
-    // Listens on the table's channel while a consumer writes `events` events in batches of 100, then returns
-    // the payloads received before an end marker sent after the consumer stopped. PostgreSQL delivers
-    // notifications in commit order, so every notification of the consumer's commits comes before the marker.
-    private async Task<List<string>> NotificationsWhileWritingAsync(string tableName, bool notify, int events)
+    [Fact]
+    public async Task Write_BatchRolledBackAtCommitThenRetried_SendsOnlyTheCommittedAttemptsNotification()
     {
-        var table = new EventTable(_schema, tableName);
+        // The first attempt runs the COPY and the pg_notify, then fails at its COMMIT (a deferred constraint
+        // trigger, with a serialization failure); the retry commits. A notification sent outside the batch's
+        // transaction would be heard twice.
+        var table = new EventTable(_schema, "rolled_back");
         await SchemaManager.EnsureSchemaAsync(database.DataSource, table);
-        await using var listener = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false }.ConnectionString);
+        await Sql.ExecuteAsync(database.ConnectionString, $"""
+            create table {_schema}.gate (closed boolean);
+            insert into {_schema}.gate values (true);
+            create function {_schema}.refuse() returns trigger language plpgsql as $$
+            begin
+              if (select closed from {_schema}.gate) then
+                raise exception 'refused for the test' using errcode = '40001';
+              end if;
+              return new;
+            end $$;
+            create constraint trigger refuse after insert on {table.QualifiedName} deferrable initially deferred
+              for each row execute function {_schema}.refuse();
+            """);
+        var listener = await ListenAsync(table);
+        await using var listening = listener.Connection;
+        using var bus = new EventBus(new EventBusOptions { Topics = ["orders"], Scheduler = _scheduler });
+        await using (var consumer = new PostgresConsumer(bus, new PostgresPersistenceOptions
+        {
+            ConnectionString = database.ConnectionString,
+            Schema = _schema,
+            Table = table.Table,
+            MaxBatchSize = 3,
+            MaxBatchDelay = TimeSpan.FromHours(1),
+            AutoDeleteWithTtl = false,
+            InitialRetryDelay = TimeSpan.FromSeconds(1),
+            RetryJitter = 0, // the test waits for the retry's exact delay
+        }))
+        {
+            await consumer.StartAsync();
+            var retryArmed = _scheduler.WhenScheduledAsync(TimeSpan.FromSeconds(1));
+            for (var i = 0; i < 3; i++)
+            {
+                bus.Publish("orders", new { Number = i });
+            }
+
+            await retryArmed;
+            consumer.Statistics.Retries.Should().Be(1, "the first attempt was rolled back at its COMMIT");
+            await Sql.ExecuteAsync(database.ConnectionString, $"update {_schema}.gate set closed = false");
+            _scheduler.AdvanceBy(TimeSpan.FromSeconds(1));
+            await Wait.UntilAsync(() => consumer.Statistics.Persisted == 3, "the retry commits the batch");
+            await consumer.StopWithinAsync();
+        }
+
+        (await ReceivedUntilEndAsync(listener.Connection, listener.Received, table)).Should().Equal(
+            [""], "PostgreSQL drops the notification of a transaction that rolls back; only the committed attempt's is delivered");
+    }
+
+    private async Task<(NpgsqlConnection Connection, List<string> Received)> ListenAsync(EventTable table)
+    {
+        var listener = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false }.ConnectionString);
         await listener.OpenAsync();
         var received = new List<string>();
         listener.Notification += (_, e) =>
@@ -58,11 +108,33 @@ public sealed class CopyWriterNotificationTests(PostgresFixture database) : IAsy
             e.Channel.Should().Be(table.NotificationChannel);
             received.Add(e.Payload);
         };
-        await using (var listen = new NpgsqlCommand($"LISTEN \"{table.NotificationChannel}\"", listener))
+        await using var listen = new NpgsqlCommand($"LISTEN \"{table.NotificationChannel}\"", listener);
+        await listen.ExecuteNonQueryAsync();
+        return (listener, received);
+    }
+
+    // The payloads received before an end marker sent now: PostgreSQL delivers notifications in commit order,
+    // so every notification of a commit that came before this one arrives first.
+    private async Task<List<string>> ReceivedUntilEndAsync(NpgsqlConnection listener, List<string> received, EventTable table)
+    {
+        await Sql.ExecuteAsync(database.ConnectionString, $"SELECT pg_notify('{table.NotificationChannel}', '{EndMarker}')");
+        using var safety = new CancellationTokenSource(Safety);
+        while (!received.Contains(EndMarker))
         {
-            await listen.ExecuteNonQueryAsync();
+            await listener.WaitAsync(safety.Token);
         }
 
+        return received.TakeWhile(p => p != EndMarker).ToList();
+    }
+
+    // Listens on the table's channel while a consumer writes `events` events in batches of 100, then returns
+    // the payloads received before an end marker sent after the consumer stopped.
+    private async Task<List<string>> NotificationsWhileWritingAsync(string tableName, bool notify, int events)
+    {
+        var table = new EventTable(_schema, tableName);
+        await SchemaManager.EnsureSchemaAsync(database.DataSource, table);
+        var listener = await ListenAsync(table);
+        await using var listening = listener.Connection;
         using var bus = new EventBus(new EventBusOptions { Topics = ["orders"], Scheduler = _scheduler });
         await using (var consumer = new PostgresConsumer(bus, new PostgresPersistenceOptions
         {
@@ -85,13 +157,6 @@ public sealed class CopyWriterNotificationTests(PostgresFixture database) : IAsy
             consumer.Statistics.Persisted.Should().Be(events);
         }
 
-        await Sql.ExecuteAsync(database.ConnectionString, $"SELECT pg_notify('{table.NotificationChannel}', '{EndMarker}')");
-        using var safety = new CancellationTokenSource(Safety);
-        while (!received.Contains(EndMarker))
-        {
-            await listener.WaitAsync(safety.Token);
-        }
-
-        return received.TakeWhile(p => p != EndMarker).ToList();
+        return await ReceivedUntilEndAsync(listener.Connection, listener.Received, table);
     }
 }
