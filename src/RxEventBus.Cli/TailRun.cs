@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Reactive.Concurrency;
+using Microsoft.Extensions.Logging;
+using RxEventBus.Postgres;
+
+namespace RxEventBus.Cli;
+
+/// <summary>
+/// One <c>rxeventbus tail</c>: an <see cref="EventSubscription"/> over the table, each event printed on standard
+/// output as it is read, the subscription's state changes as notices on standard error. Standard output holds
+/// events only, so that it can be piped into <c>jq</c> or a program.
+/// </summary>
+/// <remarks>
+/// An event counts as handled — and a named subscription's checkpoint may move past it — once its line has been
+/// written and flushed to standard output, never before: the loop flushes each line before it asks for the next
+/// event. So a tail killed at any moment has printed every event its checkpoint covers, and the next tail with the
+/// same name re-prints at most the events after that checkpoint (at most CheckpointEvery of them).
+/// </remarks>
+internal sealed class TailRun(CliContext context, DatabaseSession session, TailRequest request)
+{
+    private TextWriter Notes => context.Error;
+
+    public async Task<int> RunAsync()
+    {
+        var stop = context.Stop;
+        var options = new EventSubscriptionOptions
+        {
+            Name = request.Subscription,
+            Topics = request.Topics,
+            From = request.FromBeginning ? SubscriptionStart.Beginning : SubscriptionStart.End,
+        };
+        await using var subscription = new EventSubscription(
+            session.DataSource, session.Table, session.Options.Serializer, options, Scheduler.Default, new NoticeLogger(Notes));
+
+        var name = request.Subscription is { } given ? $"subscription '{given}'" : "an anonymous subscription";
+        var start = request.FromBeginning ? "the beginning" : "the end (events committed from now on)";
+        Note($"Following {session.Table.Schema}.{session.Table.Table} (topics {string.Join(';', request.Topics)}) as {name}; " +
+            $"without a checkpoint it starts at {start}.");
+        using var states = subscription.StateChanges.Subscribe(state => Note(Describe(state, subscription)));
+
+        var printed = 0L;
+        var stopped = false;
+        try
+        {
+            await foreach (var @event in subscription.ReadAsync(stop.Stopping))
+            {
+                // Written and flushed before the next event is asked for, which is what marks this one handled.
+                EventOutput.WriteTailed(context.Out, @event, subscription.Position, request.Json);
+                await context.Out.FlushAsync(CancellationToken.None);
+                if (++printed == request.Count)
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsRequested)
+        {
+            stopped = true;
+        }
+
+        // The last event printed is handled too: store it, so that the next tail of this name starts after it.
+        // A second Ctrl+C stops waiting for the database.
+        if (request.Subscription is not null)
+        {
+            await subscription.FlushCheckpointAsync(stop.Abandoning);
+        }
+
+        Note(Invariant($"Printed {printed:N0} events") + (subscription.Checkpoint is { } checkpoint && request.Subscription is not null
+            ? $"; the checkpoint of subscription '{request.Subscription}' is {checkpoint}."
+            : "."));
+
+        // Following until stopped is a tail's normal end; only a --count cut short by a signal did not finish its job.
+        return stopped && request.Count is not null ? stop.ExitCode : ExitCodes.Success;
+    }
+
+    private string Describe(SubscriptionState state, EventSubscription subscription) => state switch
+    {
+        SubscriptionState.Starting => "Starting.",
+        SubscriptionState.Standby => $"Standby: another process is reading subscription '{request.Subscription}'; this one takes over when it stops.",
+        SubscriptionState.CatchingUp => (request.Subscription is null ? "Reading" : $"Leading subscription '{request.Subscription}'") +
+            ((subscription.Position ?? subscription.Checkpoint) is { } after
+                ? $": catching up after {after}."
+                : $": catching up from {(request.FromBeginning ? "the beginning" : "the end")}."),
+        SubscriptionState.Live => "Live: caught up" + (subscription.Position is { } at ? $" at {at}" : "") + "; waiting for new events.",
+        SubscriptionState.Reconnecting => "Reconnecting: the connection to the database was lost; resuming after the last event printed.",
+        SubscriptionState.Stopped => "Stopped.",
+        SubscriptionState.Faulted => "Faulted.",
+        _ => state.ToString(),
+    };
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private void Note(string line)
+    {
+        Notes.WriteLine($"rxeventbus tail: {line}");
+        Notes.Flush();
+    }
+
+    /// <summary>The subscription's warnings and errors (why it reconnects, why it faulted), as notices.</summary>
+    private sealed class NoticeLogger(TextWriter notes) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel))
+            {
+                return;
+            }
+
+            var message = formatter(state, exception);
+            if (exception is not null && !message.Contains(exception.Message, StringComparison.Ordinal))
+            {
+                message += $": {exception.Message}";
+            }
+
+            notes.WriteLine($"rxeventbus tail: {(logLevel >= LogLevel.Error ? "error" : "warning")}: {message}");
+            notes.Flush();
+        }
+    }
+}
