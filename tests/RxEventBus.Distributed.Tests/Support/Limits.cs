@@ -1,0 +1,14 @@
+namespace RxEventBus.Distributed.Tests.Support;
+
+/// <summary>The time bounds of this project: safety nets against a hang, never a measure of speed.</summary>
+internal static class Limits
+{
+    /// <summary>
+    /// A whole test. Each runs in well under half of this; at the limit xunit fails it, and the processes it started
+    /// are killed as their owners are disposed.
+    /// </summary>
+    public const int TestMilliseconds = 90_000;
+
+    /// <summary>One wait for something a process or the server should do (a line printed, an exit, a checkpoint).</summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
+}
