@@ -39,7 +39,6 @@ internal sealed class TailRun(CliContext context, DatabaseSession session, TailR
         using var states = subscription.StateChanges.Subscribe(state => Note(Describe(state, subscription)));
 
         var printed = 0L;
-        var stopped = false;
         try
         {
             await foreach (var @event in subscription.ReadAsync(stop.Stopping))
@@ -55,7 +54,7 @@ internal sealed class TailRun(CliContext context, DatabaseSession session, TailR
         }
         catch (OperationCanceledException) when (stop.IsRequested)
         {
-            stopped = true;
+            // Ctrl+C or SIGTERM while waiting for the next event: the end of a follow.
         }
 
         // The last event printed is handled too: store it, so that the next tail of this name starts after it.
@@ -70,7 +69,7 @@ internal sealed class TailRun(CliContext context, DatabaseSession session, TailR
             : "."));
 
         // Following until stopped is a tail's normal end; only a --count cut short by a signal did not finish its job.
-        return stopped && request.Count is not null ? stop.ExitCode : ExitCodes.Success;
+        return stop.IsRequested && printed < request.Count ? stop.ExitCode : ExitCodes.Success;
     }
 
     private string Describe(SubscriptionState state, EventSubscription subscription) => state switch

@@ -150,6 +150,29 @@ public sealed class TailTests(PostgresFixture postgres, ITestOutputHelper output
     });
 
     [Fact]
+    public Task Tail_CountCutShortByASignal_ExitsWithTheSignalsCode() => postgres.AttachLogOnFailureAsync(output, async () =>
+    {
+        var schema = await PrepareAsync("tail_cut");
+        await InsertAsync(schema, 10, "orders");
+        using var stop = new StopSignal();
+
+        var result = await InProcess.RunAsync(
+            new Dictionary<string, string?>(),
+            stop,
+            line =>
+            {
+                if (line.Contains("Live", StringComparison.Ordinal))
+                {
+                    stop.Request(ExitCodes.Terminated);
+                }
+            },
+            ["tail", "--from", "beginning", "--count", "100", "--json", .. Where(schema)]);
+
+        result.ExitCode.Should().Be(ExitCodes.Terminated, "the 100 events asked for were not printed: {0}", result);
+        Lines(result).Should().HaveCount(10);
+    });
+
+    [Fact]
     public Task Tail_TableMissing_ExitsWith1SayingSo() => postgres.AttachLogOnFailureAsync(output, async () =>
     {
         var schema = await postgres.CreateSchemaAsync("tail_missing");
