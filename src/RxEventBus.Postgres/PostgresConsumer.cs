@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using RxEventBus.Postgres.Internal;
 using RxEventBus.Postgres.Pipeline;
+using RxEventBus.Postgres.Subscriptions;
 
 namespace RxEventBus.Postgres;
 
@@ -200,7 +201,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
                     "The persistence consumer was stopped while it was starting; it did not subscribe to the bus.");
             }
 
-            _subscription = _bus.Tracked(Options.SubscriberName, [.. Options.Topics]).Subscribe(_queue);
+            _subscription = _bus.Tracked(Options.SubscriberName, [.. Options.Topics]).Subscribe(LogOrigin.SkipRowsOf(Table, _queue));
             if (Volatile.Read(ref _ended) is { Error: { } error })
             {
                 // The bus refused the subscription at once (a tracked subscriber of that name is already there).

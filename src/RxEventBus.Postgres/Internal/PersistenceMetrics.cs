@@ -13,6 +13,7 @@ internal sealed class PersistenceMetrics : IDisposable
     internal const string TableTagName = "table";
     internal const string OutcomeTagName = "outcome";
     internal const string ErrorTypeTagName = "error.type";
+    internal const string SubscriptionTagName = "subscription";
 
     private static readonly Meter Meter = new(RxEventBusTelemetry.MeterName, typeof(PersistenceMetrics).Assembly.GetName().Version?.ToString());
 
@@ -51,6 +52,16 @@ internal sealed class PersistenceMetrics : IDisposable
 
     private static readonly ObservableUpDownCounter<int> QueueDepth = Meter.CreateObservableUpDownCounter(
         "rxeventbus.queue.depth", ObserveQueues, "{event}", "Events in the persistence buffer, waiting to be batched.");
+
+    private static readonly Counter<long> SubscriptionDeliveredCounter = Meter.CreateCounter<long>(
+        "rxeventbus.subscription.delivered", "{event}", "Events a subscription over the events table delivered to its reader.");
+
+    // The subscriptions that are reading, each with how long committed rows have waited behind an open transaction.
+    private static readonly ConcurrentDictionary<object, (KeyValuePair<string, object?>[] Tags, Func<double> Seconds)> HeldBack = new();
+
+    private static readonly ObservableGauge<double> HeldBackGauge = Meter.CreateObservableGauge(
+        "rxeventbus.subscription.held_back", ObserveHeldBack, "s",
+        "How long committed rows have waited behind an older transaction that is still open (0 when none): the subscription's delay from the fence.");
 
     private readonly KeyValuePair<string, object?> _table;
 
@@ -101,6 +112,27 @@ internal sealed class PersistenceMetrics : IDisposable
     internal void ObserveQueue(Func<int> depth) => Queues[this] = depth;
 
     public void Dispose() => Queues.TryRemove(this, out _);
+
+    internal static KeyValuePair<string, object?>[] SubscriptionTags(string table, string? subscription) =>
+        [new(TableTagName, table), new(SubscriptionTagName, subscription ?? "")];
+
+    internal static void Delivered(KeyValuePair<string, object?>[] tags) => SubscriptionDeliveredCounter.Add(1, tags);
+
+    // While a subscription reads, its held-back time is reported on rxeventbus.subscription.held_back.
+    internal static IDisposable ObserveHeldBack(KeyValuePair<string, object?>[] tags, Func<double> seconds)
+    {
+        var key = new object();
+        HeldBack[key] = (tags, seconds);
+        return System.Reactive.Disposables.Disposable.Create(() => HeldBack.TryRemove(key, out _));
+    }
+
+    private static IEnumerable<Measurement<double>> ObserveHeldBack()
+    {
+        foreach (var (tags, seconds) in HeldBack.Values)
+        {
+            yield return new Measurement<double>(seconds(), tags);
+        }
+    }
 
     private static IEnumerable<Measurement<int>> ObserveQueues()
     {

@@ -1,0 +1,259 @@
+using System.Buffers;
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace RxEventBus.Postgres.Subscriptions;
+
+// One subscription's connection: it holds the name's advisory lock, reads pages and stores checkpoints, so
+// that losing the connection loses the lock and the ability to store at the same moment — an instance that
+// lost its connection can no longer move the checkpoint another instance now owns.
+internal sealed class PostgresLogSession : ILogSession
+{
+    private readonly NpgsqlConnection _connection;
+    private readonly EventTable _table;
+    private readonly IEventSerializer _serializer;
+    private readonly string _subscriptions;
+    private readonly string _pageSql;
+    private bool _leading;
+
+    internal PostgresLogSession(NpgsqlConnection connection, EventTable table, IEventSerializer serializer)
+    {
+        _connection = connection;
+        _table = table;
+        _serializer = serializer;
+        _subscriptions = LogTableNames.SubscriptionsQualifiedName(table);
+
+        // The fence and the page in ONE statement, so both see the same snapshot: every transaction below the
+        // snapshot's xmin has ended, so its rows are visible to this very statement or were rolled back, and
+        // any row that becomes visible later has tx >= xmin and sorts after everything read here (ADR 0004).
+        // The LEFT JOIN returns the fence even when no row qualifies. One range scan of (tx, position), and one
+        // index probe for `held`: committed rows (this snapshot sees no others) beyond the fence.
+        _pageSql = $"""
+            SELECT f.fence, e.tx, e.position, e.id, e.transaction_id, e.topic, e.data::text, e.initialized_at,
+                   e.occurred_at, e.source, e.ttl, f.held
+            FROM (SELECT x.fence, EXISTS (SELECT FROM {table.QualifiedName} WHERE tx >= x.fence) AS held
+                  FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS fence) x) f
+            LEFT JOIN LATERAL (
+                SELECT tx, position, id, transaction_id, topic, data, initialized_at, occurred_at, source, ttl
+                FROM {table.QualifiedName}
+                WHERE (tx, position) > ($1, $2) AND tx < f.fence
+                ORDER BY tx, position
+                LIMIT $3) e ON true
+            """;
+    }
+
+    // Rows stored before the table had a position carry none until SchemaManager.EnsureSchemaAsync has
+    // numbered them; a reader that started earlier would pass them by (a comparison with NULL is never true).
+    // They all belong to the oldest transaction in the table, so the check is one index probe.
+    internal async Task CheckPositionedAsync(CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(
+            $"""
+            SELECT EXISTS (SELECT FROM {_table.QualifiedName}
+                           WHERE tx = (SELECT tx FROM {_table.QualifiedName} ORDER BY tx LIMIT 1) AND position IS NULL)
+            """,
+            _connection);
+        await using (command.ConfigureAwait(false))
+        {
+            if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true)
+            {
+                throw new InvalidOperationException(
+                    $"Table {_table.QualifiedName} has rows stored before it had a position (position IS NULL), which a " +
+                    "subscription cannot order. Run SchemaManager.EnsureSchemaAsync (the persistence consumer does at start " +
+                    "with EnsureSchema on) to number them, then start the subscription again.");
+            }
+        }
+    }
+
+    public async Task<bool> TryLeadAsync(string name, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _connection);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = LogTableNames.LeaderKey(_table, name) });
+            _leading = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
+            return _leading;
+        }
+    }
+
+    public async Task<LogPosition?> LoadCheckpointAsync(string name, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand($"SELECT tx, position FROM {_subscriptions} WHERE name = $1", _connection);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = name });
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                    ? new LogPosition(reader.GetFieldValue<ulong>(0), reader.GetInt64(1))
+                    : null;
+            }
+        }
+    }
+
+    public async Task StoreCheckpointAsync(string name, LogPosition position, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(
+            $"""
+            INSERT INTO {_subscriptions} (name, tx, position, updated_at) VALUES ($1, $2, $3, now())
+            ON CONFLICT (name) DO UPDATE SET tx = excluded.tx, position = excluded.position, updated_at = excluded.updated_at
+            """,
+            _connection);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = name });
+            command.Parameters.Add(new NpgsqlParameter { Value = position.Transaction, NpgsqlDbType = NpgsqlDbType.Xid8 });
+            command.Parameters.Add(new NpgsqlParameter { Value = position.Sequence });
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<LogPosition> EndAsync(CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand("SELECT pg_snapshot_xmin(pg_current_snapshot())", _connection);
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                return BelowFence(reader.GetFieldValue<ulong>(0));
+            }
+        }
+    }
+
+    public async Task<LogPage> ReadPageAsync(LogPosition after, int limit, TopicFilter topics, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(_pageSql, _connection);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = after.Transaction, NpgsqlDbType = NpgsqlDbType.Xid8 });
+            command.Parameters.Add(new NpgsqlParameter { Value = after.Sequence });
+            command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+
+            var events = new List<LoggedEvent>();
+            var rows = 0;
+            var last = after;
+            ulong fence = 0;
+        var held = false;
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    fence = reader.GetFieldValue<ulong>(0);
+                    held = reader.GetBoolean(11);
+                    if (reader.IsDBNull(1))
+                    {
+                        break;
+                    }
+
+                    rows++;
+                    last = new LogPosition(reader.GetFieldValue<ulong>(1), reader.GetInt64(2));
+                    var topic = reader.GetString(5);
+                    if (topics.Matches(topic))
+                    {
+                        events.Add(new LoggedEvent(last, ToEvent(reader, topic)));
+                    }
+                }
+            }
+
+            var full = rows == limit;
+            return new LogPage(events, rows, full ? last : LogPosition.Max(last, BelowFence(fence)), full, held);
+        }
+    }
+
+    // Seeing other roles' sessions needs pg_read_all_stats (or superuser); without it their pid still shows.
+    public async Task<string> DescribeFenceHolderAsync(CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(
+            """
+            SELECT description FROM (
+                SELECT age(backend_xid) AS age,
+                       format('pid %s in database %s, user %s, %s, open since %s, state %s',
+                              pid, coalesce(datname, '?'), coalesce(usename, '?'),
+                              coalesce(nullif(application_name, ''), 'no application name'), xact_start, coalesce(state, '?')) AS description
+                FROM pg_stat_activity WHERE backend_xid IS NOT NULL
+                UNION ALL
+                SELECT age(transaction), format('prepared transaction %s in database %s, prepared at %s', gid, database, prepared)
+                FROM pg_prepared_xacts) holders
+            ORDER BY age DESC LIMIT 1
+            """,
+            _connection);
+        await using (command.ConfigureAwait(false))
+        {
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string ?? "a transaction that has ended since";
+        }
+    }
+
+    // The connection goes back to the data source's pool, where it stays open: Npgsql resets a pooled
+    // connection (DISCARD ALL, which releases advisory locks) only when it is next handed out, so without this
+    // the name would stay held by an idle connection and a standby instance would never take over. A broken
+    // connection fails here at once; its server session, and the lock with it, is gone already.
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (_leading && _connection.State == System.Data.ConnectionState.Open)
+            {
+                var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", _connection);
+                await using (unlock.ConfigureAwait(false))
+                {
+                    await unlock.ExecuteNonQueryAsync().ConfigureAwait(false);
+                }
+            }
+        }
+        catch (NpgsqlException)
+        {
+            // The connection is unusable, so the server has ended (or will end) the session and its lock.
+        }
+        finally
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    // Every transaction below the fence has ended: nothing can appear at or before (fence − 1, max) any more.
+    private static LogPosition BelowFence(ulong fence) => new(fence - 1, long.MaxValue);
+
+    private Event ToEvent(NpgsqlDataReader reader, string topic)
+    {
+        var id = reader.GetGuid(3);
+        return new Event
+        {
+            Id = id,
+            TransactionId = reader.IsDBNull(4) ? null : reader.GetGuid(4),
+            Topic = topic,
+            Data = Deserialize(id, topic, reader.GetString(6)),
+            InitializedAt = Time(reader, 7),
+            OccurredAt = Time(reader, 8),
+            Source = reader.IsDBNull(9) ? null : reader.GetString(9),
+            Ttl = reader.IsDBNull(10) ? null : reader.GetFieldValue<TimeSpan>(10),
+        };
+    }
+
+    private object Deserialize(Guid id, string topic, string json)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(json));
+        try
+        {
+            var length = Encoding.UTF8.GetBytes(json, buffer);
+            return _serializer.Deserialize(topic, buffer.AsSpan(0, length));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException(
+                $"The stored payload of event {id} (topic '{topic}') in {_table.QualifiedName} cannot be deserialized: {e.Message}", e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // Npgsql reads timestamptz as a UTC DateTime.
+    private static DateTimeOffset? Time(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(ordinal), DateTimeKind.Utc), TimeSpan.Zero);
+}
