@@ -36,16 +36,25 @@ internal sealed class TailRun(CliContext context, DatabaseSession session, TailR
         var start = request.FromBeginning ? "the beginning" : "the end (events committed from now on)";
         Note($"Following {session.Table.Schema}.{session.Table.Table} (topics {string.Join(';', request.Topics)}) as {name}; " +
             $"without a checkpoint it starts at {start}.");
-        using var states = subscription.StateChanges.Subscribe(state => Note(Describe(state, subscription)));
+        using var states = subscription.StateChanges.Subscribe(state =>
+        {
+            if (Describe(state, subscription) is { } notice)
+            {
+                Note(notice);
+            }
+        });
 
         var printed = 0L;
         try
         {
             await foreach (var @event in subscription.ReadAsync(stop.Stopping))
             {
-                // Written and flushed before the next event is asked for, which is what marks this one handled.
+                // Written and flushed first, then acknowledged: the checkpoint never passes an event that was not
+                // printed. (Asking for the next event acknowledges it too; Acknowledge covers the last one, after
+                // which a --count run stops asking.)
                 EventOutput.WriteTailed(context.Out, @event, subscription.Position, request.Json);
                 await context.Out.FlushAsync(CancellationToken.None);
+                subscription.Acknowledge();
                 if (++printed == request.Count)
                 {
                     break;
@@ -54,37 +63,27 @@ internal sealed class TailRun(CliContext context, DatabaseSession session, TailR
         }
         catch (OperationCanceledException) when (stop.IsRequested)
         {
-            // Ctrl+C or SIGTERM while waiting for the next event: the end of a follow.
+            // Ctrl+C or SIGTERM while waiting for the next event: the end of a follow. The subscription stored
+            // the checkpoint of every event printed as its enumeration ended.
         }
 
-        // The last event printed is handled too: store it, so that the next tail of this name starts after it.
-        // A second Ctrl+C stops waiting for the database.
-        if (request.Subscription is not null)
-        {
-            await subscription.FlushCheckpointAsync(stop.Abandoning);
-        }
-
-        Note(Invariant($"Printed {printed:N0} events") + (subscription.Checkpoint is { } checkpoint && request.Subscription is not null
-            ? $"; the checkpoint of subscription '{request.Subscription}' is {checkpoint}."
+        Note(Invariant($"Printed {printed:N0} events") + (request.Subscription is not null && subscription.Checkpoint is { } checkpoint
+            ? $"; subscription '{request.Subscription}' is stored at {checkpoint}."
             : "."));
 
         // Following until stopped is a tail's normal end; only a --count cut short by a signal did not finish its job.
         return stop.IsRequested && printed < request.Count ? stop.ExitCode : ExitCodes.Success;
     }
 
-    private string Describe(SubscriptionState state, EventSubscription subscription) => state switch
+    // The states a person watching wants to see. Starting (each connection) and Stopped say nothing the other lines
+    // do not; a fault is reported with its reason when ReadAsync throws it.
+    private string? Describe(SubscriptionState state, EventSubscription subscription) => state switch
     {
-        SubscriptionState.Starting => "Starting.",
-        SubscriptionState.Standby => $"Standby: another process is reading subscription '{request.Subscription}'; this one takes over when it stops.",
-        SubscriptionState.CatchingUp => (request.Subscription is null ? "Reading" : $"Leading subscription '{request.Subscription}'") +
-            ((subscription.Position ?? subscription.Checkpoint) is { } after
-                ? $": catching up after {after}."
-                : $": catching up from {(request.FromBeginning ? "the beginning" : "the end")}."),
+        SubscriptionState.Standby => $"Standby: another process reads subscription '{request.Subscription}'; this one takes over when it stops.",
+        SubscriptionState.CatchingUp when request.Subscription is not null => $"Leading: this process reads subscription '{request.Subscription}'.",
         SubscriptionState.Live => "Live: caught up" + (subscription.Position is { } at ? $" at {at}" : "") + "; waiting for new events.",
         SubscriptionState.Reconnecting => "Reconnecting: the connection to the database was lost; resuming after the last event printed.",
-        SubscriptionState.Stopped => "Stopped.",
-        SubscriptionState.Faulted => "Faulted.",
-        _ => state.ToString(),
+        _ => null,
     };
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
@@ -95,17 +94,23 @@ internal sealed class TailRun(CliContext context, DatabaseSession session, TailR
         Notes.Flush();
     }
 
-    /// <summary>The subscription's warnings and errors (why it reconnects, why it faulted), as notices.</summary>
+    /// <summary>
+    /// The subscription's log, as notices: where it starts reading (and why there), why it reconnects, a transaction
+    /// that holds rows back, why it faulted. Its standby message is left to the Standby notice, which says the same.
+    /// </summary>
     private sealed class NoticeLogger(TextWriter notes) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+        // docs/observability.md: 31 is "stands by", which the Standby notice says once, in the tail's words.
+        private const int StandbyEventId = 31;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (!IsEnabled(logLevel))
+            if (!IsEnabled(logLevel) || eventId.Id == StandbyEventId)
             {
                 return;
             }
@@ -116,7 +121,13 @@ internal sealed class TailRun(CliContext context, DatabaseSession session, TailR
                 message += $": {exception.Message}";
             }
 
-            notes.WriteLine($"rxeventbus tail: {(logLevel >= LogLevel.Error ? "error" : "warning")}: {message}");
+            var level = logLevel switch
+            {
+                >= LogLevel.Error => "error: ",
+                LogLevel.Warning => "warning: ",
+                _ => "",
+            };
+            notes.WriteLine($"rxeventbus tail: {level}{message}");
             notes.Flush();
         }
     }

@@ -146,7 +146,10 @@ public sealed class TailTests(PostgresFixture postgres, ITestOutputHelper output
         result.ExitCode.Should().Be(ExitCodes.Success, "following until stopped is a tail's normal end: {0}", result);
         var rows = await RowsAsync(schema);
         Lines(result).Should().HaveCount(40);
-        (await CheckpointAsync(schema, "ops")).Should().Be(rows[^1].Position, "the checkpoint is stored on the way out");
+        var checkpoint = await CheckpointAsync(schema, "ops");
+        checkpoint.Should().NotBeNull("the checkpoint is stored on the way out");
+        Key(checkpoint!).Should().BeGreaterThanOrEqualTo(Key(rows[^1].Position),
+            "it covers every event printed (a caught-up subscription may store the end of what it read, past the last row)");
     });
 
     [Fact]

@@ -38,8 +38,8 @@ public sealed class ServerCrashTests(ClusterFixture cluster)
         var rows = await database.RowsAsync();
         await tail.WaitUntilAsync(t => t.OutCount >= rows.Count, "the same process prints the rows written after the restart", Limits.Patience);
         await Poll.UntilAsync(
-            async () => await database.CheckpointAsync("crash") == rows[^1].At,
-            "the checkpoint reaches the last row once the tail is idle",
+            async () => await database.CheckpointAsync("crash") is { } stored && stored >= rows[^1].At,
+            "the checkpoint covers the last row once the tail is idle",
             Limits.Patience);
 
         tail.HasExited.Should().BeFalse("the tail resumed by itself, without a restart: {0}", tail);
