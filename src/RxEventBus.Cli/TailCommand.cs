@@ -16,6 +16,12 @@ internal static class TailCommand
     /// <summary>Where a subscription starts when its name has no checkpoint (or it has no name).</summary>
     public const string DefaultFrom = "end";
 
+    // Follows PostgreSQL's `relation "…" does not exist`: the events table, or the checkpoint table beside it that
+    // the schema manager creates with it.
+    private const string MissingTable =
+        "the events table, or the subscriptions table beside it, is not there. Run the demo, or start the consumer, on " +
+        "it once to create what is missing (EB_PG_ENSURE_SCHEMA, on by default), run docs/schema.sql, or give --schema/--table.";
+
     public static Command Create(CliContext context)
     {
         var shared = new DatabaseCommand(
@@ -44,7 +50,8 @@ internal static class TailCommand
                 parse.GetValue(subscription)?.Trim(),
                 IsBeginning(parse.GetValue(from) ?? DefaultFrom),
                 parse.GetValue(count) is { } n ? ParseCount(n) : null,
-                shared.Json(parse))).RunAsync()));
+                shared.Json(parse))).RunAsync(),
+            MissingTable));
         return shared.Command;
     }
 

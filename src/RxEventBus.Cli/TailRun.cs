@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reactive.Concurrency;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using RxEventBus.Postgres;
 
 namespace RxEventBus.Cli;
@@ -66,6 +67,13 @@ internal sealed class TailRun(CliContext context, DatabaseSession session, TailR
             // Ctrl+C or SIGTERM while waiting for the next event: the end of a follow. The subscription stored
             // the checkpoint of every event printed as its enumeration ended.
         }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedColumn)
+        {
+            Note($"{session.Table.Schema}.{session.Table.Table} has no position to read it by ({e.MessageText}): it was created " +
+                "before subscriptions. Start the consumer, or run the demo, on it once to add the columns (EB_PG_ENSURE_SCHEMA, " +
+                "on by default), or run docs/schema.sql.");
+            return ExitCodes.Failure;
+        }
 
         Note(Invariant($"Printed {printed:N0} events") + (request.Subscription is not null && subscription.Checkpoint is { } checkpoint
             ? $"; subscription '{request.Subscription}' is stored at {checkpoint}."
@@ -96,17 +104,18 @@ internal sealed class TailRun(CliContext context, DatabaseSession session, TailR
 
     /// <summary>
     /// The subscription's log, as notices: where it starts reading (and why there), why it reconnects, a transaction
-    /// that holds rows back, why it faulted. Its standby message is left to the Standby notice, which says the same.
+    /// that holds rows back. Its standby message is left to the Standby notice, which says the same; its errors to
+    /// <see cref="CommandRunner"/>, which reports the exception that ends the run once, in the CLI's words.
     /// </summary>
     private sealed class NoticeLogger(TextWriter notes) : ILogger
     {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
         // docs/observability.md: 31 is "stands by", which the Standby notice says once, in the tail's words.
         private const int StandbyEventId = 31;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel is LogLevel.Information or LogLevel.Warning;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
@@ -115,19 +124,14 @@ internal sealed class TailRun(CliContext context, DatabaseSession session, TailR
                 return;
             }
 
+            // PostgreSQL's messages run on over several lines (POSITION, DETAIL): the first says what happened.
             var message = formatter(state, exception);
             if (exception is not null && !message.Contains(exception.Message, StringComparison.Ordinal))
             {
-                message += $": {exception.Message}";
+                message += ": " + exception.Message.Split('\n')[0].TrimEnd();
             }
 
-            var level = logLevel switch
-            {
-                >= LogLevel.Error => "error: ",
-                LogLevel.Warning => "warning: ",
-                _ => "",
-            };
-            notes.WriteLine($"rxeventbus tail: {level}{message}");
+            notes.WriteLine($"rxeventbus tail: {(logLevel == LogLevel.Warning ? "warning: " : "")}{message}");
             notes.Flush();
         }
     }

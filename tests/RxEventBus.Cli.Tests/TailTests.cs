@@ -184,7 +184,20 @@ public sealed class TailTests(PostgresFixture postgres, ITestOutputHelper output
 
         result.ExitCode.Should().Be(ExitCodes.Failure, result.ToString());
         result.Out.Should().BeEmpty();
-        result.Error.Should().StartWith("rxeventbus tail:");
+        result.Error.Should().Contain("rxeventbus tail: relation").And.Contain("does not exist: the events table, or the subscriptions table beside it, is not there");
+    });
+
+    [Fact]
+    public Task Tail_TableWithoutPositions_ExitsWith1SayingHowToAddThem() => postgres.AttachLogOnFailureAsync(output, async () =>
+    {
+        var schema = await postgres.CreateSchemaAsync("tail_old");
+        await Sql.ExecuteAsync(postgres.ConnectionString, $"CREATE TABLE \"{schema}\".events (id uuid PRIMARY KEY, topic text NOT NULL, data jsonb NOT NULL)");
+
+        var result = await TailAsync(schema, "--from", "beginning", "--count", "1");
+
+        result.ExitCode.Should().Be(ExitCodes.Failure, result.ToString());
+        result.Out.Should().BeEmpty();
+        result.Error.Should().Contain("has no position to read it by").And.Contain("EB_PG_ENSURE_SCHEMA");
     });
 
     private string[] Where(string schema) => ["--database-url", postgres.ConnectionString, "--schema", schema];
