@@ -2,8 +2,9 @@
 --
 -- This is EventTable.CreateScript for the default schema and table (EB_PG_SCHEMA=public, EB_PG_TABLE=events);
 -- a test keeps the two identical. For other names, replace "public" and "events" everywhere, index names
--- included: "<table>_<column>_idx" on the events table, "<table>_dead_letters" for the dead-letter table and
--- "<table>_<column>_dl_idx" on it. (The dead-letter index names are short so that they stay within
+-- included: "<table>_<column>_idx" on the events table, "<table>_position_seq" for its sequence,
+-- "<table>_dead_letters" for the dead-letter table and "<table>_<column>_dl_idx" on it, "<table>_subscriptions"
+-- for the checkpoints. (The dead-letter index names are short so that they stay within
 -- PostgreSQL's 63 bytes for the longest table name allowed, 40 characters, and end in "_dl_idx" so that no
 -- events index of any table in the schema can have the same name.)
 --
@@ -20,13 +21,25 @@
 -- the failures of an event that fails again (after a replay). Listed newest first through
 -- "events_last_failed_at_dl_idx", or by topic through "events_topic_dl_idx".
 --
+-- tx and position place every row in the log that subscriptions read (docs/adr/0004): tx is the writing
+-- transaction (pg_current_xact_id(), filled by the column's default for ANY writer, a plain INSERT from another
+-- program included; all rows of one transaction share it) and position numbers the rows from
+-- "events_position_seq", which the column owns. Subscriptions read in (tx, position) order through
+-- "events_tx_position_idx", and only behind the oldest transaction still running, so none passes a row that
+-- commits later. position is NULL-able only so that it can be added to an existing table without a rewrite.
+--
+-- Subscriptions table: one checkpoint per named subscription. Every events row whose (tx, position) is at or
+-- below (tx, position) here has been handled by that subscription; the TTL cleaner keeps expired rows above the
+-- lowest checkpoint (EB_PG_TTL_SPARES_UNREAD, on by default).
+--
 -- Idempotent: safe to run again. SchemaManager.EnsureSchemaAsync (what the consumer runs with EnsureSchema
--- on) creates the same, and on an older table adds the nullable columns it lacks (such as expires_at) and the
--- missing indexes; it refuses a table of another shape (for example event_bus_postgres's, with bigint times and bytea
+-- on) creates the same, and on an older table adds the columns it lacks (such as expires_at, tx and position,
+-- without rewriting the table, then numbers the rows already there in batches) and the missing indexes; it refuses a table of another shape (for example event_bus_postgres's, with bigint times and bytea
 -- data) without changing it. SchemaManager.VerifySchemaAsync only checks, and changes nothing.
 
 CREATE SCHEMA IF NOT EXISTS "public";
 
+CREATE SEQUENCE IF NOT EXISTS "public"."events_position_seq";
 CREATE TABLE IF NOT EXISTS "public"."events" (
     id             uuid        PRIMARY KEY,
     transaction_id uuid        NULL,
@@ -36,12 +49,16 @@ CREATE TABLE IF NOT EXISTS "public"."events" (
     occurred_at    timestamptz NULL,
     source         text        NULL,
     ttl            interval    NULL,
-    expires_at     timestamptz NULL
+    expires_at     timestamptz NULL,
+    tx             xid8        NOT NULL DEFAULT pg_current_xact_id(),
+    position       bigint      NULL DEFAULT nextval('"public"."events_position_seq"'::regclass)
 );
+ALTER SEQUENCE "public"."events_position_seq" OWNED BY "public"."events".position;
 CREATE INDEX IF NOT EXISTS "events_occurred_at_idx" ON "public"."events" (occurred_at DESC);
 CREATE INDEX IF NOT EXISTS "events_topic_idx" ON "public"."events" (topic);
 CREATE INDEX IF NOT EXISTS "events_transaction_id_idx" ON "public"."events" (transaction_id);
 CREATE INDEX IF NOT EXISTS "events_expires_at_idx" ON "public"."events" (expires_at);
+CREATE INDEX IF NOT EXISTS "events_tx_position_idx" ON "public"."events" (tx, position);
 
 CREATE TABLE IF NOT EXISTS "public"."events_dead_letters" (
     id              uuid        PRIMARY KEY,
@@ -62,15 +79,27 @@ CREATE TABLE IF NOT EXISTS "public"."events_dead_letters" (
 CREATE INDEX IF NOT EXISTS "events_last_failed_at_dl_idx" ON "public"."events_dead_letters" (last_failed_at DESC);
 CREATE INDEX IF NOT EXISTS "events_topic_dl_idx" ON "public"."events_dead_letters" (topic);
 
+CREATE TABLE IF NOT EXISTS "public"."events_subscriptions" (
+    name       text        PRIMARY KEY,
+    tx         xid8        NOT NULL,
+    position   bigint      NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- Least privilege: the application's role needs only these. Create the role first (or put your own role's
 -- name in its place), for example:
 --     CREATE ROLE rxeventbus LOGIN PASSWORD '…';
--- On the events table, SELECT serves the store's queries, INSERT the consumer's COPY, DELETE Delete and the
--- TTL cleaner. On the dead-letter table, INSERT and UPDATE store a dead letter and count its attempts
--- (INSERT … ON CONFLICT (id) DO UPDATE), SELECT lists them, DELETE serves replay and purge. CONNECT on the
--- database is needed too, which PUBLIC has unless it was revoked.
+-- On the events table, SELECT serves the store's queries and the subscriptions, INSERT the consumer's COPY,
+-- DELETE Delete and the TTL cleaner; USAGE on the sequence lets an INSERT take its position (the column's
+-- default calls nextval). On the dead-letter table, INSERT and UPDATE store a dead letter and count its
+-- attempts (INSERT … ON CONFLICT (id) DO UPDATE), SELECT lists them, DELETE serves replay and purge. On the
+-- subscriptions table, SELECT reads a checkpoint (and lets the TTL cleaner spare unread rows), INSERT and UPDATE
+-- store it, DELETE forgets a subscription. CONNECT on the database is needed too, which PUBLIC has unless it
+-- was revoked.
 -- Such a role cannot create or alter the tables, so turn schema creation off in the application:
 -- EnsureSchema = false, or EB_PG_ENSURE_SCHEMA=false.
 GRANT USAGE ON SCHEMA "public" TO rxeventbus;
 GRANT SELECT, INSERT, DELETE ON TABLE "public"."events" TO rxeventbus;
+GRANT USAGE ON SEQUENCE "public"."events_position_seq" TO rxeventbus;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "public"."events_dead_letters" TO rxeventbus;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "public"."events_subscriptions" TO rxeventbus;

@@ -63,7 +63,7 @@ public sealed class EventStore
     /// <summary>The events table this store reads.</summary>
     public EventTable Table { get; }
 
-    /// <summary>The clock that decides which events have expired (<see cref="DeleteExpiredAsync"/>).</summary>
+    /// <summary>The clock that decides which events have expired (<see cref="DeleteExpiredAsync(CancellationToken)"/>).</summary>
     public IScheduler Scheduler { get; }
 
     /// <summary>The event with <paramref name="id"/>, or null if none is stored.</summary>
@@ -194,7 +194,8 @@ public sealed class EventStore
 
     /// <summary>
     /// Deletes the events whose ttl ran out before <see cref="Scheduler"/>'s current time: those with
-    /// <c>expires_at &lt; now</c>. Rows without <c>expires_at</c> (events with no
+    /// <c>expires_at &lt; now</c>, except those a named subscription has not yet passed (see
+    /// <see cref="DeleteExpiredAsync(bool, CancellationToken)"/>). Rows without <c>expires_at</c> (events with no
     /// <see cref="Event.OccurredAt"/>) are kept.
     /// </summary>
     /// <remarks>
@@ -204,7 +205,25 @@ public sealed class EventStore
     /// <param name="cancellationToken">Cancels the statement.</param>
     /// <returns>The number of events deleted.</returns>
     public Task<int> DeleteExpiredAsync(CancellationToken cancellationToken = default) =>
-        DeleteExpiredBeforeAsync(Scheduler.Now, cancellationToken);
+        DeleteExpiredAsync(spareUnreadEvents: true, cancellationToken);
+
+    /// <summary>
+    /// Deletes the events whose ttl ran out before <see cref="Scheduler"/>'s current time (<c>expires_at &lt;
+    /// now</c>); with <paramref name="spareUnreadEvents"/>, only those that every named subscription has passed
+    /// (whose <c>(tx, position)</c> is at or below every checkpoint in <see cref="EventTable.SubscriptionsTable"/>;
+    /// all of them when there is none). Rows without <c>expires_at</c> are kept.
+    /// </summary>
+    /// <remarks>
+    /// The delete runs in a transaction that first takes the table's cleaning lock (a transaction-scoped advisory
+    /// lock, the one <see cref="TtlCleaner"/> runs take), waiting for a cleaner of another instance to finish:
+    /// only one instance deletes at a time. The time is the scheduler's, never the server's <c>now()</c>.
+    /// </remarks>
+    /// <param name="spareUnreadEvents">Whether to keep the expired rows a named subscription has not passed
+    /// (<see cref="PostgresPersistenceOptions.TtlSparesUnreadEvents"/>).</param>
+    /// <param name="cancellationToken">Cancels the wait for the lock and the statement.</param>
+    /// <returns>The number of events deleted.</returns>
+    public async Task<int> DeleteExpiredAsync(bool spareUnreadEvents, CancellationToken cancellationToken = default) =>
+        await DeleteExpiredBeforeAsync(Scheduler.Now, spareUnreadEvents, waitForLock: true, cancellationToken).ConfigureAwait(false) ?? 0;
 
     /// <summary>
     /// Streams the events <paramref name="filter"/> selects, in occurred order, for replay or export. Rows are
@@ -262,17 +281,46 @@ public sealed class EventStore
         return StreamAsync($"SELECT {SelectColumns} FROM {Table.QualifiedName}{where}{Order}", parameters, cancellationToken);
     }
 
+    // The key of the cleaning lock, turned into the advisory lock's bigint on the server (hashtextextended), so
+    // that every instance, whatever its language, derives the same key from the same table.
+    internal static string TtlLockKey(EventTable table) => "RxEventBus.Postgres ttl " + table.QualifiedName;
+
     // The cleaner passes the time of its tick, read on the scheduler, rather than reading the clock again
-    // from whichever thread the run continues on.
-    internal async Task<int> DeleteExpiredBeforeAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    // from whichever thread the run continues on. Returns null, having deleted nothing, when `waitForLock` is
+    // false and another instance holds the cleaning lock: it is deleting the same rows at that moment, and two
+    // deletes at once would only queue on each other's row locks.
+    internal async Task<int?> DeleteExpiredBeforeAsync(DateTimeOffset now, bool spareUnreadEvents, bool waitForLock, CancellationToken cancellationToken)
     {
         var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            return await connection.ExecuteAsync(Command(
-                $"DELETE FROM {Table.QualifiedName} WHERE expires_at < @now",
-                new { now = now.ToUniversalTime() },
-                cancellationToken)).ConfigureAwait(false);
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var locked = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                    waitForLock
+                        ? "SELECT true FROM pg_advisory_xact_lock(hashtextextended(@key, 0))"
+                        : "SELECT pg_try_advisory_xact_lock(hashtextextended(@key, 0))",
+                    new { key = TtlLockKey(Table) },
+                    transaction,
+                    cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (!locked)
+                {
+                    return null;
+                }
+
+                // A row comparison with ALL is true when the subquery has no rows: no subscription, nothing spared.
+                // A row still without a position (an old row not yet numbered) compares as NULL with a checkpoint in
+                // its own transaction, and is kept.
+                var spare = spareUnreadEvents ? $" AND (tx, position) <= ALL (SELECT tx, position FROM {Table.SubscriptionsQualifiedName})" : "";
+                var deleted = await connection.ExecuteAsync(new CommandDefinition(
+                    $"DELETE FROM {Table.QualifiedName} WHERE expires_at < @now{spare}",
+                    new { now = now.ToUniversalTime() },
+                    transaction,
+                    cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return deleted;
+            }
         }
     }
 

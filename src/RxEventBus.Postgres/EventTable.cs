@@ -17,6 +17,12 @@ public sealed partial class EventTable
 
     private const string DeadLettersSuffix = "_dead_letters";
 
+    private const string SubscriptionsSuffix = "_subscriptions";
+
+    // The column default that records the writing transaction. STABLE, not volatile: ADD COLUMN with it is
+    // instant (the ALTER's xid becomes the value of every row already there) and needs no rewrite.
+    internal const string TransactionDefault = "pg_current_xact_id()";
+
     // The columns, in the order of Columns and DeadLetterColumns; CreateScript is made from these, and
     // SchemaManager checks an existing table against them. The dead-letter table holds the event's own
     // columns too, but its data is the payload's JSON as made, in bytes, which need not be valid jsonb (and is
@@ -34,6 +40,15 @@ public sealed partial class EventTable
 
     private static readonly ColumnShape[] EventColumns =
         [.. EventIdsAndTopic, ColumnShape.Required("data", "jsonb"), .. EventTimesAndSource, ColumnShape.Optional("expires_at", "timestamptz")];
+
+    // A named subscription's checkpoint: every row with (tx, position) at or below it has been handled.
+    private static readonly ColumnShape[] SubscriptionColumns =
+    [
+        ColumnShape.PrimaryKey("name", "text"),
+        ColumnShape.Required("tx", "xid8"),
+        ColumnShape.Required("position", "bigint"),
+        ColumnShape.Defaulted("updated_at", "timestamptz", "now()"),
+    ];
 
     private static readonly ColumnShape[] DeadLetterColumnShapes =
     [
@@ -59,6 +74,25 @@ public sealed partial class EventTable
         QualifiedName = $"{Quote(schema)}.{Quote(table)}";
         DeadLettersTable = table + DeadLettersSuffix;
         DeadLettersQualifiedName = $"{Quote(schema)}.{Quote(DeadLettersTable)}";
+        PositionSequence = table + "_position_seq";
+        QuotedPositionSequence = $"{Quote(schema)}.{Quote(PositionSequence)}";
+        SubscriptionsTable = table + SubscriptionsSuffix;
+        SubscriptionsQualifiedName = $"{Quote(schema)}.{Quote(SubscriptionsTable)}";
+
+        // A channel name is an identifier: PostgreSQL refuses one of 64 bytes or more (the names are ASCII).
+        var channel = schema + "." + table;
+        NotificationChannel = channel.Length > 63 ? channel[..63] : channel;
+
+        // tx and position are never written by the consumer: the database fills them, for any writer.
+        // position is added to an existing table as a plain nullable column and only then given its default:
+        // ADD COLUMN with nextval (volatile) as its default would rewrite the whole table.
+        var positionDefault = $"nextval('{QuotedPositionSequence}'::regclass)";
+        ColumnShape[] eventColumns =
+        [
+            .. EventColumns,
+            ColumnShape.FilledByDatabase("tx", "xid8", "NOT NULL", TransactionDefault, exactDefault: true, addWithoutDefault: false),
+            ColumnShape.FilledByDatabase("position", "bigint", "NULL", positionDefault, exactDefault: false, addWithoutDefault: true),
+        ];
 
         // Events indexes are "<table>_<column>_idx". The dead-letter ones end in "_dl_idx" rather than being
         // "<table>_dl_<column>_idx": no events index name ends that way, so the dead-letter indexes of a table
@@ -68,13 +102,18 @@ public sealed partial class EventTable
             QualifiedName,
             $"Table {QualifiedName}",
             "",
-            EventColumns,
+            eventColumns,
             [
                 Index(QualifiedName, table + "_occurred_at_idx", "(occurred_at DESC)", "reading events in time order"),
                 Index(QualifiedName, table + "_topic_idx", "(topic)", "counting and filtering by topic"),
                 Index(QualifiedName, table + "_transaction_id_idx", "(transaction_id)", "finding events by transaction id"),
                 Index(QualifiedName, table + "_expires_at_idx", "(expires_at)", "deleting expired events"),
-            ]);
+                Index(QualifiedName, table + "_tx_position_idx", "(tx, position)", "reading the events in order (subscriptions)"),
+            ])
+        {
+            Sequence = QuotedPositionSequence,
+            SequenceColumn = "position",
+        };
         DeadLettersShape = new TableShape(
             DeadLettersQualifiedName,
             $"The dead-letter table {DeadLettersQualifiedName}",
@@ -84,6 +123,12 @@ public sealed partial class EventTable
                 Index(DeadLettersQualifiedName, table + "_last_failed_at_dl_idx", "(last_failed_at DESC)", "listing the newest dead letters"),
                 Index(DeadLettersQualifiedName, table + "_topic_dl_idx", "(topic)", "finding dead letters by topic"),
             ]);
+        SubscriptionsShape = new TableShape(
+            SubscriptionsQualifiedName,
+            $"The subscriptions table {SubscriptionsQualifiedName}",
+            $"In the subscriptions table {SubscriptionsQualifiedName}, ",
+            SubscriptionColumns,
+            []);
     }
 
     /// <summary>The schema name, unquoted.</summary>
@@ -101,6 +146,30 @@ public sealed partial class EventTable
     /// <summary><c>"schema"."&lt;table&gt;_dead_letters"</c>, ready for SQL.</summary>
     public string DeadLettersQualifiedName { get; }
 
+    /// <summary>
+    /// The sequence that numbers the events table's rows, unquoted: <c>&lt;table&gt;_position_seq</c>, in the same
+    /// schema, owned by the <c>position</c> column (whose default is <c>nextval</c> of it).
+    /// </summary>
+    public string PositionSequence { get; }
+
+    /// <summary>
+    /// The table of the named subscriptions' checkpoints, unquoted: <c>&lt;table&gt;_subscriptions</c>, in the same
+    /// schema. One row per subscription name: <c>name text PRIMARY KEY, tx xid8, position bigint, updated_at
+    /// timestamptz</c>; every events row whose <c>(tx, position)</c> is at or below a checkpoint has been handled
+    /// by that subscription.
+    /// </summary>
+    public string SubscriptionsTable { get; }
+
+    /// <summary><c>"schema"."&lt;table&gt;_subscriptions"</c>, ready for SQL.</summary>
+    public string SubscriptionsQualifiedName { get; }
+
+    /// <summary>
+    /// The channel the consumer notifies once per committed batch (<c>pg_notify</c>, with
+    /// <see cref="PostgresPersistenceOptions.NotifyOnCommit"/>): <c>schema.table</c>, unquoted, cut to 63
+    /// characters. A listener quotes it: <c>LISTEN "public.events"</c>.
+    /// </summary>
+    public string NotificationChannel { get; }
+
     /// <summary>The events table's columns, in the order COPY writes them.</summary>
     public const string Columns = "id, transaction_id, topic, data, initialized_at, occurred_at, source, ttl, expires_at";
 
@@ -116,21 +185,26 @@ public sealed partial class EventTable
         "id, transaction_id, topic, data, data_type, initialized_at, occurred_at, source, ttl, reason, error_type, first_failed_at, last_failed_at, attempts";
 
     /// <summary>
-    /// Idempotent DDL: the schema; the events table with the event's fields in native types plus
-    /// <c>expires_at</c> (when the row's ttl runs out, computed at write time so TTL deletion is one index
-    /// range scan), and its indexes on <c>occurred_at DESC</c>, <c>topic</c>, <c>transaction_id</c> and
-    /// <c>expires_at</c>; the dead-letter table (<see cref="DeadLetterColumns"/>) and its indexes on
-    /// <c>last_failed_at DESC</c> and <c>topic</c>. <c>docs/schema.sql</c> is this script for the default
-    /// names.
+    /// Idempotent DDL: the schema; the sequence <see cref="PositionSequence"/>; the events table with the
+    /// event's fields in native types plus <c>expires_at</c> (when the row's ttl runs out, computed at write
+    /// time so TTL deletion is one index range scan), <c>tx</c> (the writing transaction, default
+    /// <c>pg_current_xact_id()</c>) and <c>position</c> (default <c>nextval</c> of the sequence, which it owns),
+    /// and its indexes on <c>occurred_at DESC</c>, <c>topic</c>, <c>transaction_id</c>, <c>expires_at</c> and
+    /// <c>(tx, position)</c>; the dead-letter table (<see cref="DeadLetterColumns"/>) and its indexes on
+    /// <c>last_failed_at DESC</c> and <c>topic</c>; the subscriptions' checkpoint table
+    /// (<see cref="SubscriptionsTable"/>). <c>docs/schema.sql</c> is this script for the default names.
     /// </summary>
     public string CreateScript => string.Join(
         "\n",
         [
             CreateSchemaStatement,
+            EventsShape.CreateSequenceStatement!,
             EventsShape.CreateStatement,
+            EventsShape.OwnSequenceStatement!,
             .. EventsShape.Indexes.Select(static i => i.CreateStatement),
             DeadLettersShape.CreateStatement,
             .. DeadLettersShape.Indexes.Select(static i => i.CreateStatement),
+            SubscriptionsShape.CreateStatement,
         ]);
 
     internal string QuotedSchema => Quote(Schema);
@@ -140,6 +214,11 @@ public sealed partial class EventTable
     internal TableShape EventsShape { get; }
 
     internal TableShape DeadLettersShape { get; }
+
+    internal TableShape SubscriptionsShape { get; }
+
+    // "schema"."<table>_position_seq", ready for SQL.
+    internal string QuotedPositionSequence { get; }
 
     /// <inheritdoc/>
     public override string ToString() => QualifiedName;

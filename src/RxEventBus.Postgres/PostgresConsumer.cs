@@ -92,7 +92,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
             SubscriptionEnded, _logger);
         _queue = new EventQueue(options.BufferSize, options.Overflow, options.PublishTimeout, bus.Scheduler, _acknowledger);
         _mapper = new EventMapper(options.Serializer, options.DefaultTtl);
-        _writer = new CopyWriter(_dataSource, Table, _retry, _health, _metrics, _logger);
+        _writer = new CopyWriter(_dataSource, Table, _retry, _health, _metrics, _logger, Options.NotifyOnCommit);
         Store = new EventStore(_dataSource, Table, options.Serializer, bus.Scheduler);
         DeadLetterStore = new DeadLetterStore(_dataSource, Table, bus.Scheduler);
     }
@@ -215,7 +215,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
                 _run = Task.Run(() => RunAsync(schemaReady), CancellationToken.None);
                 if (Options.AutoDeleteWithTtl)
                 {
-                    _ttlCleaner = new TtlCleaner(Store, Options.DeletionPeriod, _logger);
+                    _ttlCleaner = new TtlCleaner(Store, Options.DeletionPeriod, _logger) { SparesUnreadEvents = Options.TtlSparesUnreadEvents };
                     _ttlCleaner.Runs.Subscribe(_ttlCleanupRuns.OnNext);
                     _ttlCleaner.Start();
                 }

@@ -25,6 +25,8 @@ public sealed partial class PostgresPersistenceOptions
     private const string SchemaVariable = "EB_PG_SCHEMA";
     private const string TableVariable = "EB_PG_TABLE";
     private const string EnsureSchemaVariable = "EB_PG_ENSURE_SCHEMA";
+    private const string NotifyVariable = "EB_PG_NOTIFY";
+    private const string TtlSparesUnreadVariable = "EB_PG_TTL_SPARES_UNREAD";
 
     private const string TopicSeparator = ";";
     internal const string OverflowChoices = "wait, drop_oldest, drop_newest or fail";
@@ -133,6 +135,8 @@ public sealed partial class PostgresPersistenceOptions
         Schema = read.Identifier(SchemaVariable) ?? Schema;
         Table = read.Identifier(TableVariable) ?? Table;
         EnsureSchema = read.Boolean(EnsureSchemaVariable) ?? EnsureSchema;
+        NotifyOnCommit = read.Boolean(NotifyVariable) ?? NotifyOnCommit;
+        TtlSparesUnreadEvents = read.Boolean(TtlSparesUnreadVariable) ?? TtlSparesUnreadEvents;
         return maxDemand is null && batchSize is not null ? BatchSizeVariable : MaxDemandVariable;
     }
 
@@ -156,6 +160,8 @@ public sealed partial class PostgresPersistenceOptions
         nameof(Schema) => SchemaVariable,
         nameof(Table) => TableVariable,
         nameof(EnsureSchema) => EnsureSchemaVariable,
+        nameof(NotifyOnCommit) => NotifyVariable,
+        nameof(TtlSparesUnreadEvents) => TtlSparesUnreadVariable,
         _ => null,
     };
 
@@ -174,7 +180,8 @@ public sealed partial class PostgresPersistenceOptions
         text.Append(CultureInfo.InvariantCulture, $", PoolSize = {PoolSize}, MaxBatchSize = {MaxBatchSize}, MinDemand = {MinDemand}");
         text.Append(CultureInfo.InvariantCulture, $", MaxBatchDelay = {MaxBatchDelay.TotalMilliseconds} ms, AutoDeleteWithTtl = {AutoDeleteWithTtl}");
         text.Append(CultureInfo.InvariantCulture, $", DefaultTtl = {DefaultTtl.TotalMilliseconds} ms, DeletionPeriod = {DeletionPeriod.TotalMilliseconds} ms");
-        text.Append(CultureInfo.InvariantCulture, $", Schema = {Schema}, Table = {Table}, EnsureSchema = {EnsureSchema}, SubscriberName = {SubscriberName}");
+        text.Append(CultureInfo.InvariantCulture, $", Schema = {Schema}, Table = {Table}, EnsureSchema = {EnsureSchema}, NotifyOnCommit = {NotifyOnCommit}");
+        text.Append(CultureInfo.InvariantCulture, $", TtlSparesUnreadEvents = {TtlSparesUnreadEvents}, SubscriberName = {SubscriberName}");
         text.Append(CultureInfo.InvariantCulture, $", InitialRetryDelay = {InitialRetryDelay.TotalMilliseconds} ms, MaxRetryDelay = {MaxRetryDelay.TotalMilliseconds} ms, RetryJitter = {RetryJitter}");
         text.Append(CultureInfo.InvariantCulture, $", ShutdownTimeout = {ShutdownTimeout.TotalMilliseconds} ms, Serializer = {Serializer?.GetType().Name} }}");
         return text.ToString();

@@ -102,6 +102,23 @@ public sealed partial class PostgresPersistenceOptions
     /// </summary>
     public bool EnsureSchema { get; set; } = true;
 
+    /// <summary>
+    /// <c>EB_PG_NOTIFY</c>. Whether each committed batch sends one notification on
+    /// <see cref="EventTable.NotificationChannel"/> (<c>pg_notify</c> inside the batch's transaction, just before
+    /// its COMMIT, so PostgreSQL delivers it only if the batch commits): what wakes subscriptions in other
+    /// processes at once instead of at their next poll. One per batch, not per event. Default: true.
+    /// </summary>
+    public bool NotifyOnCommit { get; set; } = true;
+
+    /// <summary>
+    /// <c>EB_PG_TTL_SPARES_UNREAD</c>. Whether the TTL cleaner keeps expired rows that a named subscription has
+    /// not yet passed (whose <c>(tx, position)</c> is above the lowest checkpoint stored in
+    /// <see cref="EventTable.SubscriptionsTable"/>); they go once every subscription has passed them. A
+    /// subscription name that is no longer used keeps its checkpoint, and so holds rows back, until its row is
+    /// deleted. False deletes every expired row regardless. Default: true.
+    /// </summary>
+    public bool TtlSparesUnreadEvents { get; set; } = true;
+
     /// <summary>Name of the consumer's tracked subscription on the bus. Default: <c>postgres</c>.</summary>
     public string SubscriberName { get; set; } = "postgres";
 

@@ -22,14 +22,26 @@ public static class SchemaManager
         "so the consumer creates what is missing.";
 
     /// <summary>
-    /// Creates the schema, the events table and the dead-letter table if missing (<see cref="EventTable.CreateScript"/>);
-    /// on an existing table, adds the nullable columns it lacks (<c>ALTER TABLE … ADD COLUMN IF NOT EXISTS</c>)
-    /// and the indexes it lacks; and refuses a table that no such change can make writable. All in one
-    /// transaction that first takes a transaction-scoped advisory lock keyed on the table's qualified name:
-    /// <c>CREATE … IF NOT EXISTS</c> is not safe against a concurrent creator (both pass the check, one fails
-    /// on the catalog's unique index), so processes that start together queue on the lock instead, and each
-    /// finds what the one before it did; the lock is released by the commit.
+    /// Creates the schema, the events table, the dead-letter table and the subscriptions' checkpoint table if
+    /// missing (<see cref="EventTable.CreateScript"/>); on an existing table, adds the columns it lacks that can
+    /// be added to rows already there (<c>ALTER TABLE … ADD COLUMN IF NOT EXISTS</c>) and the indexes it lacks;
+    /// and refuses a table that no such change can make writable. All in one transaction that first takes a
+    /// transaction-scoped advisory lock keyed on the table's qualified name: <c>CREATE … IF NOT EXISTS</c> is not
+    /// safe against a concurrent creator (both pass the check, one fails on the catalog's unique index), so
+    /// processes that start together queue on the lock instead, and each finds what the one before it did; the
+    /// lock is released by the commit.
     /// </summary>
+    /// <remarks>
+    /// <para>An events table from before subscriptions gets <c>tx</c> and <c>position</c> without being rewritten:
+    /// <c>tx</c>'s default is STABLE, so every old row reads the xid of the ALTER; <c>position</c> is added as a
+    /// NULL column, then given its default (<c>nextval</c> of <see cref="EventTable.PositionSequence"/>) for the
+    /// rows to come. The index on <c>(tx, position)</c> is built by a plain <c>CREATE INDEX</c> in the same
+    /// transaction, which blocks writes to the table while it reads the table once.</para>
+    /// <para>After that transaction commits, the old rows are numbered, about 10,000 rows per transaction (one
+    /// range of blocks each, so the table is read once), while the writers go on; <see cref="SchemaReport.Changes"/> says how many. Each numbered row
+    /// is updated once (a new row version: autovacuum reclaims the old ones). Until all are numbered, a
+    /// subscription refuses to start.</para>
+    /// </remarks>
     /// <param name="dataSource">Where the tables live.</param>
     /// <param name="table">The events table, whose dead-letter table is <see cref="EventTable.DeadLettersQualifiedName"/>.</param>
     /// <param name="cancellationToken">Cancels the wait for the lock and the DDL.</param>
@@ -40,20 +52,153 @@ public static class SchemaManager
     /// consumer fills with NULL or not at all, no unique key on <c>id</c> alone). Nothing was changed.</exception>
     /// <exception cref="NpgsqlException">The connection or the DDL failed (for example the role may not
     /// create the schema or the table).</exception>
-    public static Task<SchemaReport> EnsureSchemaAsync(NpgsqlDataSource dataSource, EventTable table, CancellationToken cancellationToken = default)
+    public static async Task<SchemaReport> EnsureSchemaAsync(NpgsqlDataSource dataSource, EventTable table, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(table);
 
         // hashtextextended (PostgreSQL 11+) turns the name into the bigint key on the server, so every client,
         // whatever its language, derives the same key from the same name.
-        return InTransactionAsync(
+        var report = await InTransactionAsync(
             dataSource,
             "SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))",
             new { key = LockKey(table) },
             (connection, transaction) => EnsureAsync(connection, transaction, table, cancellationToken),
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
+
+        // After the DDL has committed, outside the lock: the backfill takes many transactions, and writers
+        // (and other starters, which skip the rows this one holds) go on meanwhile.
+        var filled = await FillPositionsAsync(dataSource, table, cancellationToken).ConfigureAwait(false);
+        return filled == 0
+            ? report
+            : new SchemaReport(
+                [.. report.Changes, $"filled position of {filled} rows of {table.QualifiedName} written before the column existed"],
+                report.Warnings);
     }
+
+    // About how many rows one backfill transaction numbers: short transactions, so the row locks and the fence
+    // they hold (every transaction with an xid holds back the subscriptions' fence) stay brief.
+    internal const int FillBatchSize = 10_000;
+
+    // The rows that predate the position column: added without a rewrite, its value is NULL in each of them,
+    // while tx, added the same way, reads the ALTER's xid in all of them (the "missing value" stored in
+    // pg_attribute; after a rewrite such as VACUUM FULL it is stored in the rows and the catalog forgets it, but
+    // then no row can have a smaller tx: that is what min(tx) covers). Naming both xids lets the (tx, position)
+    // index find them, whatever the size of the table. A transaction that had its xid before the ALTER and
+    // inserted after it has a smaller tx than the ALTER's, hence the missing value rather than min(tx) alone.
+    private static string UnpositionedCondition(EventTable table) => $"""
+        position IS NULL AND tx IN (
+            (SELECT min(tx) FROM {table.QualifiedName}),
+            (SELECT ((a.attmissingval::text)::xid8[])[1] FROM pg_attribute a
+              WHERE a.attrelid = to_regclass(@name) AND a.attname = 'tx' AND a.atthasmissing))
+        """;
+
+    /// <summary>
+    /// Whether rows written before the <c>position</c> column was added still have no position (the backfill of
+    /// <see cref="EnsureSchemaAsync"/> has not run, or not to its end). A subscription must not read while they
+    /// do: the cursor (tx, position) cannot order a NULL. One index probe of <c>(tx, position)</c>.
+    /// </summary>
+    internal static Task<bool> HasUnpositionedRowsAsync(NpgsqlConnection connection, EventTable table, CancellationToken cancellationToken) =>
+        HasUnpositionedRowsAsync(connection, null, table, cancellationToken);
+
+    private static async Task<bool> HasUnpositionedRowsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, EventTable table, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(table);
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            $"SELECT EXISTS (SELECT 1 FROM {table.QualifiedName} WHERE {UnpositionedCondition(table)})",
+            new { name = table.QualifiedName },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    // Numbers the rows that predate the position column, about FillBatchSize rows per transaction, until none is
+    // left; returns how many this call numbered. The old rows' xids are read once (through the index); then the
+    // table is walked once in ranges of blocks (a TID range scan, PostgreSQL 14+), so each transaction reads only
+    // its own range: picking "the next 10,000 NULL rows" instead would read every row still to do (or every dead
+    // version already done) again in each transaction, quadratic in the size of the table. Index scans are off in
+    // these transactions for that reason. SKIP LOCKED: two starters number disjoint rows side by side; what one
+    // skipped is swept at the end, waiting for the other's locks. The order among the old rows is the order of
+    // the walk; once numbered it never changes. An UPDATE keeps tx as it is (a default applies to INSERT only), so
+    // the old rows stay together, before every row written after the ALTER.
+    private static async Task<long> FillPositionsAsync(NpgsqlDataSource dataSource, EventTable table, CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            if (!await ColumnExistsAsync(connection, table, "position", cancellationToken).ConfigureAwait(false)
+                || !await HasUnpositionedRowsAsync(connection, table, cancellationToken).ConfigureAwait(false))
+            {
+                return 0;
+            }
+
+            var parameters = new { name = table.QualifiedName };
+            var (oldTransactions, blocks, blocksPerBatch) = await connection.QuerySingleAsync<(string[], long, long)>(new CommandDefinition(
+                $"""
+                SELECT array_remove(ARRAY[
+                           (SELECT min(tx) FROM {table.QualifiedName})::text,
+                           (SELECT ((a.attmissingval::text)::xid8[])[1] FROM pg_attribute a
+                             WHERE a.attrelid = to_regclass(@name) AND a.attname = 'tx' AND a.atthasmissing)::text], NULL),
+                       pg_relation_size(to_regclass(@name)) / current_setting('block_size')::bigint,
+                       (SELECT CASE WHEN c.reltuples > 0 AND c.relpages > 0
+                                    THEN greatest(1, ceil({FillBatchSize} * c.relpages / c.reltuples))::bigint ELSE 100 END
+                          FROM pg_class c WHERE c.oid = to_regclass(@name))
+                """,
+                parameters,
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var fill = $"""
+                UPDATE {table.QualifiedName} SET position = nextval('{table.QuotedPositionSequence}'::regclass)
+                WHERE ctid = ANY (ARRAY (
+                    SELECT ctid FROM {table.QualifiedName}
+                    WHERE ctid >= @from::tid AND ctid < @to::tid AND position IS NULL AND tx = ANY (@old::text[]::xid8[])
+                    FOR UPDATE SKIP LOCKED))
+                """;
+            long filled = 0;
+            for (var from = 0L; from < blocks; from += blocksPerBatch)
+            {
+                var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        "SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off", transaction: transaction, cancellationToken: cancellationToken))
+                        .ConfigureAwait(false);
+                    filled += await connection.ExecuteAsync(new CommandDefinition(
+                        fill,
+                        new { from = $"({from},0)", to = $"({from + blocksPerBatch},0)", old = oldTransactions },
+                        transaction,
+                        commandTimeout: 0,
+                        cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            // The rows another starter held when the walk passed them: few, found through the index, and waited for
+            // (once that starter commits they have a position, and the re-check leaves them out).
+            var sweep = $"""
+                UPDATE {table.QualifiedName} SET position = nextval('{table.QuotedPositionSequence}'::regclass)
+                WHERE ctid = ANY (ARRAY (
+                    SELECT ctid FROM {table.QualifiedName} WHERE {UnpositionedCondition(table)} LIMIT {FillBatchSize} FOR UPDATE))
+                """;
+            while (true)
+            {
+                var rows = await connection.ExecuteAsync(new CommandDefinition(
+                    sweep, parameters, commandTimeout: 0, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (rows == 0)
+                {
+                    return filled;
+                }
+
+                filled += rows;
+            }
+        }
+    }
+
+    private static Task<bool> ColumnExistsAsync(NpgsqlConnection connection, EventTable table, string column, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass(@name) AND attname = @column AND NOT attisdropped)",
+            new { name = table.QualifiedName, column },
+            cancellationToken: cancellationToken));
 
     /// <summary>
     /// Checks, without changing anything, that the events table and the dead-letter table exist in a shape
@@ -161,6 +306,13 @@ public static class SchemaManager
             throw new SchemaMismatchException(table.QualifiedName, [.. needMigration, .. missing], string.Join("\n", remedies.OfType<string>()));
         }
 
+        if (await HasUnpositionedRowsAsync(connection, transaction, table, cancellationToken).ConfigureAwait(false))
+        {
+            warnings.Add(
+                "some rows written before the position column existed have no position yet: writes work, but subscriptions refuse to " +
+                "start until they are numbered (EnsureSchema on numbers them; docs/persistence.md shows how by hand).");
+        }
+
         return new SchemaReport([], warnings);
     }
 
@@ -170,6 +322,7 @@ public static class SchemaManager
     [
         await SchemaInspector.InspectAsync(connection, transaction, table.EventsShape, cancellationToken).ConfigureAwait(false),
         await SchemaInspector.InspectAsync(connection, transaction, table.DeadLettersShape, cancellationToken).ConfigureAwait(false),
+        await SchemaInspector.InspectAsync(connection, transaction, table.SubscriptionsShape, cancellationToken).ConfigureAwait(false),
     ];
 
     // Only when the schema is missing: CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege on the
@@ -201,15 +354,23 @@ public static class SchemaManager
         var shape = drift.Shape;
         if (!drift.Exists)
         {
+            if (shape.CreateSequenceStatement is { } createSequence)
+            {
+                await ExecuteAsync(connection, transaction, createSequence, cancellationToken).ConfigureAwait(false);
+            }
+
             await ExecuteAsync(connection, transaction, shape.CreateStatement, cancellationToken).ConfigureAwait(false);
+            if (shape.OwnSequenceStatement is { } ownSequence)
+            {
+                await ExecuteAsync(connection, transaction, ownSequence, cancellationToken).ConfigureAwait(false);
+            }
+
             changes.Add($"created table {shape.QualifiedName}");
         }
 
         foreach (var column in drift.MissingColumns)
         {
-            await ExecuteAsync(
-                connection, transaction, $"ALTER TABLE {shape.QualifiedName} ADD COLUMN IF NOT EXISTS {column.Name} {column.Definition};",
-                cancellationToken).ConfigureAwait(false);
+            await AddColumnAsync(connection, transaction, shape, column, cancellationToken).ConfigureAwait(false);
             changes.Add($"added column {column.Name} ({column.Definition}) to {shape.QualifiedName}");
         }
 
@@ -237,6 +398,39 @@ public static class SchemaManager
                     $"index {index.Name} was not created because another relation in the schema has that name: " +
                     $"writes work, but {index.Purpose} is slow without it.");
             }
+        }
+    }
+
+    // None of these rewrites the table (each is a catalog change under the ACCESS EXCLUSIVE lock ALTER TABLE
+    // takes, held to the commit): a NULL column, or one whose default is STABLE (tx: pg_current_xact_id(), the
+    // ALTER's xid becomes every old row's value). position's default is nextval, volatile, which ADD COLUMN
+    // would evaluate for every row by rewriting the table: so it is added as a NULL column, then given the
+    // default for the rows to come; the old rows are numbered after the commit (FillPositionsAsync).
+    private static async Task AddColumnAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, TableShape shape, ColumnShape column, CancellationToken cancellationToken)
+    {
+        if (!column.AddWithoutDefault)
+        {
+            await ExecuteAsync(
+                connection, transaction, $"ALTER TABLE {shape.QualifiedName} ADD COLUMN IF NOT EXISTS {column.Name} {column.Definition};",
+                cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var owned = shape.SequenceColumn == column.Name;
+        if (owned)
+        {
+            await ExecuteAsync(connection, transaction, shape.CreateSequenceStatement!, cancellationToken).ConfigureAwait(false);
+        }
+
+        await ExecuteAsync(
+            connection, transaction,
+            $"ALTER TABLE {shape.QualifiedName} ADD COLUMN IF NOT EXISTS {column.Name} {column.Type} NULL;" +
+            $"ALTER TABLE {shape.QualifiedName} ALTER COLUMN {column.Name} SET DEFAULT {column.Default};",
+            cancellationToken).ConfigureAwait(false);
+        if (owned)
+        {
+            await ExecuteAsync(connection, transaction, shape.OwnSequenceStatement!, cancellationToken).ConfigureAwait(false);
         }
     }
 

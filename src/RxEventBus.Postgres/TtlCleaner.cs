@@ -8,12 +8,18 @@ namespace RxEventBus.Postgres;
 
 /// <summary>
 /// Deletes expired events periodically (<c>EB_PG_AUTO_DELETE_WITH_TTL</c>): every
-/// <see cref="DeletionPeriod"/> on the store's scheduler it runs <see cref="EventStore.DeleteExpiredAsync"/>
+/// <see cref="DeletionPeriod"/> on the store's scheduler it runs <see cref="EventStore.DeleteExpiredAsync(bool, CancellationToken)"/>
 /// with the time of the tick.
 /// </summary>
 /// <remarks>
 /// <para>Runs never overlap: a tick that comes while the previous run is still working is skipped (and
 /// counted in <see cref="SkippedRuns"/>) — the next run deletes whatever that one would have.</para>
+/// <para>Across instances, only one cleans at a time: each run's delete is in a transaction that first tries the
+/// table's cleaning lock (<c>pg_try_advisory_xact_lock</c>); when another instance holds it, the run deletes
+/// nothing, is counted in <see cref="SkippedForOtherInstance"/>, logged (id 22, Debug) and reported with
+/// <see cref="TtlCleanupRun.LeftToOtherInstance"/>.</para>
+/// <para>With <see cref="SparesUnreadEvents"/> (the default), expired rows that a named subscription has not yet
+/// passed are kept until every subscription has passed them.</para>
 /// <para>A failed run is logged and reported on <see cref="Runs"/>; the next tick runs as usual.</para>
 /// <para>The delete itself runs on the thread pool, so a scheduler that owns a thread (an event loop, a UI
 /// dispatcher) only times the runs and is never blocked by the database.</para>
@@ -30,6 +36,7 @@ public sealed class TtlCleaner : IDisposable, IAsyncDisposable
     private int _running;
     private long _totalDeleted;
     private long _skippedRuns;
+    private long _skippedForOtherInstance;
     private bool _started;
     private bool _disposed;
 
@@ -69,6 +76,18 @@ public sealed class TtlCleaner : IDisposable, IAsyncDisposable
 
     /// <summary>Ticks skipped because the previous run had not finished.</summary>
     public long SkippedRuns => Interlocked.Read(ref _skippedRuns);
+
+    /// <summary>
+    /// Runs that deleted nothing because another instance was cleaning the same table at that moment (it held the
+    /// cleaning lock); that instance deleted the expired rows.
+    /// </summary>
+    public long SkippedForOtherInstance => Interlocked.Read(ref _skippedForOtherInstance);
+
+    /// <summary>
+    /// Whether expired rows that a named subscription has not yet passed are kept
+    /// (<see cref="PostgresPersistenceOptions.TtlSparesUnreadEvents"/>). Default: true.
+    /// </summary>
+    public bool SparesUnreadEvents { get; init; } = true;
 
     /// <summary>Schedules the runs: the first one period from now on the store's scheduler, then every period.</summary>
     /// <exception cref="InvalidOperationException">The cleaner was already started.</exception>
@@ -158,10 +177,19 @@ public sealed class TtlCleaner : IDisposable, IAsyncDisposable
         TtlCleanupRun run;
         try
         {
-            var deleted = await _store.DeleteExpiredBeforeAsync(at, _stopping.Token).ConfigureAwait(false);
-            Interlocked.Add(ref _totalDeleted, deleted);
-            Log.ExpiredDeleted(_logger, deleted, _store.Table.QualifiedName, at);
-            run = new TtlCleanupRun(at, deleted, null);
+            var result = await _store.DeleteExpiredBeforeAsync(at, SparesUnreadEvents, waitForLock: false, _stopping.Token).ConfigureAwait(false);
+            if (result is { } deleted)
+            {
+                Interlocked.Add(ref _totalDeleted, deleted);
+                Log.ExpiredDeleted(_logger, deleted, _store.Table.QualifiedName, at);
+                run = new TtlCleanupRun(at, deleted, null);
+            }
+            else
+            {
+                Interlocked.Increment(ref _skippedForOtherInstance);
+                Log.ExpiredDeletionLeftToOtherInstance(_logger, _store.Table.QualifiedName);
+                run = new TtlCleanupRun(at, 0, null) { LeftToOtherInstance = true };
+            }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {

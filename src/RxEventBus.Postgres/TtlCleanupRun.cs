@@ -8,4 +8,10 @@ public sealed record TtlCleanupRun(DateTimeOffset At, int Deleted, Exception? Er
 {
     /// <summary>Whether the run completed its delete.</summary>
     public bool Succeeded => Error is null;
+
+    /// <summary>
+    /// Whether the run deleted nothing because another instance was cleaning the table at that moment (it held the
+    /// cleaning lock). Such a run succeeded, with <see cref="Deleted"/> 0.
+    /// </summary>
+    public bool LeftToOtherInstance { get; init; }
 }

@@ -158,7 +158,7 @@ public sealed class ServiceRegistrationTests
             ("EB_PG_BUFFER_SIZE", "33"), ("EB_PG_OVERFLOW", "fail"), ("EB_PG_POOL_SIZE", "3"), ("EB_PG_MAX_DEMAND", "44"),
             ("EB_PG_MIN_DEMAND", "5"), ("EB_PG_BATCH_DELAY_IN_MS", "66"), ("EB_PG_AUTO_DELETE_WITH_TTL", "false"),
             ("EB_PG_DEFAULT_TTL_IN_MS", "77"), ("EB_PG_DELETION_PERIOD_IN_MS", "88"), ("EB_PG_SCHEMA", "bus"), ("EB_PG_TABLE", "log"),
-            ("EB_PG_ENSURE_SCHEMA", "false"));
+            ("EB_PG_ENSURE_SCHEMA", "false"), ("EB_PG_NOTIFY", "false"), ("EB_PG_TTL_SPARES_UNREAD", "false"));
         using var provider = new ServiceCollection().AddRxEventBus().AddPostgresPersistence(configuration, _ => { })
             .Services.BuildServiceProvider();
 
@@ -180,6 +180,7 @@ public sealed class ServiceRegistrationTests
             ("RxEventBus:Persistence:MaxBatchDelay", "00:00:00.066"), ("RxEventBus:Persistence:AutoDeleteWithTtl", "false"),
             ("RxEventBus:Persistence:DefaultTtl", "01:00:00"), ("RxEventBus:Persistence:DeletionPeriod", "00:02:00"),
             ("RxEventBus:Persistence:Schema", "bus"), ("RxEventBus:Persistence:Table", "log"), ("RxEventBus:Persistence:EnsureSchema", "false"),
+            ("RxEventBus:Persistence:NotifyOnCommit", "false"), ("RxEventBus:Persistence:TtlSparesUnreadEvents", "false"),
             ("RxEventBus:Persistence:SubscriberName", "archive"), ("RxEventBus:Persistence:InitialRetryDelay", "00:00:01"),
             ("RxEventBus:Persistence:MaxRetryDelay", "00:01:00"), ("RxEventBus:Persistence:RetryJitter", "0.25"),
             ("RxEventBus:Persistence:ShutdownTimeout", "00:00:09"));
@@ -192,7 +193,7 @@ public sealed class ServiceRegistrationTests
             ConnectionString = DatabaseUrl.ToConnectionString(Url), DatabasePoolSize = 7, Topics = ["a", "b"], BufferSize = 33,
             Overflow = OverflowPolicy.DropNewest, PublishTimeout = TimeSpan.FromSeconds(5), PoolSize = 3, MaxBatchSize = 44, MinDemand = 5,
             MaxBatchDelay = TimeSpan.FromMilliseconds(66), AutoDeleteWithTtl = false, DefaultTtl = TimeSpan.FromHours(1),
-            DeletionPeriod = TimeSpan.FromMinutes(2), Schema = "bus", Table = "log", EnsureSchema = false, SubscriberName = "archive",
+            DeletionPeriod = TimeSpan.FromMinutes(2), Schema = "bus", Table = "log", EnsureSchema = false, NotifyOnCommit = false, TtlSparesUnreadEvents = false, SubscriberName = "archive",
             InitialRetryDelay = TimeSpan.FromSeconds(1), MaxRetryDelay = TimeSpan.FromMinutes(1), RetryJitter = 0.25,
             ShutdownTimeout = TimeSpan.FromSeconds(9),
         }, o => o.Excluding(x => x.Serializer), "every setting with a value in configuration is bound, the URL turned into a connection string");

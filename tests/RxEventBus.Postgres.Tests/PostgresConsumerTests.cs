@@ -183,6 +183,36 @@ public sealed class PostgresConsumerTests(PostgresFixture database) : IAsyncLife
             "the event on the default ttl (15 minutes) and the one of an hour are still alive");
     }
 
+    [Theory]
+    [InlineData(true, 0)]
+    [InlineData(false, 2)]
+    public async Task Start_AutoDeleteWithTtl_SubscriptionHasReadNothing_SparesExpiredRowsUnlessTtlSparesUnreadEventsIsOff(bool spare, int deleted)
+    {
+        var table = "ttl_spare_" + spare.ToString().ToLowerInvariant();
+        var consumer = Consumer(table, o => new PostgresPersistenceOptions
+        {
+            ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 3,
+            MaxBatchDelay = o.MaxBatchDelay, AutoDeleteWithTtl = true, TtlSparesUnreadEvents = spare,
+            DefaultTtl = TimeSpan.FromMinutes(15), DeletionPeriod = TimeSpan.FromMinutes(10),
+        });
+        var firstRun = _scheduler.WhenScheduledAsync(TimeSpan.FromMinutes(10));
+        await consumer.StartAsync();
+        await firstRun;
+        foreach (var ttl in new TimeSpan?[] { TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromHours(1) })
+        {
+            _bus.Publish(_bus.CreateEvent("orders", new Order(1)) with { Ttl = ttl });
+        }
+
+        await Wait.UntilAsync(() => consumer.Statistics.Persisted == 3, "the batch of three is cut by count");
+        // A named subscription that has handled nothing yet: its checkpoint is before every row.
+        await ExecuteAsync($"insert into {_schema}.{table}_subscriptions (name, tx, position) values ('slow', '0', 0)");
+        var run = consumer.TtlCleanupRuns.FirstAsync().ToTask();
+        _scheduler.AdvanceBy(TimeSpan.FromMinutes(10));
+
+        (await run.WaitAsync(TimeSpan.FromSeconds(30))).Deleted.Should().Be(deleted,
+            spare ? "the two expired rows are unread by 'slow', so they stay" : "with the option off, expired rows go whatever the checkpoints");
+    }
+
     [Fact]
     public async Task Write_SameEventsTwice_LeavesOneRowEach()
     {

@@ -20,7 +20,9 @@ public sealed partial class SchemaManagerTests
             CREATE ROLE {role} LOGIN;
             GRANT USAGE ON SCHEMA {_schema} TO {role};
             GRANT SELECT, INSERT, DELETE ON TABLE {table.QualifiedName} TO {role};
+            GRANT USAGE ON SEQUENCE {table.Schema}.{table.PositionSequence} TO {role};
             GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {table.DeadLettersQualifiedName} TO {role};
+            GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {table.SubscriptionsQualifiedName} TO {role};
             """);
         try
         {
@@ -47,7 +49,11 @@ public sealed partial class SchemaManagerTests
         var error = await VerifyRefusesAsync(table);
 
         error.Differences.Should().Equal(
-            [$"Table {table.QualifiedName} does not exist.", $"The dead-letter table {table.DeadLettersQualifiedName} does not exist."],
+            [
+                $"Table {table.QualifiedName} does not exist.",
+                $"The dead-letter table {table.DeadLettersQualifiedName} does not exist.",
+                $"The subscriptions table {table.SubscriptionsQualifiedName} does not exist.",
+            ],
             "Verify may not create them");
         error.Message.Should().EndWith(CreateRemedy, "creating the tables is the fix").And.NotContain("Migrate", "there is nothing to migrate");
         (await ExistsAsync(table.QualifiedName)).Should().BeFalse("Verify creates nothing");

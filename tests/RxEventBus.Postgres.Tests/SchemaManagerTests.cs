@@ -21,8 +21,9 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
         initialized_at timestamptz NULL, occurred_at timestamptz NULL, source text NULL, ttl interval NULL
         """;
 
-    // The events table as it is now, for tests of one difference from it.
-    private const string CurrentColumns = ColumnsWithoutExpiresAt + ", expires_at timestamptz NULL";
+    // The events table as it was before tx and position (the previous shape), for tests of one difference from it
+    // and of the migration to the current shape.
+    private const string PreviousColumns = ColumnsWithoutExpiresAt + ", expires_at timestamptz NULL";
 
     private string _schema = "";
 
@@ -45,6 +46,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
             ["events_topic_idx"] = "(topic)",
             ["events_transaction_id_idx"] = "(transaction_id)",
             ["events_expires_at_idx"] = "(expires_at)",
+            ["events_tx_position_idx"] = "(tx, \"position\")",
         });
     }
 
@@ -74,7 +76,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
         await SchemaManager.EnsureSchemaAsync(fixture.DataSource, table);
 
         (await ColumnsAsync(table.QualifiedName)).Should().Equal(
-            EventTable.Columns.Split(", "), "COPY names EventTable.Columns");
+            [.. EventTable.Columns.Split(", "), "tx", "position"], "COPY names EventTable.Columns; tx and position fill themselves");
         (await ColumnsAsync(table.DeadLettersQualifiedName)).Should().Equal(
             EventTable.DeadLetterColumns.Split(", "), "the dead-letter INSERT names EventTable.DeadLetterColumns");
         (await IndexesAsync(table.DeadLettersTable)).Should().BeEquivalentTo(
@@ -102,11 +104,13 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
                 "created index reported_topic_idx",
                 "created index reported_transaction_id_idx",
                 "created index reported_expires_at_idx",
+                "created index reported_tx_position_idx",
                 $"created table {table.DeadLettersQualifiedName}",
                 "created index reported_last_failed_at_dl_idx",
                 "created index reported_topic_dl_idx",
+                $"created table {table.SubscriptionsQualifiedName}",
             ],
-            "the schema existed; both tables and their indexes did not");
+            "the schema existed; the tables and their indexes did not");
         second.Changes.Should().BeEmpty("everything was in place");
         first.Warnings.Concat(second.Warnings).Should().BeEmpty("EnsureSchemaAsync creates every index it would warn about");
     }
@@ -224,7 +228,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
     {
         var table = new EventTable(_schema, "data_" + type);
 
-        var error = await EnsureRefusesAsync(table, CurrentColumns.Replace("data jsonb", "data " + type, StringComparison.Ordinal));
+        var error = await EnsureRefusesAsync(table, PreviousColumns.Replace("data jsonb", "data " + type, StringComparison.Ordinal));
 
         error.Differences.Should().Equal([$"Column data has type {type}, expected jsonb."], "the writer sends jsonb's binary format");
     }
@@ -236,7 +240,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
     public async Task EnsureSchemaAsync_RequiredColumnMissing_Throws(string column)
     {
         var table = new EventTable(_schema, "without_" + column);
-        var columns = string.Join(", ", CurrentColumns.Split(',').Select(c => c.Trim()).Where(c => !c.StartsWith(column + " ", StringComparison.Ordinal)));
+        var columns = string.Join(", ", PreviousColumns.Split(',').Select(c => c.Trim()).Where(c => !c.StartsWith(column + " ", StringComparison.Ordinal)));
 
         var error = await EnsureRefusesAsync(table, columns);
 
@@ -257,7 +261,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
     {
         var table = new EventTable(_schema, "strict_" + column);
 
-        var error = await EnsureRefusesAsync(table, CurrentColumns, $"ALTER TABLE {table.QualifiedName} ALTER COLUMN {column} SET NOT NULL");
+        var error = await EnsureRefusesAsync(table, PreviousColumns, $"ALTER TABLE {table.QualifiedName} ALTER COLUMN {column} SET NOT NULL");
 
         error.Differences.Should().Equal(
             [$"Column {column} is NOT NULL, but the consumer writes NULL into it when it has no value for it."],
@@ -269,7 +273,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
     {
         var table = new EventTable(_schema, "extra");
 
-        var error = await EnsureRefusesAsync(table, CurrentColumns + ", tenant text NOT NULL");
+        var error = await EnsureRefusesAsync(table, PreviousColumns + ", tenant text NOT NULL");
 
         error.Differences.Should().Equal(
             ["Column tenant is NOT NULL and has no default, but the consumer does not write it, so every row would be refused."],
@@ -282,7 +286,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
         var table = new EventTable(_schema, "generated");
 
         var error = await EnsureRefusesAsync(
-            table, CurrentColumns.Replace("source text NULL", "source text GENERATED ALWAYS AS (topic) STORED", StringComparison.Ordinal));
+            table, PreviousColumns.Replace("source text NULL", "source text GENERATED ALWAYS AS (topic) STORED", StringComparison.Ordinal));
 
         error.Differences.Should().Equal(
             ["Column source is a generated column, but the consumer writes its value."], "COPY refuses a value for a generated column");
@@ -298,7 +302,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
         var table = new EventTable(_schema, "key_" + kind);
 
         var error = await EnsureRefusesAsync(
-            table, CurrentColumns.Replace("id uuid PRIMARY KEY", id, StringComparison.Ordinal), index.Replace("{table}", table.QualifiedName, StringComparison.Ordinal));
+            table, PreviousColumns.Replace("id uuid PRIMARY KEY", id, StringComparison.Ordinal), index.Replace("{table}", table.QualifiedName, StringComparison.Ordinal));
 
         error.Differences.Should().Equal(
             ["There is no primary key or unique index on id alone, which the consumer's INSERT … ON CONFLICT (id) needs."],
@@ -383,7 +387,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
 
         foreach (var table in tables)
         {
-            (await IndexesAsync(table.Table)).Should().HaveCount(5);
+            (await IndexesAsync(table.Table)).Should().HaveCount(6);
         }
     }
 

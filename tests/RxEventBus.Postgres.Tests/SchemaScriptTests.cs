@@ -25,9 +25,12 @@ public sealed partial class SchemaScriptTests
             [
                 "GRANT USAGE ON SCHEMA \"public\" TO rxeventbus",
                 "GRANT SELECT, INSERT, DELETE ON TABLE \"public\".\"events\" TO rxeventbus",
+                "GRANT USAGE ON SEQUENCE \"public\".\"events_position_seq\" TO rxeventbus",
                 "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE \"public\".\"events_dead_letters\" TO rxeventbus",
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE \"public\".\"events_subscriptions\" TO rxeventbus",
             ],
-            "the store reads and deletes events, the consumer inserts them, and dead letters are stored, counted (UPDATE), listed and replayed or purged (DELETE)");
+            "the store reads and deletes events, the consumer inserts them (taking positions from the sequence), dead letters are stored, " +
+            "counted (UPDATE), listed and replayed or purged (DELETE), and checkpoints are read, stored and forgotten");
         Script.Should().Contain("EB_PG_ENSURE_SCHEMA=false", "a role without CREATE needs schema creation turned off");
     }
 

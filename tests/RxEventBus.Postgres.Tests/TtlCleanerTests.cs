@@ -9,7 +9,7 @@ using static RxEventBus.Postgres.Tests.Support.TestEvents;
 namespace RxEventBus.Postgres.Tests;
 
 [Collection(SharedPostgres.Name)]
-public sealed class TtlCleanerTests(PostgresFixture fixture) : IAsyncLifetime
+public sealed partial class TtlCleanerTests(PostgresFixture fixture) : IAsyncLifetime
 {
     // Only a safety net against a hang: the order of steps never depends on it.
     private static readonly TimeSpan Safety = TimeSpan.FromSeconds(30);

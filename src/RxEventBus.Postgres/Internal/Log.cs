@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Warning, "Skipped deleting expired events from {Table}: the previous run has not finished.")]
     internal static partial void ExpiredDeletionSkipped(ILogger logger, string table);
 
+    [LoggerMessage(22, LogLevel.Debug, "Skipped deleting expired events from {Table}: another instance is deleting them (it holds the cleaner's lock).")]
+    internal static partial void ExpiredDeletionLeftToOtherInstance(ILogger logger, string table);
+
     [LoggerMessage(10, LogLevel.Debug, "Deleting expired events from {Table} was interrupted because the cleaner stopped.")]
     internal static partial void ExpiredDeletionInterrupted(ILogger logger, Exception exception, string table);
 

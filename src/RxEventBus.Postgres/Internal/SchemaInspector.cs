@@ -16,8 +16,10 @@ internal static class SchemaInspector
     // (attgenerated: PostgreSQL 12+).
     private const string ColumnsSql = """
         SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-               a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', a.attgenerated <> ''
+               a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', a.attgenerated <> '',
+               pg_get_expr(d.adbin, d.adrelid)
         FROM pg_attribute a
+        LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         WHERE a.attrelid = to_regclass(@name) AND a.attnum > 0 AND NOT a.attisdropped
         ORDER BY a.attnum
         """;
@@ -57,7 +59,7 @@ internal static class SchemaInspector
             return new TableDrift(shape, Exists: true, [$"{shape.Title} is {KindName(kind)}, not a table."], [], []);
         }
 
-        var columns = (await connection.QueryAsync<(string Name, string Type, bool NotNull, bool HasDefault, bool Generated)>(
+        var columns = (await connection.QueryAsync<(string Name, string Type, bool NotNull, bool HasDefault, bool Generated, string? DefaultExpression)>(
             Command(ColumnsSql, name, transaction, cancellationToken)).ConfigureAwait(false)).ToList();
         var differences = new List<string>();
         var missingColumns = new List<ColumnShape>();
@@ -88,6 +90,22 @@ internal static class SchemaInspector
             if (actual.Generated)
             {
                 differences.Add(shape.Sentence($"column {expected.Name} is a generated column, but the consumer writes its value"));
+            }
+
+            // tx and position are filled by the database for every writer, ours or not: without the default, the
+            // rows of other writers (or ours) would have no place in the subscriptions' order.
+            if (expected.Default is not null && !actual.Generated)
+            {
+                if (!actual.HasDefault)
+                {
+                    differences.Add(shape.Sentence(
+                        $"column {expected.Name} has no default, but every row needs one and the consumer does not write it: expected DEFAULT {expected.Default}"));
+                }
+                else if (expected.ExactDefault && actual.DefaultExpression != expected.Default)
+                {
+                    differences.Add(shape.Sentence(
+                        $"column {expected.Name} has the default {actual.DefaultExpression ?? "(identity)"}, expected {expected.Default}"));
+                }
             }
 
             if (expected.WrittenNull && actual.NotNull)

@@ -6,9 +6,20 @@ namespace RxEventBus.Postgres.Internal;
 // `Title` starts a sentence about the table as a whole: "Table "s"."events"" or "The dead-letter table
 // "s"."events_dead_letters"". `Context` starts a sentence about one of its columns: empty for the events
 // table, which the exception's first line names already; "In the dead-letter table …, " for the other one.
+//
+// `Sequence` (quoted, qualified) and `SequenceColumn`: a sequence that numbers the rows through that column's
+// default, created before the table and owned by the column (so it goes when the table does).
 internal sealed record TableShape(
     string QualifiedName, string Title, string Context, IReadOnlyList<ColumnShape> Columns, IReadOnlyList<IndexShape> Indexes)
 {
+    internal string? Sequence { get; init; }
+
+    internal string? SequenceColumn { get; init; }
+
+    internal string? CreateSequenceStatement => Sequence is null ? null : $"CREATE SEQUENCE IF NOT EXISTS {Sequence};";
+
+    internal string? OwnSequenceStatement => Sequence is null ? null : $"ALTER SEQUENCE {Sequence} OWNED BY {QualifiedName}.{SequenceColumn};";
+
     internal string CreateStatement
     {
         get
@@ -28,8 +39,28 @@ internal sealed record TableShape(
 // `WrittenNull`: the consumer writes NULL into the column when the event has no value for it, so the column
 // must accept NULL. `CanBeAdded`: ALTER TABLE … ADD COLUMN works on a table that already holds rows (the
 // column is nullable or has a default).
+//
+// `Default`: for a column the database fills for every writer (the consumer never names it), the default it
+// must have; an existing column without any default (or identity) is a difference, and one whose default is
+// not exactly this one too when `ExactDefault` (tx: another default would break the reader's fence).
+// `AddWithoutDefault`: the default is volatile (nextval), and ADD COLUMN with it would rewrite the table, so
+// the column is added as a plain NULL column and given the default after.
 internal sealed record ColumnShape(string Name, string Type, string Constraint, bool WrittenNull, bool CanBeAdded)
 {
+    internal string? Default { get; init; }
+
+    internal bool ExactDefault { get; init; }
+
+    internal bool AddWithoutDefault { get; init; }
+
+    internal static ColumnShape FilledByDatabase(string name, string type, string nullability, string value, bool exactDefault, bool addWithoutDefault) =>
+        new(name, type, $"{nullability} DEFAULT {value}", false, true)
+        {
+            Default = value,
+            ExactDefault = exactDefault,
+            AddWithoutDefault = addWithoutDefault,
+        };
+
     internal static ColumnShape PrimaryKey(string name, string type) => new(name, type, "PRIMARY KEY", false, false);
 
     internal static ColumnShape Required(string name, string type) => new(name, type, "NOT NULL", false, false);

@@ -21,16 +21,24 @@ namespace RxEventBus.Postgres.Pipeline;
 // - anything else is retried with exponential backoff on the scheduler, for as long as it takes or until
 //   cancelled: transient failures quietly, failures that need a person with the consumer degraded and an
 //   error logged (ConsumerHealth).
+//
+// With `notify`, each batch's transaction sends one pg_notify on the table's channel after its rows and before
+// its COMMIT: PostgreSQL queues a notification with the transaction and delivers it only if the transaction
+// commits, so a listener is never woken for rows that were rolled back, and gets one wake-up per batch.
 internal sealed class CopyWriter(
     NpgsqlDataSource dataSource,
     EventTable table,
     RetryPolicy retry,
     ConsumerHealth health,
     PersistenceMetrics metrics,
-    ILogger logger)
+    ILogger logger,
+    bool notify)
 {
     private readonly string _copyIntoTable = $"COPY {table.QualifiedName} ({EventTable.Columns}) FROM STDIN (FORMAT BINARY)";
-    private readonly string _createStaging = $"CREATE TEMP TABLE rxeventbus_staging (LIKE {table.QualifiedName}) ON COMMIT DROP";
+    // Only the columns the consumer writes, with their types and nothing else: LIKE would copy tx's NOT NULL
+    // without its default, and refuse every staged row.
+    private readonly string _createStaging =
+        $"CREATE TEMP TABLE rxeventbus_staging ON COMMIT DROP AS SELECT {EventTable.Columns} FROM {table.QualifiedName} WITH NO DATA";
     private readonly string _copyIntoStaging = $"COPY rxeventbus_staging ({EventTable.Columns}) FROM STDIN (FORMAT BINARY)";
     private readonly string _insertFromStaging =
         $"INSERT INTO {table.QualifiedName} ({EventTable.Columns}) SELECT {EventTable.Columns} FROM rxeventbus_staging ON CONFLICT (id) DO NOTHING";
@@ -189,10 +197,25 @@ internal sealed class CopyWriter(
             }
         }
 
+        if (notify)
+        {
+            await NotifyAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        }
+
         // Not cancelled: a stop's cancellation arriving during the COMMIT would leave its outcome unknown, and rows
         // the server stored would be reported unwritten. The command timeout bounds it.
         await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
         return (inserted, otherTopics);
+    }
+
+    private async Task NotifyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand("SELECT pg_notify($1, '')", connection, transaction);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = table.NotificationChannel, NpgsqlDbType = NpgsqlDbType.Text });
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async Task<Dictionary<(Guid, string), string>?> OtherTopicsAsync(

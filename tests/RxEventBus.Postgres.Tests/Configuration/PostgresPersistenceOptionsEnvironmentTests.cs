@@ -30,6 +30,8 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
         "EB_PG_ENABLED" => options.Enabled,
         "EB_PG_AUTO_DELETE_WITH_TTL" => options.AutoDeleteWithTtl,
         "EB_PG_ENSURE_SCHEMA" => options.EnsureSchema,
+        "EB_PG_NOTIFY" => options.NotifyOnCommit,
+        "EB_PG_TTL_SPARES_UNREAD" => options.TtlSparesUnreadEvents,
         "EB_PG_DEFAULT_TTL_IN_MS" => (long)options.DefaultTtl.TotalMilliseconds,
         "EB_PG_DELETION_PERIOD_IN_MS" => (long)options.DeletionPeriod.TotalMilliseconds,
         "EB_PG_BATCH_DELAY_IN_MS" => (long)options.MaxBatchDelay.TotalMilliseconds,
@@ -67,6 +69,8 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
         options.Schema.Should().Be("public");
         options.Table.Should().Be("events");
         options.EnsureSchema.Should().BeTrue();
+        options.NotifyOnCommit.Should().BeTrue("each committed batch wakes the subscriptions of other processes");
+        options.TtlSparesUnreadEvents.Should().BeTrue("the cleaner keeps what a named subscription has not read, unless told otherwise");
     }
 
     [Fact]
@@ -95,6 +99,8 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_SCHEMA")]
     [InlineData("EB_PG_TABLE")]
     [InlineData("EB_PG_ENSURE_SCHEMA")]
+    [InlineData("EB_PG_NOTIFY")]
+    [InlineData("EB_PG_TTL_SPARES_UNREAD")]
     public void FromVariables_EmptyOrBlankVariable_KeepsTheDefault(string variable)
     {
         var defaults = Bind();
@@ -107,6 +113,8 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_ENABLED", "false", false)]
     [InlineData("EB_PG_AUTO_DELETE_WITH_TTL", "0", false)]
     [InlineData("EB_PG_ENSURE_SCHEMA", "no", false)]
+    [InlineData("EB_PG_NOTIFY", "false", false)]
+    [InlineData("EB_PG_TTL_SPARES_UNREAD", "0", false)]
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "60000", 60_000L)]
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "2592000000", 2_592_000_000L)]
     [InlineData("EB_PG_DELETION_PERIOD_IN_MS", "1000", 1_000L)]
@@ -219,6 +227,8 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_ENABLED", "2", "must be true or false")]
     [InlineData("EB_PG_AUTO_DELETE_WITH_TTL", "on", "must be true or false")]
     [InlineData("EB_PG_ENSURE_SCHEMA", "y", "must be true or false")]
+    [InlineData("EB_PG_NOTIFY", "off", "must be true or false")]
+    [InlineData("EB_PG_TTL_SPARES_UNREAD", "always", "must be true or false")]
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "abc", "must be a positive whole number of milliseconds (e.g. 900000)")]
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "0", "must be a positive whole number of milliseconds")]
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "15m", "must be a positive whole number of milliseconds")]

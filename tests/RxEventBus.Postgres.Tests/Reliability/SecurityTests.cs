@@ -52,7 +52,9 @@ public sealed class SecurityTests(PostgresFixture database) : IAsyncLifetime
             create role {role} login;
             grant usage on schema {_schema} to {role};
             grant select, insert, delete on table {table.QualifiedName} to {role};
+            grant usage on sequence {table.Schema}.{table.PositionSequence} to {role};
             grant select, insert, update, delete on table {table.DeadLettersQualifiedName} to {role};
+            grant select, insert, update, delete on table {table.SubscriptionsQualifiedName} to {role};
             """);
         var scheduler = new ThreadSafeTestScheduler();
         using var bus = new EventBus(new EventBusOptions { Topics = ["orders"], Scheduler = scheduler });
