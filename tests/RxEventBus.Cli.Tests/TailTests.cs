@@ -241,7 +241,8 @@ public sealed class TailTests(PostgresFixture postgres, ITestOutputHelper output
     {
         await using var connection = new NpgsqlConnection(postgres.ConnectionString);
         await connection.OpenAsync();
-        await using var select = new NpgsqlCommand($"SELECT tx::text || ':' || position FROM \"{schema}\".events_subscriptions WHERE name = @name", connection);
+        await using var select = new NpgsqlCommand(
+            $"SELECT tx::text || ':' || position FROM {new EventTable(schema, "events").SubscriptionsQualifiedName} WHERE name = @name", connection);
         select.Parameters.AddWithValue("name", name);
         return (string?)await select.ExecuteScalarAsync();
     }

@@ -132,7 +132,7 @@ public sealed class TestDatabase(EmbeddedPostgres server, string name)
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var select = new NpgsqlCommand(
-            $"SELECT tx::text, position FROM \"public\".\"events_subscriptions\" WHERE name = @name", connection);
+            $"SELECT tx::text, position FROM {Table.SubscriptionsQualifiedName} WHERE name = @name", connection);
         select.Parameters.AddWithValue("name", subscription);
         await using var reader = await select.ExecuteReaderAsync();
         return await reader.ReadAsync()
