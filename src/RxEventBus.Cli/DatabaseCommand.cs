@@ -45,15 +45,16 @@ internal sealed class DatabaseCommand
     /// throws as <see cref="CommandRunner"/> does.
     /// </summary>
     /// <param name="parse">The parsed command line.</param>
-    /// <param name="subcommand">The subcommand's name, for messages (<c>count</c>).</param>
+    /// <param name="subcommand">The subcommand's name, for messages (<c>count</c>); null for a command without
+    /// subcommands (<c>tail</c>).</param>
     /// <param name="body">The subcommand.</param>
     /// <param name="missingTable">What a table that does not exist means here (<see cref="CommandRunner.RunAsync"/>).</param>
-    public Task<int> RunAsync(ParseResult parse, string subcommand, Func<DatabaseSession, Task<int>> body, string? missingTable = null)
+    public Task<int> RunAsync(ParseResult parse, string? subcommand, Func<DatabaseSession, Task<int>> body, string? missingTable = null)
     {
         var databaseUrl = OptionBinding.ValueOf(parse, _flags.DatabaseUrl, _context.Environment);
         return CommandRunner.RunAsync(
             _context,
-            $"{Command.Name} {subcommand}",
+            subcommand is null ? Command.Name : $"{Command.Name} {subcommand}",
             databaseUrl,
             async () =>
             {

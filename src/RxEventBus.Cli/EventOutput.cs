@@ -5,7 +5,10 @@ using RxEventBus.Postgres;
 
 namespace RxEventBus.Cli;
 
-/// <summary>How <c>rxeventbus query</c> prints stored events: tab-separated lines for people and <c>cut</c>, or JSON.</summary>
+/// <summary>
+/// How <c>rxeventbus query</c> and <c>tail</c> print stored events: tab-separated lines for people and <c>cut</c>,
+/// or JSON.
+/// </summary>
 internal static class EventOutput
 {
     public static void WriteTopicCounts(TextWriter writer, IReadOnlyList<TopicCount> counts, bool json)
@@ -81,9 +84,30 @@ internal static class EventOutput
         }
     }
 
-    private static void Write(Utf8JsonWriter w, Event @event)
+    /// <summary>
+    /// One event as <c>tail</c> prints it, on one line: <c>position&lt;TAB&gt;id&lt;TAB&gt;occurred_at&lt;TAB&gt;topic&lt;TAB&gt;transaction_id&lt;TAB&gt;source&lt;TAB&gt;data</c>,
+    /// or a JSON object whose first member is <c>position</c>.
+    /// </summary>
+    public static void WriteTailed(TextWriter writer, Event @event, LogPosition? position, bool json)
+    {
+        var at = position?.ToString();
+        if (json)
+        {
+            writer.WriteLine(Json(w => Write(w, @event, at)));
+            return;
+        }
+
+        writer.WriteLine(string.Join('\t', at, @event.Id, Time(@event.OccurredAt), @event.Topic, @event.TransactionId, @event.Source, Data(@event)));
+    }
+
+    private static void Write(Utf8JsonWriter w, Event @event, string? position = null)
     {
         w.WriteStartObject();
+        if (position is not null)
+        {
+            w.WriteString("position", position);
+        }
+
         w.WriteString("id", @event.Id);
         w.WriteString("topic", @event.Topic);
         if (@event.TransactionId is { } transactionId)

@@ -16,7 +16,8 @@ public sealed class CommandLineTests
         var result = await InProcess.RunAsync("--help");
 
         result.ExitCode.Should().Be(ExitCodes.Success);
-        result.Out.Should().Contain("rxeventbus [command] [options]").And.Contain("demo").And.Contain("query");
+        result.Out.Should().Contain("rxeventbus [command] [options]").And.Contain("demo").And.Contain("query")
+            .And.Contain("dead-letters").And.Contain("tail");
     }
 
     [Fact]
