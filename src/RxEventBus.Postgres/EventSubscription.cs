@@ -205,7 +205,9 @@ public sealed class EventSubscription : IAsyncDisposable
     /// again: it marks them skipped. (One writing to another table stores them, which copies the log.)</para>
     /// <para>Delivery is at least once, in log order, one event at a time: an event counts as handled when
     /// <see cref="EventBus.Publish(Event)"/> returns, that is once the bus's plain subscribers have run and its
-    /// tracked subscribers have it pending — not when they mark it completed. A publish the bus refuses (a topic
+    /// tracked subscribers have it pending — not when they mark it completed. An event the bus still holds pending
+    /// (published here, and not yet answered by every tracked subscriber) is passed over: it is on this bus
+    /// already. A publish the bus refuses (a topic
     /// it has not registered, a subscriber's <see cref="EventRejectedException"/>) and the subscription's own
     /// failure are reported on <see cref="EventBus.Errors"/>; a refused event is passed over.</para>
     /// </remarks>
@@ -214,7 +216,9 @@ public sealed class EventSubscription : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(bus);
         var table = _source.Table;
-        return bus.Attach(AsObservable().Select(e => LogOrigin.Mark(e, table)));
+        // An event the bus still holds pending is on this bus already (typically its own, read back before its
+        // tracked subscribers answered): publishing it again would only be refused as a duplicate id.
+        return bus.Attach(AsObservable().Where(e => bus.FetchEvent(e.Topic, e.Id) is null).Select(e => LogOrigin.Mark(e, table)));
     }
 
     /// <summary>Stops a running enumeration (it ends with <see cref="OperationCanceledException"/> after storing
@@ -466,6 +470,14 @@ public sealed class EventSubscription : IAsyncDisposable
             {
                 start = _options.From.Position ?? await session.EndAsync(token).ConfigureAwait(false);
                 from = _options.From.ToString();
+            }
+
+            // A name seen for the first time stores where it starts at once: started at End and killed before its
+            // first checkpoint, it would otherwise start at a new End next time, and never see what came between.
+            if (name is not null && stored is null)
+            {
+                await session.StoreCheckpointAsync(name, start, token).ConfigureAwait(false);
+                stored = start;
             }
 
             checkpoints.Start(start, stored);

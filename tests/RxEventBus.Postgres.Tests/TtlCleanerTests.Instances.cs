@@ -28,7 +28,7 @@ public sealed partial class TtlCleanerTests
         (await TestRows.IdsAsync(fixture.DataSource, _table)).Should().Equal([expired.Id], "a skipped run deletes nothing");
         _logger.Entries.Should().Contain(e => e.EventId.Id == 22 && e.Level == LogLevel.Debug && e.Message.Contains(_table.QualifiedName, StringComparison.Ordinal));
 
-        await otherInstance.DisposeAsync();
+        await ReleaseAsync(otherInstance);
         var next = await NextRunAsync(cleaner);
 
         next.Should().Be(new TtlCleanupRun(T0 + (2 * Period), 1, null), "the lock is free again");
@@ -44,7 +44,7 @@ public sealed partial class TtlCleanerTests
         var delete = _store.DeleteExpiredAsync();
         await Wait.UntilAsync(() => WaitingForAdvisoryLock(), "the delete queues on the cleaning lock");
         delete.IsCompleted.Should().BeFalse("it waits for the other instance's run to end");
-        await otherInstance.DisposeAsync();
+        await ReleaseAsync(otherInstance);
 
         (await delete.WaitAsync(Safety)).Should().Be(1, "a call made by hand waits for the lock rather than skipping");
     }
@@ -130,6 +130,18 @@ public sealed partial class TtlCleanerTests
         command.Parameters.AddWithValue(EventStore.TtlLockKey(_table));
         await command.ExecuteNonQueryAsync();
         return connection;
+    }
+
+    // Unlocks before closing: a closed connection's backend releases its locks only when it has exited, a moment
+    // after the client is gone, and a run in that moment would still find the lock taken.
+    private static async Task ReleaseAsync(NpgsqlConnection connection)
+    {
+        await using (var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", connection))
+        {
+            await unlock.ExecuteNonQueryAsync();
+        }
+
+        await connection.DisposeAsync();
     }
 
     // Whether a session waits for the cleaning lock (a bigint key is split into classid and objid).

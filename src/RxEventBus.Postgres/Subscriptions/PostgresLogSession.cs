@@ -22,7 +22,7 @@ internal sealed class PostgresLogSession : ILogSession
         _connection = connection;
         _table = table;
         _serializer = serializer;
-        _subscriptions = LogTableNames.SubscriptionsQualifiedName(table);
+        _subscriptions = table.SubscriptionsQualifiedName;
 
         // The fence and the page in ONE statement, so both see the same snapshot: every transaction below the
         // snapshot's xmin has ended, so its rows are visible to this very statement or were rolled back, and
@@ -45,24 +45,14 @@ internal sealed class PostgresLogSession : ILogSession
 
     // Rows stored before the table had a position carry none until SchemaManager.EnsureSchemaAsync has
     // numbered them; a reader that started earlier would pass them by (a comparison with NULL is never true).
-    // They all belong to the oldest transaction in the table, so the check is one index probe.
     internal async Task CheckPositionedAsync(CancellationToken cancellationToken)
     {
-        var command = new NpgsqlCommand(
-            $"""
-            SELECT EXISTS (SELECT FROM {_table.QualifiedName}
-                           WHERE tx = (SELECT tx FROM {_table.QualifiedName} ORDER BY tx LIMIT 1) AND position IS NULL)
-            """,
-            _connection);
-        await using (command.ConfigureAwait(false))
+        if (await SchemaManager.HasUnpositionedRowsAsync(_connection, _table, cancellationToken).ConfigureAwait(false))
         {
-            if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true)
-            {
-                throw new InvalidOperationException(
-                    $"Table {_table.QualifiedName} has rows stored before it had a position (position IS NULL), which a " +
-                    "subscription cannot order. Run SchemaManager.EnsureSchemaAsync (the persistence consumer does at start " +
-                    "with EnsureSchema on) to number them, then start the subscription again.");
-            }
+            throw new InvalidOperationException(
+                $"Table {_table.QualifiedName} has rows stored before it had a position (position IS NULL), which a " +
+                "subscription cannot order. Run SchemaManager.EnsureSchemaAsync (the persistence consumer does at start " +
+                "with EnsureSchema on) to number them, then start the subscription again.");
         }
     }
 
@@ -71,7 +61,7 @@ internal sealed class PostgresLogSession : ILogSession
         var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _connection);
         await using (command.ConfigureAwait(false))
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = LogTableNames.LeaderKey(_table, name) });
+            command.Parameters.Add(new NpgsqlParameter { Value = LeaderKey(_table, name) });
             _leading = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
             return _leading;
         }
@@ -214,6 +204,10 @@ internal sealed class PostgresLogSession : ILogSession
             await _connection.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    // One advisory lock per (table, subscription name); hashtextextended makes the bigint key on the server, so
+    // any client derives the same key from the same name.
+    internal static string LeaderKey(EventTable table, string name) => "RxEventBus.Postgres subscription " + table.QualifiedName + " " + name;
 
     // Every transaction below the fence has ended: nothing can appear at or before (fence − 1, max) any more.
     private static LogPosition BelowFence(ulong fence) => new(fence - 1, long.MaxValue);

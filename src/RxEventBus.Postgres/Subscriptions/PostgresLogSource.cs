@@ -29,5 +29,5 @@ internal sealed class PostgresLogSource(
     }
 
     public IDisposable Listen(Action wake) =>
-        NotificationListener.Start(dataSource, LogTableNames.Channel(table), wake, listenerRetry, logger);
+        NotificationListener.Start(dataSource, table.NotificationChannel, wake, listenerRetry, logger);
 }

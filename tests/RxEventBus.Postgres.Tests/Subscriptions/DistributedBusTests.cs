@@ -14,7 +14,7 @@ public sealed class DistributedBusTests(PostgresFixture fixture) : IAsyncLifetim
     private readonly List<IDisposable> _buses = [];
     private EventTable _table = null!;
 
-    public async Task InitializeAsync() => _table = await LogTables.CreateAsync(fixture, "dist");
+    public async Task InitializeAsync() => _table = await TestEvents.CreateTableAsync(fixture, "dist");
 
     public async Task DisposeAsync()
     {
@@ -71,31 +71,69 @@ public sealed class DistributedBusTests(PostgresFixture fixture) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task AttachTo_EventsPublishedOnThisBus_AreStoredOnceAndComeBackOnlyThroughTheSubscription()
+    public async Task AttachTo_EventPublishedHereAndAnswered_ComesBackOnceThroughTheSubscriptionAndIsNotStoredAgain()
     {
         var (busB, consumerB) = await NodeAsync("b");
         var seen = new List<Guid>();
+        var errors = new List<EventBusError>();
         var gate = new Lock();
         using var plainSubscription = busB.Topic("orders").Subscribe(e => { using (gate.EnterScope()) { seen.Add(e.Id); } });
-        var subscription = new EventSubscription(fixture.DataSource, _table, new JsonEventSerializer(),
-            new EventSubscriptionOptions { MinPollInterval = TimeSpan.FromMilliseconds(10), MaxPollInterval = TimeSpan.FromMilliseconds(50) });
-        _cleanup.Add(subscription);
-        using var attached = subscription.AttachTo(busB);
-
+        using var errorSubscription = busB.Errors.Subscribe(e => { using (gate.EnterScope()) { errors.Add(e); } });
         var local = busB.CreateEvent("orders", new { N = 1 });
         await consumerB.PublishAsync(local);
+        await Wait.UntilAsync(() => busB.Pending("orders").Count == 0, "the consumer answered the event");
+
+        var subscription = Subscription();
+        using var attached = subscription.AttachTo(busB);
         await Wait.UntilAsync(() => { using (gate.EnterScope()) { return seen.Count >= 2; } }, "the local publish, then the row read back");
+        attached.Dispose();
+        await consumerB.StopWithinAsync();
 
         using (gate.EnterScope())
         {
-            seen.Should().Equal([local.Id, local.Id], "published here once, and read back from the table once: the delivery semantics are at least once, per source");
+            seen.Should().Equal([local.Id, local.Id], "published here once, and read back from the table once: at least once, per source");
+            errors.Should().BeEmpty();
         }
 
-        attached.Dispose();
-        await consumerB.StopWithinAsync();
         (await Sql.ScalarAsync<long>(fixture.ConnectionString, $"SELECT count(*) FROM {_table.QualifiedName}")).Should().Be(1);
         consumerB.Statistics.Received.Should().Be(1, "the event read back was passed over, not queued to be written a second time");
-        consumerB.Statistics.Persisted.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task AttachTo_EventStillPendingHere_IsPassedOverWithoutAnError()
+    {
+        var (busB, consumerB) = await NodeAsync("b");
+        var errors = new List<EventBusError>();
+        var gate = new Lock();
+        using var errorSubscription = busB.Errors.Subscribe(e => { using (gate.EnterScope()) { errors.Add(e); } });
+
+        // A tracked subscriber that never answers keeps the event pending on this bus.
+        using var silent = busB.Tracked("silent", "orders").Subscribe(_ => { });
+        var local = busB.CreateEvent("orders", new { N = 1 });
+        await consumerB.PublishAsync(local);
+        var after = busB.CreateEvent("orders", new { N = 2 });
+        await consumerB.PublishAsync(after);
+        busB.Pending("orders").Should().HaveCount(2);
+
+        var seen = new List<Guid>();
+        using var plainSubscription = busB.Topic("orders").Subscribe(e => { using (gate.EnterScope()) { seen.Add(e.Id); } });
+        var subscription = Subscription();
+        using var attached = subscription.AttachTo(busB);
+        await Wait.UntilAsync(() => subscription.State == SubscriptionState.Live && subscription.Position is not null, "read both rows back");
+
+        using (gate.EnterScope())
+        {
+            seen.Should().BeEmpty("both are still pending here: they are on this bus already");
+            errors.Should().BeEmpty("passing them over is not a failure");
+        }
+    }
+
+    private EventSubscription Subscription()
+    {
+        var subscription = new EventSubscription(fixture.DataSource, _table, new JsonEventSerializer(),
+            new EventSubscriptionOptions { MinPollInterval = TimeSpan.FromMilliseconds(10), MaxPollInterval = TimeSpan.FromMilliseconds(50) });
+        _cleanup.Add(subscription);
+        return subscription;
     }
 
     private async Task<(EventBus Bus, PostgresConsumer Consumer)> NodeAsync(string name)

@@ -16,7 +16,7 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
     private readonly List<IAsyncDisposable> _disposables = [];
     private EventTable _table = null!;
 
-    public async Task InitializeAsync() => _table = await LogTables.CreateAsync(fixture, "sub");
+    public async Task InitializeAsync() => _table = await TestEvents.CreateTableAsync(fixture, "sub");
 
     public Task DisposeAsync() => Cleanup.DisposeAllAsync(_disposables);
 

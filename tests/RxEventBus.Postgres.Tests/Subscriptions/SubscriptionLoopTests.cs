@@ -157,11 +157,12 @@ public sealed class SubscriptionLoopTests : IAsyncLifetime
 
         Received().Should().HaveCount(25);
         _log.Stores.Select(s => s.Position).Should().Equal(
-            [_log.PositionOf(9), _log.PositionOf(19)], "after the 10th and the 20th handled event; the other 5 are not due yet");
+            [LogPosition.Beginning, _log.PositionOf(9), _log.PositionOf(19)],
+            "the start, at once for a new name; then after the 10th and the 20th handled event; the other 5 are not due yet");
 
         await StopAsync();
         _log.Stores.Select(s => s.Position).Should().Equal(
-            [_log.PositionOf(9), _log.PositionOf(19), new LogPosition(124, long.MaxValue)],
+            [LogPosition.Beginning, _log.PositionOf(9), _log.PositionOf(19), new LogPosition(124, long.MaxValue)],
             "stopping stores everything handled, up to the fence");
     }
 
@@ -180,7 +181,7 @@ public sealed class SubscriptionLoopTests : IAsyncLifetime
 
         Received().Should().HaveCount(12);
         _log.Stores.Should().Equal(
-            [(TimeSpan.FromSeconds(1), new LogPosition(108, long.MaxValue))],
+            [(TimeSpan.Zero, LogPosition.Beginning), (TimeSpan.FromSeconds(1), new LogPosition(108, long.MaxValue))],
             "one store when the second has passed, of what was handled by then (nine rows, up to the fence), not one per read");
     }
 
@@ -195,7 +196,17 @@ public sealed class SubscriptionLoopTests : IAsyncLifetime
         await AdvanceAndWaitForTimerAsync(Min, TimeSpan.FromMilliseconds(150));
         await AdvanceAndWaitForTimerAsync(TimeSpan.FromMilliseconds(150), Min * 4);
 
-        _log.Stores.Should().Equal([(TimeSpan.FromMilliseconds(250), new LogPosition(100, long.MaxValue))]);
+        _log.Stores.Should().Equal([(TimeSpan.Zero, LogPosition.Beginning), (TimeSpan.FromMilliseconds(250), new LogPosition(100, long.MaxValue))]);
+    }
+
+    [Fact]
+    public async Task ReadAsync_NewNameFromEnd_StoresItsStartAtOnceSoARestartMissesNothingWrittenBetween()
+    {
+        _log.Add(Create("orders", T0), Create("orders", T0));
+        await StartAsync(Options(o => { o.Name = "audit"; o.From = SubscriptionStart.End; }), firstWait: Min);
+
+        _log.Stores.Should().Equal([(TimeSpan.Zero, new LogPosition(101, long.MaxValue))],
+            "a process killed before its first checkpoint falls due restarts from here, not from a later End");
     }
 
     [Fact]
