@@ -30,8 +30,9 @@ internal sealed class BenchSettings
           --events N                         events per contender (throughput), default 1000000
           --runs R                           runs of every contender; medians are reported, default 3
           --contenders a,b,c,d               default a,b,c,d; also a-async, a-pk, bus, the replicas
-                                             p-async, p-sync, p-nodb, and d-pre12 ((d) into the table as it
-                                             was before issue 12, without tx/position, no NOTIFY);
+                                             p-async, p-sync, p-nodb, d-pre12 ((d) into the table as it was
+                                             before issue 12, without tx/position, no NOTIFY) and d-noindex
+                                             ((d) into today's table without its (tx, position) index);
                                              KEY@batch=N+pool=N+buffer=N+delay=N+notify=on|off runs one under
                                              other settings (e.g. d@batch=5000+pool=2, d@notify=off)
           --order fixed|alternate            throughput: the contenders' order in every run, or reversed in
@@ -59,7 +60,7 @@ internal sealed class BenchSettings
         """;
 
     internal static readonly string[] KnownContenders =
-        ["a", "a-async", "a-pk", "b", "c", "d", "d-pre12", "p-async", "p-sync", "p-nodb", "bus"];
+        ["a", "a-async", "a-pk", "b", "c", "d", "d-pre12", "d-noindex", "p-async", "p-sync", "p-nodb", "bus"];
 
     internal static readonly string[] KnownReaders = ["raw", "raw-parse", "sub", "sub-typed", "sub-bytes", "sub-none"];
 

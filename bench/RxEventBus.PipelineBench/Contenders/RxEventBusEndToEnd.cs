@@ -12,15 +12,20 @@ namespace RxEventBus.PipelineBench.Contenders;
 // schema check asks for tx and position, EnsureSchema on or off), so it is started with EnsureSchema off on
 // today's table, which passes the check, and the table is then replaced by the old one before the clock
 // starts: the COPY names its columns, so the writer is exactly today's, into yesterday's table.
-internal sealed class RxEventBusEndToEnd(ContenderContext context, bool preIssue12 = false) : Contender(context)
+//
+// "d-noindex" is (d) into today's table without its (tx, position) index (dropped after the start, as above): with
+// d-pre12 and d it splits the writer's cost between the index and the two columns' defaults.
+internal sealed class RxEventBusEndToEnd(ContenderContext context, bool preIssue12 = false, bool withoutPositionIndex = false) : Contender(context)
 {
     private EventBus? _bus;
     private PostgresConsumer? _consumer;
 
-    internal override string Key => preIssue12 ? "d-pre12" : "d";
+    internal override string Key => preIssue12 ? "d-pre12" : withoutPositionIndex ? "d-noindex" : "d";
 
     internal override string Description => preIssue12
         ? "(d) into the table as before issue 12 (no tx/position, no (tx, position) index), NotifyOnCommit false " + Describe(ContenderOptions())
+        : withoutPositionIndex
+        ? "(d) into today's table without its (tx, position) index: diagnostic " + Describe(ContenderOptions())
         : "RxEventBus: Publish → PostgresConsumer " + Describe(ContenderOptions());
 
     internal PostgresConsumer Consumer => _consumer!;
@@ -74,6 +79,11 @@ internal sealed class RxEventBusEndToEnd(ContenderContext context, bool preIssue
             {
                 throw new InvalidOperationException($"d-pre12's table {Context.Table} has tx or position: it is not the table of before issue 12.");
             }
+        }
+
+        if (withoutPositionIndex)
+        {
+            await Context.Database.ExecuteAsync($"DROP INDEX \"{Context.Table.Schema}\".\"{Context.Table.Table}_tx_position_idx\"");
         }
     }
 

@@ -37,8 +37,11 @@ internal static class LiveMode
             $"MaxPollInterval {new EventSubscriptionOptions().MaxPollInterval.TotalMilliseconds} ms)");
         Console.WriteLine($"commit time: {(commitTimestamps ? "the batch's commit, pg_xact_commit_timestamp(xmin)" : "PublishAsync's completion here (track_commit_timestamp is off), after the commit")}");
         Console.WriteLine();
-        Console.WriteLine("| run | NotifyOnCommit | events | batches | commit → delivery p50 ms | p90 | p99 | p99.9 | max | publish → commit p50 | p99 | PublishAsync done → delivery p50 | p99 |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine($"over {SlowMs} ms: the events delivered later than that after their commit, and in how many episodes (runs of them published less than {EpisodeGapMs} ms apart)");
+        Console.WriteLine();
+        Console.WriteLine($"| run | NotifyOnCommit | events | batches | commit → delivery p50 ms | p90 | p99 | p99.9 | max | over {SlowMs} ms: events (episodes) | " +
+            "publish → commit p50 | p99 | PublishAsync done → delivery p50 | p99 | subscriber GC pause ms (gen0/1/2) | load; CPU pressure after |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
         var byVariant = settings.NotifyVariants.ToDictionary(v => v, _ => new List<double[]>());
         var exitCode = 0;
         for (var run = 1; run <= settings.Runs; run++)
@@ -57,7 +60,8 @@ internal static class LiveMode
                 byVariant[notify].Add([Percentile(d, 50), Percentile(d, 99), d[^1]]);
                 Console.WriteLine(string.Create(Invariant,
                     $"| {run} | {notify} | {d.Count:N0} | {result.Batches:N0} | {Percentile(d, 50):F1} | {Percentile(d, 90):F1} | {Percentile(d, 99):F1} | {Percentile(d, 99.9):F1} | {d[^1]:F1} | " +
-                    $"{Percentile(result.Commit, 50):F1} | {Percentile(result.Commit, 99):F1} | {Percentile(result.AfterAck, 50):F1} | {Percentile(result.AfterAck, 99):F1} |"));
+                    $"{result.Slow:N0} ({result.Episodes}) | {Percentile(result.Commit, 50):F1} | {Percentile(result.Commit, 99):F1} | {Percentile(result.AfterAck, 50):F1} | {Percentile(result.AfterAck, 99):F1} | " +
+                    $"{result.SubscriberStats} | {Machine.LoadAverage()} |"));
             }
         }
 
@@ -76,13 +80,18 @@ internal static class LiveMode
         return exitCode;
     }
 
-    private sealed record LiveResult(List<double> Delivery, List<double> Commit, List<double> AfterAck, long Batches, string? Problem);
+    private const double SlowMs = 50;
+    private const double EpisodeGapMs = 100;
+
+    private sealed record LiveResult(
+        List<double> Delivery, List<double> Commit, List<double> AfterAck, long Batches, int Slow, int Episodes, string SubscriberStats, string? Problem);
 
     private static async Task<LiveResult> MeasureAsync(BenchDatabase database, BenchSettings settings, bool notify, bool commitTimestamps, int warmUp, int measured)
     {
         var table = await database.FreshTableAsync("bench_live");
         var total = warmUp + measured;
         var received = new ConcurrentDictionary<Guid, long>();
+        var subscriberStats = "n/a";
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var allReceived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var child = StartSubscriber(database, table, total);
@@ -94,6 +103,13 @@ internal static class LiveMode
                 if (line == "ready")
                 {
                     ready.TrySetResult();
+                    continue;
+                }
+
+                if (line.StartsWith("stats ", StringComparison.Ordinal))
+                {
+                    var stats = line.Split(' ');
+                    subscriberStats = $"{stats[1]} ({stats[2]}/{stats[3]}/{stats[4]})";
                     continue;
                 }
 
@@ -178,7 +194,9 @@ internal static class LiveMode
             var delivery = new List<double>(measured);
             var commit = new List<double>(measured);
             var afterAck = new List<double>(measured);
-            foreach (var (id, index) in ids)
+            int slow = 0, episodes = 0;
+            var lastSlow = DateTime.MinValue;
+            foreach (var (id, index) in ids.OrderBy(p => p.Value))
             {
                 if (index < warmUp)
                 {
@@ -186,15 +204,27 @@ internal static class LiveMode
                 }
 
                 var at = received[id];
-                delivery.Add(TimeSpan.FromTicks(at - committed[index]).TotalMilliseconds);
+                var latency = TimeSpan.FromTicks(at - committed[index]).TotalMilliseconds;
+                delivery.Add(latency);
                 commit.Add(TimeSpan.FromTicks(committed[index] - published[index].Ticks).TotalMilliseconds);
                 afterAck.Add(TimeSpan.FromTicks(at - acknowledged[index]).TotalMilliseconds);
+                if (latency > SlowMs)
+                {
+                    slow++;
+                    if ((published[index] - lastSlow).TotalMilliseconds > EpisodeGapMs)
+                    {
+                        episodes++;
+                    }
+
+                    lastSlow = published[index];
+                }
             }
 
             delivery.Sort();
             commit.Sort();
             afterAck.Sort();
-            return new LiveResult(delivery, commit, afterAck, batches, null);
+            await stdout.WaitAsync(DrainTimeout);
+            return new LiveResult(delivery, commit, afterAck, batches, slow, episodes, subscriberStats, null);
         }
         finally
         {
@@ -203,7 +233,7 @@ internal static class LiveMode
             await database.DropAsync(table);
         }
 
-        static LiveResult Failed(string problem) => new([], [], [], 0, problem);
+        static LiveResult Failed(string problem) => new([], [], [], 0, 0, 0, "", problem);
     }
 
     // When PublishAsync completed: after the commit and the acknowledgement that follows it.

@@ -6,7 +6,8 @@ namespace RxEventBus.PipelineBench.Modes;
 // The live mode's child process: an anonymous EventSubscription from End on --table, which prints "ready" once
 // it is Live (so the parent publishes only into a reader that is caught up), then one line per event:
 // "<id> <DateTime.UtcNow.Ticks>", the receive time taken as ReadAsync yields the event, before printing. Exits 0
-// after --count events. Nothing else goes to stdout: it is the parent's data channel.
+// after --count events, with a last line "stats <GC pause ms> <gen0> <gen1> <gen2>" (this process's collections,
+// to tell a pause of its own from the machine's). Nothing else goes to stdout: it is the parent's data channel.
 internal static class SubscriberMode
 {
     internal static async Task<int> RunAsync(BenchSettings settings)
@@ -37,6 +38,8 @@ internal static class SubscriberMode
             }
         }
 
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"stats {GC.GetTotalPauseDuration().TotalMilliseconds:F0} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)}"));
         output.Flush();
         return 0;
     }

@@ -137,7 +137,7 @@ internal static class ThroughputMode
             return;
         }
 
-        var others = results.Keys.Where(k => k != "d-pre12" && BenchSettings.SplitContender(k).Key == "d").ToList();
+        var others = results.Keys.Where(k => BenchSettings.SplitContender(k).Key is "d" or "d-noindex").ToList();
         if (others.Count == 0)
         {
             return;
@@ -177,6 +177,7 @@ internal static class ThroughputMode
         "c" => new DataflowPipeline(context),
         "d" => new RxEventBusEndToEnd(context),
         "d-pre12" => new RxEventBusEndToEnd(context, preIssue12: true),
+        "d-noindex" => new RxEventBusEndToEnd(context, withoutPositionIndex: true),
         _ when key.StartsWith("p-", StringComparison.Ordinal) => LibraryPipelinePrototype.Parse(context, key),
         "bus" => new BusOnly(context),
         _ => throw new ArgumentException($"Unknown contender '{key}': {string.Join(", ", BenchSettings.KnownContenders)}."),
