@@ -7,6 +7,15 @@ internal enum BenchMode
     Throughput,
     Memory,
     Latency,
+
+    // Issue 12: a subscription reading a stored table against a raw ordered SELECT of the same rows.
+    CatchUp,
+
+    // Issue 12: commit → delivery in another process, with and without the writer's notifications.
+    Live,
+
+    // The child process of the live mode: an EventSubscription from End printing each event's id and receive time.
+    Subscriber,
 }
 
 // The command line. Every knob of (d) and (c) has a flag, so tuning needs no rebuild; the defaults are the
@@ -16,12 +25,20 @@ internal sealed class BenchSettings
     internal const string Usage = """
         dotnet run -c Release --project bench/RxEventBus.PipelineBench -- [options]
 
-          --mode throughput|memory|latency   default throughput
+          --mode throughput|memory|latency|catchup|live
+                                             default throughput (subscriber: the live mode's child process)
           --events N                         events per contender (throughput), default 1000000
           --runs R                           runs of every contender; medians are reported, default 3
-          --contenders a,b,c,d               default a,b,c,d; also a-async, a-pk, bus, and the replicas
-                                             p-async, p-sync, p-nodb; KEY@batch=N+pool=N+buffer=N+delay=N
-                                             runs one under other settings (e.g. d@batch=5000+pool=2)
+          --contenders a,b,c,d               default a,b,c,d; also a-async, a-pk, bus, the replicas
+                                             p-async, p-sync, p-nodb, d-pre12 ((d) into the table as it was
+                                             before issue 12, without tx/position, no NOTIFY) and d-noindex
+                                             ((d) into today's table without its (tx, position) index);
+                                             KEY@batch=N+pool=N+buffer=N+delay=N+notify=on|off runs one under
+                                             other settings (e.g. d@batch=5000+pool=2, d@notify=off)
+          --order fixed|alternate            throughput: the contenders' order in every run, or reversed in
+                                             every second run (ABBA), default fixed
+          --notify on|off|both               (d): NotifyOnCommit, default on; live mode: the variants to
+                                             measure, default both
           --database-url URL                 postgres://… or Host=…; default: a throwaway EmbeddedPostgres
           --batch-size N                     (c), (d): events per batch (MaxBatchSize), default 10000
           --pool-size N                      (c), (d): writers (PoolSize), default 1
@@ -31,12 +48,21 @@ internal sealed class BenchSettings
           --slow-ms N                        memory mode: sleep per COPY statement, default 20
           --rate N                           latency mode: events per second, default 1000
           --seconds N                        latency mode: how long to publish, default 30
-          --latency-delay-ms N               latency mode: MaxBatchDelay, default 10
+          --latency-delay-ms N               latency and live modes: MaxBatchDelay, default 10
+          --readers raw,sub                  catchup mode: the readers that take turns, default raw,sub; also
+                                             raw-parse (raw + JsonElement per row), sub-typed (MapTopic),
+                                             sub-bytes (payload kept as bytes), sub-none (payload not read);
+                                             KEY@page=N: the subscription's PageSize (default 10000)
+          --warmup-seconds N                 live mode: publishing before the measured seconds, default 2
+          --table SCHEMA.TABLE               subscriber mode (the live mode's child): the table to follow
+          --count N                          subscriber mode: exit 0 after N events
         Exits 1 when a contender's row count is not the number of events, 2 on bad arguments.
         """;
 
     internal static readonly string[] KnownContenders =
-        ["a", "a-async", "a-pk", "b", "c", "d", "p-async", "p-sync", "p-nodb", "bus"];
+        ["a", "a-async", "a-pk", "b", "c", "d", "d-pre12", "d-noindex", "p-async", "p-sync", "p-nodb", "bus"];
+
+    internal static readonly string[] KnownReaders = ["raw", "raw-parse", "sub", "sub-typed", "sub-bytes", "sub-none"];
 
     internal BenchMode Mode { get; private set; } = BenchMode.Throughput;
 
@@ -66,6 +92,24 @@ internal sealed class BenchSettings
 
     internal int LatencyDelayMs { get; private set; } = 10;
 
+    internal bool AlternateOrder { get; private set; }
+
+    // (d)'s NotifyOnCommit; the live mode measures each of NotifyVariants.
+    internal bool Notify { get; private set; } = true;
+
+    internal IReadOnlyList<bool> NotifyVariants { get; private set; } = [true, false];
+
+    internal IReadOnlyList<string> Readers { get; private set; } = ["raw", "sub"];
+
+    // The subscription's PageSize in the catch-up mode (EventSubscriptionOptions' default).
+    internal int PageSize { get; private set; } = 10_000;
+
+    internal int WarmUpSeconds { get; private set; } = 2;
+
+    internal string? SubscriberTable { get; private set; }
+
+    internal long SubscriberCount { get; private set; }
+
     internal static BenchSettings Parse(string[] args)
     {
         var settings = new BenchSettings();
@@ -88,7 +132,7 @@ internal sealed class BenchSettings
                 case "--mode":
                     settings.Mode = Enum.TryParse<BenchMode>(value, ignoreCase: true, out var mode)
                         ? mode
-                        : throw new ArgumentException($"--mode must be throughput, memory or latency, not '{value}'.");
+                        : throw new ArgumentException($"--mode must be throughput, memory, latency, catchup or live, not '{value}'.");
                     break;
                 case "--events": settings.Events = Positive(name, value); break;
                 case "--runs": settings.Runs = Positive(name, value); break;
@@ -118,8 +162,49 @@ internal sealed class BenchSettings
                 case "--rate": settings.Rate = Positive(name, value); break;
                 case "--seconds": settings.Seconds = Positive(name, value); break;
                 case "--latency-delay-ms": settings.LatencyDelayMs = Positive(name, value); break;
+                case "--order":
+                    settings.AlternateOrder = value switch
+                    {
+                        "fixed" => false,
+                        "alternate" => true,
+                        _ => throw new ArgumentException($"--order must be fixed or alternate, not '{value}'."),
+                    };
+                    break;
+                case "--notify":
+                    (settings.Notify, settings.NotifyVariants) = value switch
+                    {
+                        "both" => (true, new[] { true, false }),
+                        _ => (OnOff(name, value), new[] { OnOff(name, value) }),
+                    };
+                    break;
+                case "--readers":
+                    settings.Readers = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    foreach (var reader in settings.Readers)
+                    {
+                        var (key, overrides) = SplitContender(reader);
+                        if (!KnownReaders.Contains(key))
+                        {
+                            throw new ArgumentException($"Unknown reader '{key}': {string.Join(", ", KnownReaders)}.");
+                        }
+
+                        _ = settings.With(overrides);
+                    }
+
+                    break;
+                case "--warmup-seconds": settings.WarmUpSeconds = Positive(name, value); break;
+                case "--table":
+                    settings.SubscriberTable = value.Split('.') is [var schema, var table] && schema.Length > 0 && table.Length > 0
+                        ? value
+                        : throw new ArgumentException($"--table must be SCHEMA.TABLE, not '{value}'.");
+                    break;
+                case "--count": settings.SubscriberCount = Positive(name, value); break;
                 default: throw new ArgumentException($"Unknown option {name}.");
             }
+        }
+
+        if (settings.Mode == BenchMode.Subscriber && (settings.SubscriberTable is null || string.IsNullOrWhiteSpace(settings.DatabaseUrl)))
+        {
+            throw new ArgumentException("--mode subscriber needs --table and --database-url (the live mode starts it).");
         }
 
         return settings;
@@ -133,7 +218,7 @@ internal sealed class BenchSettings
         return at < 0 ? (contender, "") : (contender[..at], contender[(at + 1)..]);
     }
 
-    // A copy with batch=, pool=, buffer= and delay= (milliseconds) replaced.
+    // A copy with batch=, pool=, buffer=, delay= (milliseconds), notify= (on/off) and page= replaced.
     internal BenchSettings With(string overrides)
     {
         var copy = (BenchSettings)MemberwiseClone();
@@ -147,12 +232,21 @@ internal sealed class BenchSettings
                 case "pool": copy.PoolSize = Positive(parts[0], value); break;
                 case "buffer": copy.BufferSize = Positive(parts[0], value); break;
                 case "delay": copy.BatchDelayMs = Positive(parts[0], value); break;
-                default: throw new ArgumentException($"Unknown override '{parts[0]}' (batch, pool, buffer or delay).");
+                case "notify": copy.Notify = OnOff(parts[0], value); break;
+                case "page": copy.PageSize = Positive(parts[0], value); break;
+                default: throw new ArgumentException($"Unknown override '{parts[0]}' (batch, pool, buffer, delay, notify or page).");
             }
         }
 
         return copy;
     }
+
+    private static bool OnOff(string name, string value) => value switch
+    {
+        "on" or "1" or "true" => true,
+        "off" or "0" or "false" => false,
+        _ => throw new ArgumentException($"{name} must be on or off, not '{value}'."),
+    };
 
     private static int Positive(string name, string value) =>
         int.TryParse(value.Replace("_", "", StringComparison.Ordinal), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0

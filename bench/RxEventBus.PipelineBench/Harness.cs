@@ -27,12 +27,20 @@ internal static class Harness
             return 2;
         }
 
+        // The live mode's child: its stdout is the parent's data channel, and the database is the parent's.
+        if (settings.Mode == BenchMode.Subscriber)
+        {
+            return await SubscriberMode.RunAsync(settings);
+        }
+
         await using var database = await BenchDatabase.OpenAsync(settings.DatabaseUrl);
         await Machine.PrintAsync(database, settings);
         var exitCode = settings.Mode switch
         {
             BenchMode.Memory => await MemoryMode.RunAsync(database, settings),
             BenchMode.Latency => await LatencyMode.RunAsync(database, settings),
+            BenchMode.CatchUp => await CatchUpMode.RunAsync(database, settings),
+            BenchMode.Live => await LiveMode.RunAsync(database, settings),
             _ => await ThroughputMode.RunAsync(database, settings),
         };
         Console.WriteLine($"load average at the end: {Machine.LoadAverage()}");

@@ -286,7 +286,7 @@ public sealed class EventSubscription : IAsyncDisposable
                         positioned = true;
                     }
 
-                    if (checkpoints.Due)
+                    if (_options.Name is not null && checkpoints.Due)
                     {
                         await StoreAsync(session, checkpoints, token).ConfigureAwait(false);
                     }
@@ -327,11 +327,24 @@ public sealed class EventSubscription : IAsyncDisposable
                         _position = logged.Position;
                     }
 
+                    Event @event;
+                    try
+                    {
+                        @event = logged.Materialize();
+                    }
+                    catch (Exception e)
+                    {
+                        // A stored payload the serializer cannot read: skipping it would pass a committed row.
+                        faulted = true;
+                        Log.SubscriptionFaulted(_logger, e, _displayName, _source.Table, e.Message);
+                        throw;
+                    }
+
                     PersistenceMetrics.Delivered(tags);
-                    yield return logged.Event;
+                    yield return @event;
 
                     checkpoints.EventHandled(logged.Position);
-                    if (!checkpoints.Due)
+                    if (_options.Name is null || !checkpoints.Due)
                     {
                         continue;
                     }

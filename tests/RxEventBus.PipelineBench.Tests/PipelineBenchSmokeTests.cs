@@ -55,9 +55,48 @@ public sealed class PipelineBenchSmokeTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task BadArguments_ExitTwoWithUsage()
+    public async Task CatchUp_TwentyThousandEvents_EveryReaderReadsEveryRowToTheLast()
     {
-        var (exitCode, _) = await RunAsync("--contenders", "z");
+        var (exitCode, printed) = await RunAsync(
+            "--mode", "catchup", "--events", "20000", "--runs", "1", "--readers", "raw,raw-parse,sub,sub-typed,sub-bytes,sub-none,sub@page=1000");
+
+        exitCode.Should().Be(0, "the catch-up mode exits 1 when a reader's count or last event differs from the table's");
+        printed.Should().Contain("every reader read exactly 20,000 events, ending with the table's last row");
+        printed.Should().Contain("PageSize 1000", "page= sets the subscription's page size");
+        printed.Should().Contain("target sub ≥ 0.8 × raw", "the issue's ratio is reported");
+    }
+
+    [Fact]
+    public async Task Live_OneSecondAtFiveHundredPerSecond_AnotherProcessReceivesEveryEventWithAndWithoutNotify()
+    {
+        var (exitCode, printed) = await RunAsync("--mode", "live", "--rate", "500", "--seconds", "1", "--warmup-seconds", "1", "--runs", "1");
+
+        exitCode.Should().Be(0, "the live mode exits 1 when the subscriber process misses an event or does not start");
+        printed.Should().Contain("| 1 | True | 500 |").And.Contain("| 1 | False | 500 |", "both variants are measured, the warm-up left out");
+        printed.Should().Contain("| NotifyOnCommit | p50 ms | p99 ms |");
+    }
+
+    [Fact]
+    public async Task Throughput_WriterCost_PreIssue12TableAgainstTodays_RatiosPerRun()
+    {
+        var (exitCode, printed) = await RunAsync(
+            "--events", "5000", "--runs", "2", "--order", "alternate", "--contenders", "d-pre12,d-noindex,d@notify=off,d");
+
+        exitCode.Should().Be(0, "d-pre12 stores every row into the old table (its preparation fails if the table has tx or position)");
+        printed.Should().Contain("What the position and the notifications cost the writer");
+        printed.Should().Contain("| d@notify=off |").And.Contain("| d-noindex |").And.Contain("| d |");
+        printed.Should().Contain("NotifyOnCommit False) |").And.Contain("NotifyOnCommit True) |", "notify= sets the consumer's NotifyOnCommit");
+    }
+
+    [Theory]
+    [InlineData("--contenders", "z")]
+    [InlineData("--readers", "raw,zz")]
+    [InlineData("--mode", "subscriber")]
+    [InlineData("--notify", "maybe")]
+    [InlineData("--order", "random")]
+    public async Task BadArguments_ExitTwoWithUsage(string name, string value)
+    {
+        var (exitCode, _) = await RunAsync(name, value);
 
         exitCode.Should().Be(2);
     }

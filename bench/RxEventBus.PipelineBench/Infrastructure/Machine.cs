@@ -24,6 +24,35 @@ internal static class Machine
         Console.WriteLine();
     }
 
-    internal static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+    // The load average, and the kernel's CPU pressure (PSI) where it exists: the share of the last 10 and 60 s in
+    // which some runnable task waited for a CPU, which says more about a shared machine than the load does.
+    internal static string LoadAverage()
+    {
+        var load = File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+        return CpuPressure() is { } pressure ? $"{load}; CPU pressure {pressure}" : load;
+    }
+
+    // "some avg10=96.41 avg60=97.23 …" → "some avg10 96% avg60 97%"; null without PSI.
+    internal static string? CpuPressure()
+    {
+        try
+        {
+            var some = File.ReadLines("/proc/pressure/cpu").FirstOrDefault(l => l.StartsWith("some ", StringComparison.Ordinal));
+            if (some is null)
+            {
+                return null;
+            }
+
+            var fields = some.Split(' ').Skip(1).Take(2).Select(f => f.Split('=')).Where(f => f.Length == 2);
+            return "some " + string.Join(' ', fields.Select(f => $"{f[0]} {double.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture):F0}%"));
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 }

@@ -26,7 +26,10 @@ internal static class ThroughputMode
         Console.WriteLine("|---|---|---:|---:|---:|---:|---|---:|---:|---:|");
         for (var run = 1; run <= settings.Runs; run++)
         {
-            foreach (var key in settings.Contenders)
+            // ABBA: with --order alternate every second run takes the contenders in reverse, so that neither side
+            // always follows the other (its table's checkpoint, the page cache it leaves, a warmer JIT).
+            var order = settings.AlternateOrder && run % 2 == 0 ? settings.Contenders.Reverse() : settings.Contenders;
+            foreach (var key in order)
             {
                 var (kind, overrides) = BenchSettings.SplitContender(key);
                 var table = await database.FreshTableAsync("bench_" + new string(key.Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '_').ToArray()));
@@ -87,6 +90,7 @@ internal static class ThroughputMode
         }
 
         PrintRatios(medians);
+        PrintWriterCost(results);
         if (failures.Count != 0)
         {
             Console.WriteLine();
@@ -123,6 +127,39 @@ internal static class ThroughputMode
         }
     }
 
+    // Issue 12's writer cost: each other (d) configuration against d-pre12 (the table and writer of before issue
+    // 12), run by run — the two took turns within the run, so each ratio shares that run's load — and the
+    // median of those ratios, which a shared machine's drift between runs moves far less than a ratio of medians.
+    private static void PrintWriterCost(Dictionary<string, List<Measurement>> results)
+    {
+        if (!results.TryGetValue("d-pre12", out var baseline))
+        {
+            return;
+        }
+
+        var others = results.Keys.Where(k => BenchSettings.SplitContender(k).Key is "d" or "d-noindex").ToList();
+        if (others.Count == 0)
+        {
+            return;
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("What the position and the notifications cost the writer: rows/s of each against d-pre12, per run (≥ 0.95 is the target: ≤ 5% slower)");
+        Console.WriteLine();
+        Console.WriteLine("| contender | rows/s ÷ d-pre12's, per run | median of the runs' ratios | client CPU ÷ d-pre12's, median | server CPU ÷ d-pre12's, median | target ≥ 0.95 |");
+        Console.WriteLine("|---|---|---:|---:|---:|---|");
+        foreach (var key in others)
+        {
+            var runs = results[key];
+            var ratios = runs.Select((m, i) => m.RowsPerSecond / baseline[i].RowsPerSecond).ToList();
+            var median = Median(ratios);
+            Console.WriteLine(string.Create(Invariant,
+                $"| {key} | {string.Join(", ", ratios.Select(r => r.ToString("F3", Invariant)))} | {median:F3} | " +
+                $"{Median(runs.Select((m, i) => m.ClientCpuSeconds / baseline[i].ClientCpuSeconds)):F3} | " +
+                $"{Median(runs.Select((m, i) => m.ServerCpuSeconds / baseline[i].ServerCpuSeconds)):F3} | {(median >= 0.95 ? "pass" : "FAIL")} |"));
+        }
+    }
+
     internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
@@ -139,8 +176,10 @@ internal static class ThroughputMode
         "b" => new MultiRowInsert(context),
         "c" => new DataflowPipeline(context),
         "d" => new RxEventBusEndToEnd(context),
+        "d-pre12" => new RxEventBusEndToEnd(context, preIssue12: true),
+        "d-noindex" => new RxEventBusEndToEnd(context, withoutPositionIndex: true),
         _ when key.StartsWith("p-", StringComparison.Ordinal) => LibraryPipelinePrototype.Parse(context, key),
         "bus" => new BusOnly(context),
-        _ => throw new ArgumentException($"Unknown contender '{key}': a, a-async, b, c, d, p-async, p-sync, p-nodb or bus."),
+        _ => throw new ArgumentException($"Unknown contender '{key}': {string.Join(", ", BenchSettings.KnownContenders)}."),
     };
 }

@@ -8,4 +8,33 @@ namespace RxEventBus.Postgres.Subscriptions;
 // exist beyond the fence, waiting for an older transaction that is still open (anywhere in the cluster).
 internal sealed record LogPage(IReadOnlyList<LoggedEvent> Events, int RowsRead, LogPosition End, bool Full, bool HeldBack = false);
 
-internal readonly record struct LoggedEvent(LogPosition Position, Event Event);
+// A row of a page. The reader builds the Event (and deserializes its payload) only when it is about to be
+// yielded: a page held whole as Events outlives the first GC generation and gets copied into the older ones,
+// which made catching up several times slower than reading the same rows raw (docs/benchmarks.md, issue 12).
+internal readonly struct LoggedEvent
+{
+    private readonly Event? _event;
+    private readonly StoredRow? _row;
+    private readonly Func<StoredRow, Event>? _materialize;
+
+    internal LoggedEvent(LogPosition position, Event @event)
+    {
+        Position = position;
+        _event = @event;
+    }
+
+    internal LoggedEvent(LogPosition position, StoredRow row, Func<StoredRow, Event> materialize)
+    {
+        Position = position;
+        _row = row;
+        _materialize = materialize;
+    }
+
+    internal LogPosition Position { get; }
+
+    internal Event Materialize() => _event ?? _materialize!(_row!);
+}
+
+// The columns of one row as read, the payload still as text.
+internal sealed record StoredRow(
+    Guid Id, Guid? TransactionId, string Topic, string Data, DateTime? InitializedAt, DateTime? OccurredAt, string? Source, TimeSpan? Ttl);

@@ -15,6 +15,7 @@ internal sealed class PostgresLogSession : ILogSession
     private readonly IEventSerializer _serializer;
     private readonly string _subscriptions;
     private readonly string _pageSql;
+    private readonly Func<StoredRow, Event> _materialize;
     private bool _leading;
 
     internal PostgresLogSession(NpgsqlConnection connection, EventTable table, IEventSerializer serializer)
@@ -23,6 +24,7 @@ internal sealed class PostgresLogSession : ILogSession
         _table = table;
         _serializer = serializer;
         _subscriptions = table.SubscriptionsQualifiedName;
+        _materialize = ToEvent;
 
         // The fence and the page in ONE statement, so both see the same snapshot: every transaction below the
         // snapshot's xmin has ended, so its rows are visible to this very statement or were rolled back, and
@@ -145,7 +147,7 @@ internal sealed class PostgresLogSession : ILogSession
                     var topic = reader.GetString(5);
                     if (topics.Matches(topic))
                     {
-                        events.Add(new LoggedEvent(last, ToEvent(reader, topic)));
+                        events.Add(new LoggedEvent(last, ReadRow(reader, topic), _materialize));
                     }
                 }
             }
@@ -212,21 +214,27 @@ internal sealed class PostgresLogSession : ILogSession
     // Every transaction below the fence has ended: nothing can appear at or before (fence − 1, max) any more.
     private static LogPosition BelowFence(ulong fence) => new(fence - 1, long.MaxValue);
 
-    private Event ToEvent(NpgsqlDataReader reader, string topic)
+    private static StoredRow ReadRow(NpgsqlDataReader reader, string topic) => new(
+        reader.GetGuid(3),
+        reader.IsDBNull(4) ? null : reader.GetGuid(4),
+        topic,
+        reader.GetString(6),
+        reader.IsDBNull(7) ? null : reader.GetDateTime(7),
+        reader.IsDBNull(8) ? null : reader.GetDateTime(8),
+        reader.IsDBNull(9) ? null : reader.GetString(9),
+        reader.IsDBNull(10) ? null : reader.GetFieldValue<TimeSpan>(10));
+
+    private Event ToEvent(StoredRow row) => new()
     {
-        var id = reader.GetGuid(3);
-        return new Event
-        {
-            Id = id,
-            TransactionId = reader.IsDBNull(4) ? null : reader.GetGuid(4),
-            Topic = topic,
-            Data = Deserialize(id, topic, reader.GetString(6)),
-            InitializedAt = Time(reader, 7),
-            OccurredAt = Time(reader, 8),
-            Source = reader.IsDBNull(9) ? null : reader.GetString(9),
-            Ttl = reader.IsDBNull(10) ? null : reader.GetFieldValue<TimeSpan>(10),
-        };
-    }
+        Id = row.Id,
+        TransactionId = row.TransactionId,
+        Topic = row.Topic,
+        Data = Deserialize(row.Id, row.Topic, row.Data),
+        InitializedAt = Utc(row.InitializedAt),
+        OccurredAt = Utc(row.OccurredAt),
+        Source = row.Source,
+        Ttl = row.Ttl,
+    };
 
     private object Deserialize(Guid id, string topic, string json)
     {
@@ -248,6 +256,6 @@ internal sealed class PostgresLogSession : ILogSession
     }
 
     // Npgsql reads timestamptz as a UTC DateTime.
-    private static DateTimeOffset? Time(NpgsqlDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(ordinal), DateTimeKind.Utc), TimeSpan.Zero);
+    private static DateTimeOffset? Utc(DateTime? value) =>
+        value is { } time ? new DateTimeOffset(DateTime.SpecifyKind(time, DateTimeKind.Utc), TimeSpan.Zero) : null;
 }

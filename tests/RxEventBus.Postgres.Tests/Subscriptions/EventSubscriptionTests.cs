@@ -222,6 +222,28 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
     }
 
     [Fact]
+    public async Task ReadAsync_PayloadTheSerializerCannotRead_FaultsNamingTheEventInsteadOfPassingIt()
+    {
+        var events = Batch("orders", 2);
+        await InsertAsync(fixture.DataSource, _table, events);
+        var subscription = new EventSubscription(fixture.DataSource, _table, new RefusingSerializer(events[1].Id), new EventSubscriptionOptions());
+        _disposables.Add(subscription);
+        var read = new List<Guid>();
+
+        var reading = async () =>
+        {
+            await foreach (var e in subscription.ReadAsync())
+            {
+                read.Add(e.Id);
+            }
+        };
+
+        (await reading.Should().ThrowAsync<InvalidOperationException>()).WithMessage($"*{events[1].Id}*");
+        read.Should().Equal(events[0].Id);
+        subscription.State.Should().Be(SubscriptionState.Faulted);
+    }
+
+    [Fact]
     public async Task AsObservable_DeliversTheSameEventsInTheSameOrder()
     {
         var events = Batch("orders", 3);
@@ -278,6 +300,18 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
         insert.Parameters.Add(new NpgsqlParameter { Value = topic });
         await insert.ExecuteNonQueryAsync();
         return id;
+    }
+
+    private sealed class RefusingSerializer(Guid refused) : IEventSerializer
+    {
+        private readonly JsonEventSerializer _inner = new();
+        private int _calls;
+
+        public ValueTask<byte[]> SerializeAsync(Event @event, CancellationToken cancellationToken) => _inner.SerializeAsync(@event, cancellationToken);
+
+        // The second row's payload is refused (the serializer is not told the id, so it counts).
+        public object Deserialize(string topic, ReadOnlySpan<byte> json) =>
+            ++_calls == 2 ? throw new FormatException($"cannot read the payload meant to fail for {refused}") : _inner.Deserialize(topic, json);
     }
 
     // Reads a subscription in the background, recording what it delivers.

@@ -128,7 +128,7 @@ internal sealed class FakeLog(ThreadSafeTestScheduler scheduler) : ILogSource
                 var full = rows.Count == limit;
                 var end = full ? last : LogPosition.Max(last, new LogPosition(fence - 1, long.MaxValue));
                 var held = log._rows.Exists(r => r.Position.Transaction >= fence);
-                return Task.FromResult(new LogPage([.. rows.Where(r => topics.Matches(r.Event.Topic))], rows.Count, end, full, held));
+                return Task.FromResult(new LogPage([.. rows.Where(r => topics.Matches(r.Materialize().Topic))], rows.Count, end, full, held));
             }
         }
 
