@@ -12,6 +12,9 @@ public sealed class TopicFilter
 {
     private readonly TopicPatterns _patterns;
 
+    // ".*" matches every topic (anchored, it matches from the start of any name): no regex is run for it.
+    private readonly bool _everything;
+
     /// <summary>Compiles <paramref name="patterns"/> with <paramref name="matchTimeout"/> per match.</summary>
     /// <param name="patterns">At least one regular expression; <c>".*"</c> matches every topic.</param>
     /// <param name="matchTimeout">Longest one match may take; default 100 ms, as
@@ -24,6 +27,7 @@ public sealed class TopicFilter
         var timeout = matchTimeout ?? TimeSpan.FromMilliseconds(100);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, nameof(matchTimeout));
         _patterns = new TopicPatterns(patterns, timeout, nameof(patterns));
+        _everything = _patterns.Patterns.Contains(".*");
     }
 
     /// <summary>The patterns as given, without the anchor.</summary>
@@ -35,6 +39,6 @@ public sealed class TopicFilter
     public bool Matches(string topic)
     {
         ArgumentNullException.ThrowIfNull(topic);
-        return _patterns.Matches(topic);
+        return _everything || _patterns.Matches(topic);
     }
 }

@@ -16,6 +16,7 @@ internal sealed class PostgresLogSession : ILogSession
     private readonly string _subscriptions;
     private readonly string _pageSql;
     private readonly Func<StoredRow, Event> _materialize;
+    private readonly List<LoggedEvent> _page = [];
     private bool _leading;
 
     internal PostgresLogSession(NpgsqlConnection connection, EventTable table, IEventSerializer serializer)
@@ -125,7 +126,10 @@ internal sealed class PostgresLogSession : ILogSession
             command.Parameters.Add(new NpgsqlParameter { Value = after.Sequence });
             command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
 
-            var events = new List<LoggedEvent>();
+            // One list per session, reused: the loop yields a page's events before it asks for the next page, and
+            // a new list per page would be a large-object-heap array each time (10,000 × 40 B).
+            var events = _page;
+            events.Clear();
             var rows = 0;
             var last = after;
             ulong fence = 0;
