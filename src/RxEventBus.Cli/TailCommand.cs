@@ -156,13 +156,12 @@ internal static class TailCommand
     private static long? ParseCount(string value) =>
         long.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var count) && count > 0 ? count : null;
 
-    // The bus's rules (TopicPatterns): a pattern must parse alone, and again once anchored as ^(?:pattern).
+    // The bus's rules, as the subscription will apply them (TopicFilter): the problem, or null.
     private static string? RegexProblem(string pattern)
     {
         try
         {
-            _ = new Regex(pattern, RegexOptions.CultureInvariant);
-            _ = new Regex("^(?:" + pattern + ")", RegexOptions.CultureInvariant);
+            _ = new TopicFilter([pattern]);
             return null;
         }
         catch (ArgumentException e)

@@ -387,27 +387,8 @@ public sealed class EventStore
         Ttl = row.Ttl,
     };
 
-    // Dapper reads columns through DbDataReader.GetValue, which gives jsonb as a string (Npgsql would hand
-    // out the bytes through GetFieldValue<byte[]>, but Dapper never asks for them); the serializer takes UTF-8,
-    // so the text is encoded into a pooled buffer rather than a new array per row.
-    private object Deserialize(StoredEvent row)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(row.Data));
-        try
-        {
-            var length = Encoding.UTF8.GetBytes(row.Data, buffer);
-            return _serializer.Deserialize(row.Topic, buffer.AsSpan(0, length));
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw new InvalidOperationException(
-                $"The stored payload of event {row.Id} (topic '{row.Topic}') cannot be deserialized: {e.Message}", e);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    // Dapper reads jsonb through DbDataReader.GetValue, as a string.
+    private object Deserialize(StoredEvent row) => StoredPayload.Deserialize(_serializer, row.Id, row.Topic, row.Data, "");
 
     // Npgsql reads timestamptz as a UTC DateTime.
     private static DateTimeOffset? Utc(DateTime? value) =>

@@ -1,7 +1,6 @@
-using System.Buffers;
-using System.Text;
 using Npgsql;
 using NpgsqlTypes;
+using RxEventBus.Postgres.Internal;
 
 namespace RxEventBus.Postgres.Subscriptions;
 
@@ -233,31 +232,12 @@ internal sealed class PostgresLogSession : ILogSession
         Id = row.Id,
         TransactionId = row.TransactionId,
         Topic = row.Topic,
-        Data = Deserialize(row.Id, row.Topic, row.Data),
+        Data = StoredPayload.Deserialize(_serializer, row.Id, row.Topic, row.Data, " in " + _table.QualifiedName),
         InitializedAt = Utc(row.InitializedAt),
         OccurredAt = Utc(row.OccurredAt),
         Source = row.Source,
         Ttl = row.Ttl,
     };
-
-    private object Deserialize(Guid id, string topic, string json)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(json));
-        try
-        {
-            var length = Encoding.UTF8.GetBytes(json, buffer);
-            return _serializer.Deserialize(topic, buffer.AsSpan(0, length));
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw new InvalidOperationException(
-                $"The stored payload of event {id} (topic '{topic}') in {_table.QualifiedName} cannot be deserialized: {e.Message}", e);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
 
     // Npgsql reads timestamptz as a UTC DateTime.
     private static DateTimeOffset? Utc(DateTime? value) =>
