@@ -264,7 +264,7 @@ public sealed class EventSubscription : IAsyncDisposable
 
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
         var token = linked.Token;
-        var checkpoints = new Checkpointer(_options.CheckpointEvery, _options.CheckpointInterval, _scheduler);
+        var checkpoints = new Checkpointer(_options.Name is not null, _options.CheckpointEvery, _options.CheckpointInterval, _scheduler);
         var poll = new PollInterval(_options.MinPollInterval, _options.MaxPollInterval);
         var listening = _source.Listen(_wake.Set);
         var tags = PersistenceMetrics.SubscriptionTags(_source.Table, _options.Name);
@@ -286,7 +286,7 @@ public sealed class EventSubscription : IAsyncDisposable
                         positioned = true;
                     }
 
-                    if (_options.Name is not null && checkpoints.Due)
+                    if (checkpoints.Due)
                     {
                         await StoreAsync(session, checkpoints, token).ConfigureAwait(false);
                     }
@@ -344,7 +344,7 @@ public sealed class EventSubscription : IAsyncDisposable
                     yield return @event;
 
                     checkpoints.EventHandled(logged.Position);
-                    if (_options.Name is null || !checkpoints.Due)
+                    if (!checkpoints.Due)
                     {
                         continue;
                     }
@@ -401,7 +401,7 @@ public sealed class EventSubscription : IAsyncDisposable
 
                 SetState(SubscriptionState.Live);
                 var wait = poll.Next();
-                if (_options.Name is not null && checkpoints.Dirty && checkpoints.UntilDue < wait)
+                if (checkpoints.Dirty && checkpoints.UntilDue < wait)
                 {
                     wait = checkpoints.UntilDue;
                 }
@@ -422,7 +422,7 @@ public sealed class EventSubscription : IAsyncDisposable
 
             if (session is not null)
             {
-                if (!faulted && _options.Name is not null && checkpoints.Dirty)
+                if (!faulted && checkpoints.Dirty)
                 {
                     await StoreOnStopAsync(session, checkpoints).ConfigureAwait(false);
                 }

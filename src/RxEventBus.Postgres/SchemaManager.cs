@@ -86,12 +86,13 @@ public static class SchemaManager
     // then no row can have a smaller tx: that is what min(tx) covers). Naming both xids lets the (tx, position)
     // index find them, whatever the size of the table. A transaction that had its xid before the ALTER and
     // inserted after it has a smaller tx than the ALTER's, hence the missing value rather than min(tx) alone.
-    private static string UnpositionedCondition(EventTable table) => $"""
-        position IS NULL AND tx IN (
-            (SELECT min(tx) FROM {table.QualifiedName}),
-            (SELECT ((a.attmissingval::text)::xid8[])[1] FROM pg_attribute a
-              WHERE a.attrelid = to_regclass(@name) AND a.attname = 'tx' AND a.atthasmissing))
+    private static string OldTransactions(EventTable table) => $"""
+        (SELECT min(tx) FROM {table.QualifiedName}),
+        (SELECT ((a.attmissingval::text)::xid8[])[1] FROM pg_attribute a
+          WHERE a.attrelid = to_regclass(@name) AND a.attname = 'tx' AND a.atthasmissing)
         """;
+
+    private static string UnpositionedCondition(EventTable table) => $"position IS NULL AND tx IN ({OldTransactions(table)})";
 
     /// <summary>
     /// Whether rows written before the <c>position</c> column was added still have no position (the backfill of
@@ -136,10 +137,7 @@ public static class SchemaManager
             var parameters = new { name = table.QualifiedName };
             var (oldTransactions, blocks, blocksPerBatch) = await connection.QuerySingleAsync<(string[], long, long)>(new CommandDefinition(
                 $"""
-                SELECT array_remove(ARRAY[
-                           (SELECT min(tx) FROM {table.QualifiedName})::text,
-                           (SELECT ((a.attmissingval::text)::xid8[])[1] FROM pg_attribute a
-                             WHERE a.attrelid = to_regclass(@name) AND a.attname = 'tx' AND a.atthasmissing)::text], NULL),
+                SELECT array_remove(ARRAY[{OldTransactions(table)}]::text[], NULL),
                        pg_relation_size(to_regclass(@name)) / current_setting('block_size')::bigint,
                        (SELECT CASE WHEN c.reltuples > 0 AND c.relpages > 0
                                     THEN greatest(1, ceil({FillBatchSize} * c.relpages / c.reltuples))::bigint ELSE 100 END

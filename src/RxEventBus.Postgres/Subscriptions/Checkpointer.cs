@@ -5,8 +5,9 @@ namespace RxEventBus.Postgres.Subscriptions;
 // When a named subscription stores its checkpoint: after `every` handled events, or once `interval` has passed
 // since the last store with something handled since (an idle reader wakes for it), and when the reader stops. So a crash
 // re-delivers at most `every` events, and storing costs one small UPDATE per `every` events instead of one per
-// event. Time is the scheduler's.
-internal sealed class Checkpointer(int every, TimeSpan interval, IScheduler scheduler)
+// event. Time is the scheduler's. An anonymous subscription stores nothing: `enabled` is false, and nothing is
+// ever dirty or due.
+internal sealed class Checkpointer(bool enabled, int every, TimeSpan interval, IScheduler scheduler)
 {
     private int _handledSinceStore;
     private DateTimeOffset _storedAt = scheduler.Now;
@@ -16,7 +17,7 @@ internal sealed class Checkpointer(int every, TimeSpan interval, IScheduler sche
     // Every row at or before it is handled.
     internal LogPosition Handled { get; private set; }
 
-    internal bool Dirty => Stored is not { } stored || Handled > stored;
+    internal bool Dirty => enabled && (Stored is not { } stored || Handled > stored);
 
     internal bool Due => Dirty && (_handledSinceStore >= every || scheduler.Now - _storedAt >= interval);
 

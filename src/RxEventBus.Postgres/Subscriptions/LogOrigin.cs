@@ -10,14 +10,19 @@ internal static class LogOrigin
 {
     private static readonly ConditionalWeakTable<Event, string> Tables = [];
 
+    // Until a subscription is first attached to a bus in this process, no event can be marked: the consumer's
+    // per-event path then skips the lookup entirely.
+    private static volatile bool _anyMarked;
+
     internal static Event Mark(Event @event, string qualifiedTable)
     {
         Tables.AddOrUpdate(@event, qualifiedTable);
+        _anyMarked = true;
         return @event;
     }
 
     internal static bool IsRowOf(Event @event, EventTable table) =>
-        Tables.TryGetValue(@event, out var origin) && string.Equals(origin, table.QualifiedName, StringComparison.Ordinal);
+        _anyMarked && Tables.TryGetValue(@event, out var origin) && string.Equals(origin, table.QualifiedName, StringComparison.Ordinal);
 
     // Between the bus and the consumer's queue: rows of `table` are marked skipped (the consumer has nothing to
     // do for them), everything else goes on to the queue, whose refusals still reach the publisher.
