@@ -77,7 +77,7 @@ public sealed class EventSubscription : IAsyncDisposable
         IScheduler? scheduler = null,
         ILogger? logger = null)
         : this(
-            Source(dataSource, table, serializer, options, scheduler ?? DefaultScheduler.Instance, logger ?? NullLogger.Instance),
+            Source(dataSource, table, serializer, logger),
             options,
             scheduler,
             logger)
@@ -240,14 +240,12 @@ public sealed class EventSubscription : IAsyncDisposable
     }
 
     private static PostgresLogSource Source(
-        NpgsqlDataSource dataSource, EventTable table, IEventSerializer serializer, EventSubscriptionOptions options, IScheduler scheduler, ILogger logger)
+        NpgsqlDataSource dataSource, EventTable table, IEventSerializer serializer, ILogger? logger)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(table);
         ArgumentNullException.ThrowIfNull(serializer);
-        ArgumentNullException.ThrowIfNull(options);
-        var listenerRetry = new RetryPolicy(scheduler, options.ReconnectDelay, options.MaxReconnectDelay, 0.5, new Random());
-        return new PostgresLogSource(dataSource, table, serializer, listenerRetry, logger);
+        return new PostgresLogSource(dataSource, table, serializer, logger ?? NullLogger.Instance);
     }
 
     // The loop: connect (and lead), read a page, yield its events, store checkpoints as they fall due; when a
@@ -266,7 +264,7 @@ public sealed class EventSubscription : IAsyncDisposable
         var token = linked.Token;
         var checkpoints = new Checkpointer(_options.Name is not null, _options.CheckpointEvery, _options.CheckpointInterval, _scheduler);
         var poll = new PollInterval(_options.MinPollInterval, _options.MaxPollInterval);
-        var listening = _source.Listen(_wake.Set);
+        var listening = _source.Listen(_wake.Set, _reconnect);
         var tags = PersistenceMetrics.SubscriptionTags(_source.Table, _options.Name);
         using var heldBackGauge = PersistenceMetrics.ObserveHeldBack(tags, HeldBackSeconds);
         ILogSession? session = null;

@@ -34,21 +34,13 @@ internal static class LatencyMode
         {
             await using var consumer = new PostgresConsumer(bus, options);
             await consumer.StartAsync();
-            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(1));
-            var clock = Stopwatch.StartNew();
-            var next = 0;
-            while (next < count && await timer.WaitForNextTickAsync())
+            await Pacer.RunAsync(count, settings.Rate, (n, now) =>
             {
-                var due = Math.Min(count, (int)(clock.Elapsed.TotalSeconds * settings.Rate));
-                for (; next < due; next++)
-                {
-                    var now = DateTime.UtcNow;
-                    var @event = Workload.CreateEvent(next, now);
-                    ids[@event.Id] = next;
-                    published[next] = now;
-                    bus.Publish(@event);
-                }
-            }
+                var @event = Workload.CreateEvent(n, now);
+                ids[@event.Id] = n;
+                published[n] = now;
+                bus.Publish(@event);
+            });
 
             await RxEventBusEndToEnd.WaitUntilPersistedAsync(bus, consumer, count);
             batches = consumer.Statistics.Batches;

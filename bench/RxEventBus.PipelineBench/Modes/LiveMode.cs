@@ -146,21 +146,13 @@ internal static class LiveMode
                 await using var consumer = new PostgresConsumer(bus, options);
                 await consumer.StartAsync();
                 var pending = new List<Task>(total);
-                using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(1));
-                var clock = Stopwatch.StartNew();
-                var next = 0;
-                while (next < total && await timer.WaitForNextTickAsync())
+                await Pacer.RunAsync(total, settings.Rate, (n, now) =>
                 {
-                    var due = Math.Min(total, (int)(clock.Elapsed.TotalSeconds * settings.Rate));
-                    for (; next < due; next++)
-                    {
-                        var now = DateTime.UtcNow;
-                        var @event = Workload.CreateEvent(next, now);
-                        ids[@event.Id] = next;
-                        published[next] = now;
-                        pending.Add(TrackAsync(consumer.PublishAsync(@event), acknowledged, next));
-                    }
-                }
+                    var @event = Workload.CreateEvent(n, now);
+                    ids[@event.Id] = n;
+                    published[n] = now;
+                    pending.Add(TrackAsync(consumer.PublishAsync(@event), acknowledged, n));
+                });
 
                 await Task.WhenAll(pending);
                 batches = consumer.Statistics.Batches;

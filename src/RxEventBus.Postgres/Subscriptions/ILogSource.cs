@@ -1,3 +1,5 @@
+using RxEventBus.Postgres.Internal;
+
 namespace RxEventBus.Postgres.Subscriptions;
 
 // What a subscription needs from the database, so that its loop (EventSubscription.ReadAsync) can be driven in
@@ -11,8 +13,9 @@ internal interface ILogSource
     Task<ILogSession> OpenAsync(CancellationToken cancellationToken);
 
     // Calls `wake` whenever new rows may have been committed (the writer's NOTIFY) and whenever listening
-    // (re)starts, since a notification sent while nobody listened is lost. Disposing stops listening.
-    IDisposable Listen(Action wake);
+    // (re)starts, since a notification sent while nobody listened is lost. A failed listener reconnects with
+    // `retry`'s backoff. Disposing stops listening.
+    IDisposable Listen(Action wake, RetryPolicy retry);
 }
 
 internal interface ILogSession : IAsyncDisposable

@@ -8,7 +8,7 @@ namespace RxEventBus.Postgres.Subscriptions;
 // writer's notifications. Each session and the listener hold a connection of their own for as long as they
 // live (a lock, a LISTEN), so they are opened from the data source and returned when disposed.
 internal sealed class PostgresLogSource(
-    NpgsqlDataSource dataSource, EventTable table, IEventSerializer serializer, RetryPolicy listenerRetry, ILogger logger) : ILogSource
+    NpgsqlDataSource dataSource, EventTable table, IEventSerializer serializer, ILogger logger) : ILogSource
 {
     public string Table => table.QualifiedName;
 
@@ -28,6 +28,6 @@ internal sealed class PostgresLogSource(
         }
     }
 
-    public IDisposable Listen(Action wake) =>
-        NotificationListener.Start(dataSource, table.NotificationChannel, wake, listenerRetry, logger);
+    public IDisposable Listen(Action wake, RetryPolicy retry) =>
+        NotificationListener.Start(dataSource, table.NotificationChannel, wake, retry, logger);
 }

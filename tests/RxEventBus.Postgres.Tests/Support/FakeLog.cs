@@ -1,3 +1,4 @@
+using RxEventBus.Postgres.Internal;
 using RxEventBus.Postgres.Subscriptions;
 using RxEventBus.Testing;
 
@@ -65,7 +66,7 @@ internal sealed class FakeLog(ThreadSafeTestScheduler scheduler) : ILogSource
         return Task.FromResult<ILogSession>(new Session(this));
     }
 
-    public IDisposable Listen(Action wake)
+    public IDisposable Listen(Action wake, RetryPolicy retry)
     {
         _wake = wake;
         return System.Reactive.Disposables.Disposable.Create(() => _wake = null);
