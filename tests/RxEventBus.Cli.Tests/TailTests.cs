@@ -129,19 +129,8 @@ public sealed class TailTests(PostgresFixture postgres, ITestOutputHelper output
     {
         var schema = await PrepareAsync("tail_stop");
         await InsertAsync(schema, 40, "orders");
-        using var stop = new StopSignal();
 
-        var result = await InProcess.RunAsync(
-            new Dictionary<string, string?>(),
-            stop,
-            line =>
-            {
-                if (line.Contains("Live", StringComparison.Ordinal))
-                {
-                    stop.Request(ExitCodes.Terminated);
-                }
-            },
-            ["tail", "--subscription", "ops", "--from", "beginning", "--json", .. Where(schema)]);
+        var result = await RunUntilLiveThenTerminatedAsync(["tail", "--subscription", "ops", "--from", "beginning", "--json", .. Where(schema)]);
 
         result.ExitCode.Should().Be(ExitCodes.Success, "following until stopped is a tail's normal end: {0}", result);
         var rows = await RowsAsync(schema);
@@ -157,19 +146,8 @@ public sealed class TailTests(PostgresFixture postgres, ITestOutputHelper output
     {
         var schema = await PrepareAsync("tail_cut");
         await InsertAsync(schema, 10, "orders");
-        using var stop = new StopSignal();
 
-        var result = await InProcess.RunAsync(
-            new Dictionary<string, string?>(),
-            stop,
-            line =>
-            {
-                if (line.Contains("Live", StringComparison.Ordinal))
-                {
-                    stop.Request(ExitCodes.Terminated);
-                }
-            },
-            ["tail", "--from", "beginning", "--count", "100", "--json", .. Where(schema)]);
+        var result = await RunUntilLiveThenTerminatedAsync(["tail", "--from", "beginning", "--count", "100", "--json", .. Where(schema)]);
 
         result.ExitCode.Should().Be(ExitCodes.Terminated, "the 100 events asked for were not printed: {0}", result);
         Lines(result).Should().HaveCount(10);
@@ -260,5 +238,22 @@ public sealed class TailTests(PostgresFixture postgres, ITestOutputHelper output
     {
         var parts = position.Split(':');
         return (ulong.Parse(parts[0], CultureInfo.InvariantCulture), long.Parse(parts[1], CultureInfo.InvariantCulture));
+    }
+
+    // Runs tail in-process and sends it SIGTERM's stop once it says it is live (caught up).
+    private static async Task<CliResult> RunUntilLiveThenTerminatedAsync(string[] args)
+    {
+        using var stop = new StopSignal();
+        return await InProcess.RunAsync(
+            new Dictionary<string, string?>(),
+            stop,
+            line =>
+            {
+                if (line.Contains("Live", StringComparison.Ordinal))
+                {
+                    stop.Request(ExitCodes.Terminated);
+                }
+            },
+            args);
     }
 }
