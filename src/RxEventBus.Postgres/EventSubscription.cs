@@ -674,9 +674,11 @@ public sealed class EventSubscription : IAsyncDisposable
 
     // What a reconnect can fix: the connection dropped, the server restarts or is not accepting connections
     // yet, too many connections. Npgsql marks most of these IsTransient; a socket or stream failure arrives as
-    // a plain NpgsqlException (not a PostgresException).
+    // a plain NpgsqlException (not a PostgresException). Two calls on the session's connection at once is a bug of
+    // ours, never fixed by reconnecting: it faults, to be seen.
     private static bool IsTransient(Exception error) => error switch
     {
+        NpgsqlOperationInProgressException => false,
         PostgresException postgres => postgres.IsTransient ||
             postgres.SqlState.StartsWith("08", StringComparison.Ordinal) ||
             postgres.SqlState.StartsWith("57P", StringComparison.Ordinal),
