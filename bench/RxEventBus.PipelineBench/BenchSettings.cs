@@ -1,4 +1,5 @@
 using System.Globalization;
+using RxEventBus.Postgres;
 
 namespace RxEventBus.PipelineBench;
 
@@ -51,8 +52,9 @@ internal sealed class BenchSettings
           --latency-delay-ms N               latency and live modes: MaxBatchDelay, default 10
           --readers raw,sub                  catchup mode: the readers that take turns, default raw,sub; also
                                              raw-parse (raw + JsonElement per row), sub-typed (MapTopic),
-                                             sub-bytes (payload kept as bytes), sub-none (payload not read);
-                                             KEY@page=N: the subscription's PageSize (default 10000)
+                                             sub-bytes (payload kept as bytes), sub-none (payload not read),
+                                             sub-named (a new Name per run: leads, stores checkpoints);
+                                             KEY@page=N: the subscription's PageSize (default: the library's)
           --warmup-seconds N                 live mode: publishing before the measured seconds, default 2
           --table SCHEMA.TABLE               subscriber mode (the live mode's child): the table to follow
           --count N                          subscriber mode: exit 0 after N events
@@ -62,7 +64,7 @@ internal sealed class BenchSettings
     internal static readonly string[] KnownContenders =
         ["a", "a-async", "a-pk", "b", "c", "d", "d-pre12", "d-noindex", "p-async", "p-sync", "p-nodb", "bus"];
 
-    internal static readonly string[] KnownReaders = ["raw", "raw-parse", "sub", "sub-typed", "sub-bytes", "sub-none"];
+    internal static readonly string[] KnownReaders = ["raw", "raw-parse", "sub", "sub-named", "sub-typed", "sub-bytes", "sub-none"];
 
     internal BenchMode Mode { get; private set; } = BenchMode.Throughput;
 
@@ -102,7 +104,7 @@ internal sealed class BenchSettings
     internal IReadOnlyList<string> Readers { get; private set; } = ["raw", "sub"];
 
     // The subscription's PageSize in the catch-up mode (EventSubscriptionOptions' default).
-    internal int PageSize { get; private set; } = 10_000;
+    internal int PageSize { get; private set; } = new EventSubscriptionOptions().PageSize;
 
     internal int WarmUpSeconds { get; private set; } = 2;
 

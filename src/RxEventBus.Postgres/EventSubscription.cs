@@ -268,6 +268,7 @@ public sealed class EventSubscription : IAsyncDisposable
         var tags = PersistenceMetrics.SubscriptionTags(_source.Table, _options.Name);
         using var heldBackGauge = PersistenceMetrics.ObserveHeldBack(tags, HeldBackSeconds);
         ILogSession? session = null;
+        Task<LogPage>? ahead = null;
         Backoff? reconnect = null;
         var positioned = false;
         var faulted = false;
@@ -289,12 +290,25 @@ public sealed class EventSubscription : IAsyncDisposable
                         await StoreAsync(session, checkpoints, token).ConfigureAwait(false);
                     }
 
-                    page = await session.ReadPageAsync(checkpoints.Handled, _options.PageSize, _topics, token).ConfigureAwait(false);
+                    // The page read ahead, if the last one was full: it starts where that one ended, which is
+                    // where everything is handled now.
+                    var reading = ahead ?? session.ReadPageAsync(checkpoints.Handled, _options.PageSize, _topics, token);
+                    ahead = null;
+                    page = await reading.ConfigureAwait(false);
                     Interlocked.Increment(ref _pageReads);
                     reconnect = null;
+
+                    // Catching up: read the next page while this one's events are handled, so that the server and
+                    // the network work meanwhile instead of waiting for the reader (docs/benchmarks.md, issue 12).
+                    // The session takes one call at a time: a checkpoint due meanwhile is stored after that read.
+                    if (page.Full)
+                    {
+                        ahead = session.ReadPageAsync(page.End, _options.PageSize, _topics, token);
+                    }
                 }
                 catch (Exception e) when (IsTransient(e) && !token.IsCancellationRequested)
                 {
+                    ahead = await ForgetAsync(ahead).ConfigureAwait(false);
                     await DropAsync(session).ConfigureAwait(false);
                     session = null;
                     reconnect = await WaitToReconnectAsync(reconnect, e, token).ConfigureAwait(false);
@@ -355,6 +369,7 @@ public sealed class EventSubscription : IAsyncDisposable
                     {
                         // The connection, and with it the name's lock, is gone: another instance may be reading
                         // from the stored checkpoint already, so this one stops delivering the rest of the page.
+                        ahead = await ForgetAsync(ahead).ConfigureAwait(false);
                         await DropAsync(session).ConfigureAwait(false);
                         session = null;
                         reconnect = await WaitToReconnectAsync(reconnect, e, token).ConfigureAwait(false);
@@ -410,6 +425,7 @@ public sealed class EventSubscription : IAsyncDisposable
         finally
         {
             listening.Dispose();
+            await ForgetAsync(ahead).ConfigureAwait(false);
             using (_gate.EnterScope())
             {
                 if (_acknowledged is { } acknowledged)
@@ -506,6 +522,26 @@ public sealed class EventSubscription : IAsyncDisposable
             await session.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    // A page read ahead that will not be used (the loop stops, or drops its session): its outcome is not wanted,
+    // but the read has to end before the session stores a checkpoint or closes (the session waits for it anyway).
+    private static async Task<Task<LogPage>?> ForgetAsync(Task<LogPage>? ahead)
+    {
+        if (ahead is not null)
+        {
+            try
+            {
+                await ahead.ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // Whatever ended it, the loop reads that page again from what it handled.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        }
+
+        return null;
     }
 
     private static async Task DropAsync(ILogSession? session)
@@ -638,9 +674,11 @@ public sealed class EventSubscription : IAsyncDisposable
 
     // What a reconnect can fix: the connection dropped, the server restarts or is not accepting connections
     // yet, too many connections. Npgsql marks most of these IsTransient; a socket or stream failure arrives as
-    // a plain NpgsqlException (not a PostgresException).
+    // a plain NpgsqlException (not a PostgresException). Two calls on the session's connection at once is a bug of
+    // ours, never fixed by reconnecting: it faults, to be seen.
     private static bool IsTransient(Exception error) => error switch
     {
+        NpgsqlOperationInProgressException => false,
         PostgresException postgres => postgres.IsTransient ||
             postgres.SqlState.StartsWith("08", StringComparison.Ordinal) ||
             postgres.SqlState.StartsWith("57P", StringComparison.Ordinal),

@@ -58,11 +58,11 @@ public sealed class PipelineBenchSmokeTests(ITestOutputHelper output)
     public async Task CatchUp_TwentyThousandEvents_EveryReaderReadsEveryRowToTheLast()
     {
         var (exitCode, printed) = await RunAsync(
-            "--mode", "catchup", "--events", "20000", "--runs", "1", "--readers", "raw,raw-parse,sub,sub-typed,sub-bytes,sub-none,sub@page=1000");
+            "--mode", "catchup", "--events", "20000", "--runs", "1", "--readers", "raw,raw-parse,sub,sub-named,sub-typed,sub-bytes,sub-none,sub@page=500");
 
         exitCode.Should().Be(0, "the catch-up mode exits 1 when a reader's count or last event differs from the table's");
         printed.Should().Contain("every reader read exactly 20,000 events, ending with the table's last row");
-        printed.Should().Contain("PageSize 1000", "page= sets the subscription's page size");
+        printed.Should().Contain("PageSize 500", "page= sets the subscription's page size");
         printed.Should().Contain("target sub ≥ 0.8 × raw", "the issue's ratio is reported");
     }
 

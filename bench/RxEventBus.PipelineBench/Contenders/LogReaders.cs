@@ -8,7 +8,8 @@ namespace RxEventBus.PipelineBench.Contenders;
 // order, and returns how many events it saw and the id of the last one (the mode checks both against the
 // table). "raw" is the baseline the issue names: one SELECT of the same columns the subscription reads,
 // streamed with NpgsqlDataReader over one connection, every column read as its .NET type and data as text.
-// "sub" is EventSubscription.ReadAsync from Beginning, anonymous, with the library's JsonEventSerializer; its
+// "sub" is EventSubscription.ReadAsync from Beginning, anonymous, with the library's JsonEventSerializer
+// ("sub-named": the same under a new name per run, so it leads and stores checkpoints as it reads); its
 // variants change only what the harness may change from outside src/ — the serializer and the page size — to
 // show what each part of the per-event work costs.
 internal static class LogReaders
@@ -21,6 +22,7 @@ internal static class LogReaders
         "raw" => $"SELECT {Columns} FROM t ORDER BY tx, position: one statement, NpgsqlDataReader, every column read",
         "raw-parse" => "raw, plus JsonSerializer.Deserialize<JsonElement> of each row's data (what a raw reader pays to get (sub)'s payload)",
         "sub" => $"EventSubscription.ReadAsync from Beginning, JsonEventSerializer (payload as JsonElement), PageSize {pageSize}",
+        "sub-named" => $"sub with a new Name per run (leader lock, a checkpoint stored every 1,000 events), PageSize {pageSize}",
         "sub-typed" => $"sub with JsonEventSerializer.MapTopic<OrderPlaced> (payload as the record), PageSize {pageSize}",
         "sub-bytes" => $"sub with a serializer that keeps the payload's UTF-8 bytes (no JSON parsing), PageSize {pageSize}",
         "sub-none" => $"sub with a serializer that returns one shared object (payload not read at all), PageSize {pageSize}",
@@ -35,6 +37,7 @@ internal static class LogReaders
         "raw" => RawAsync(dataSource, table, warmUp ? expected : null, parse: false),
         "raw-parse" => RawAsync(dataSource, table, warmUp ? expected : null, parse: true),
         "sub" => SubscriptionAsync(dataSource, table, new JsonEventSerializer(), expected, pageSize),
+        "sub-named" => SubscriptionAsync(dataSource, table, new JsonEventSerializer(), expected, pageSize, name: "bench-" + Guid.NewGuid().ToString("N")),
         "sub-typed" => SubscriptionAsync(dataSource, table, new JsonEventSerializer().MapTopic<OrderPlaced>(Workload.Topic), expected, pageSize),
         "sub-bytes" => SubscriptionAsync(dataSource, table, new BytesSerializer(), expected, pageSize),
         "sub-none" => SubscriptionAsync(dataSource, table, new NoPayloadSerializer(), expected, pageSize),
@@ -82,10 +85,10 @@ internal static class LogReaders
     // Reads until `expected` events have come (then breaks, as a user counting to the end would) or until the
     // subscription goes Live having delivered fewer (a table short of rows), so a wrong count cannot hang.
     private static async Task<(long Count, Guid Last)> SubscriptionAsync(
-        NpgsqlDataSource dataSource, EventTable table, IEventSerializer serializer, long expected, int pageSize)
+        NpgsqlDataSource dataSource, EventTable table, IEventSerializer serializer, long expected, int pageSize, string? name = null)
     {
         await using var subscription = new EventSubscription(
-            dataSource, table, serializer, new EventSubscriptionOptions { From = SubscriptionStart.Beginning, PageSize = pageSize });
+            dataSource, table, serializer, new EventSubscriptionOptions { Name = name, From = SubscriptionStart.Beginning, PageSize = pageSize });
         using var caughtUp = new CancellationTokenSource();
         using var watch = subscription.StateChanges.Subscribe(state =>
         {

@@ -35,6 +35,7 @@ internal readonly struct LoggedEvent
     internal Event Materialize() => _event ?? _materialize!(_row!);
 }
 
-// The columns of one row as read, the payload still as text.
+// The columns of one row as read, the payload still as its UTF-8 text (what the serializer reads: no string made
+// and transcoded back per row).
 internal sealed record StoredRow(
-    Guid Id, Guid? TransactionId, string Topic, string Data, DateTime? InitializedAt, DateTime? OccurredAt, string? Source, TimeSpan? Ttl);
+    Guid Id, Guid? TransactionId, string Topic, byte[] Data, DateTime? InitializedAt, DateTime? OccurredAt, string? Source, TimeSpan? Ttl);

@@ -7,6 +7,10 @@ namespace RxEventBus.Postgres.Subscriptions;
 // One subscription's connection: it holds the name's advisory lock, reads pages and stores checkpoints, so
 // that losing the connection loses the lock and the ability to store at the same moment — an instance that
 // lost its connection can no longer move the checkpoint another instance now owns.
+//
+// The subscription reads the next page while it yields the current one (so the server and the network work while
+// the reader handles events), so a call may come while a page is still being read: the session runs its calls
+// one at a time, in the order they came (`_use`), and a checkpoint stored mid-page waits for that read.
 internal sealed class PostgresLogSession : ILogSession
 {
     private readonly NpgsqlConnection _connection;
@@ -15,7 +19,10 @@ internal sealed class PostgresLogSession : ILogSession
     private readonly string _subscriptions;
     private readonly string _pageSql;
     private readonly Func<StoredRow, Event> _materialize;
-    private readonly List<LoggedEvent> _page = [];
+    private readonly SemaphoreSlim _use = new(1, 1);
+    private readonly List<LoggedEvent>[] _pages = [[], []];
+    private NpgsqlCommand? _pageCommand;
+    private int _nextPage;
     private bool _leading;
 
     internal PostgresLogSession(NpgsqlConnection connection, EventTable table, IEventSerializer serializer)
@@ -60,6 +67,7 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task<bool> TryLeadAsync(string name, CancellationToken cancellationToken)
     {
+        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _connection);
         await using (command.ConfigureAwait(false))
         {
@@ -71,6 +79,7 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task<LogPosition?> LoadCheckpointAsync(string name, CancellationToken cancellationToken)
     {
+        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand($"SELECT tx, position FROM {_subscriptions} WHERE name = $1", _connection);
         await using (command.ConfigureAwait(false))
         {
@@ -87,6 +96,7 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task StoreCheckpointAsync(string name, LogPosition position, CancellationToken cancellationToken)
     {
+        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand(
             $"""
             INSERT INTO {_subscriptions} (name, tx, position, updated_at) VALUES ($1, $2, $3, now())
@@ -104,6 +114,7 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task<LogPosition> EndAsync(CancellationToken cancellationToken)
     {
+        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand("SELECT pg_snapshot_xmin(pg_current_snapshot())", _connection);
         await using (command.ConfigureAwait(false))
         {
@@ -118,51 +129,64 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task<LogPage> ReadPageAsync(LogPosition after, int limit, TopicFilter topics, CancellationToken cancellationToken)
     {
-        var command = new NpgsqlCommand(_pageSql, _connection);
-        await using (command.ConfigureAwait(false))
+        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
+
+        // One prepared statement per session: a catch-up runs it once per page, and planning the LATERAL join anew
+        // each time would cost the server more than the page's rows (docs/benchmarks.md, issue 12).
+        var command = _pageCommand;
+        if (command is null)
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = after.Transaction, NpgsqlDbType = NpgsqlDbType.Xid8 });
-            command.Parameters.Add(new NpgsqlParameter { Value = after.Sequence });
-            command.Parameters.Add(new NpgsqlParameter { Value = (long)limit });
+            command = new NpgsqlCommand(_pageSql, _connection);
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Xid8 });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint });
+            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            _pageCommand = command;
+        }
 
-            // One list per session, reused: the loop yields a page's events before it asks for the next page, and
-            // a new list per page would be a large-object-heap array each time (10,000 × 40 B).
-            var events = _page;
-            events.Clear();
-            var rows = 0;
-            var last = after;
-            ulong fence = 0;
+        command.Parameters[0].Value = after.Transaction;
+        command.Parameters[1].Value = after.Sequence;
+        command.Parameters[2].Value = (long)limit;
+
+        // Two lists per session, used in turn: the subscription yields one page's events while the next page is
+        // read into the other, and a new list per page would be a large-object-heap array each time (10,000 × 40 B).
+        var events = _pages[_nextPage];
+        _nextPage ^= 1;
+        events.Clear();
+        var rows = 0;
+        var last = after;
+        ulong fence = 0;
         var held = false;
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                fence = reader.GetFieldValue<ulong>(0);
+                held = reader.GetBoolean(11);
+                if (reader.IsDBNull(1))
                 {
-                    fence = reader.GetFieldValue<ulong>(0);
-                    held = reader.GetBoolean(11);
-                    if (reader.IsDBNull(1))
-                    {
-                        break;
-                    }
+                    break;
+                }
 
-                    rows++;
-                    last = new LogPosition(reader.GetFieldValue<ulong>(1), reader.GetInt64(2));
-                    var topic = reader.GetString(5);
-                    if (topics.Matches(topic))
-                    {
-                        events.Add(new LoggedEvent(last, ReadRow(reader, topic), _materialize));
-                    }
+                rows++;
+                last = new LogPosition(reader.GetFieldValue<ulong>(1), reader.GetInt64(2));
+                var topic = reader.GetString(5);
+                if (topics.Matches(topic))
+                {
+                    events.Add(new LoggedEvent(last, ReadRow(reader, topic), _materialize));
                 }
             }
-
-            var full = rows == limit;
-            return new LogPage(events, rows, full ? last : LogPosition.Max(last, BelowFence(fence)), full, held);
         }
+
+        var full = rows == limit;
+        return new LogPage(events, rows, full ? last : LogPosition.Max(last, BelowFence(fence)), full, held);
     }
 
     // Seeing other roles' sessions needs pg_read_all_stats (or superuser); without it their pid still shows.
     public async Task<string> DescribeFenceHolderAsync(CancellationToken cancellationToken)
     {
+        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand(
             """
             SELECT description FROM (
@@ -189,6 +213,9 @@ internal sealed class PostgresLogSession : ILogSession
     // connection fails here at once; its server session, and the lock with it, is gone already.
     public async ValueTask DisposeAsync()
     {
+        // After a page still being read (the subscription stopped while it read ahead): the connection is in use
+        // until then. The read ends by itself within a page, or at once when the subscription's token was cancelled.
+        await _use.WaitAsync().ConfigureAwait(false);
         try
         {
             if (_leading && _connection.State == System.Data.ConnectionState.Open)
@@ -206,8 +233,26 @@ internal sealed class PostgresLogSession : ILogSession
         }
         finally
         {
+            if (_pageCommand is not null)
+            {
+                await _pageCommand.DisposeAsync().ConfigureAwait(false);
+            }
+
             await _connection.DisposeAsync().ConfigureAwait(false);
+            _use.Release();
         }
+    }
+
+    // The connection for one call; disposing the result hands it to the next.
+    private async Task<Turn> TurnAsync(CancellationToken cancellationToken)
+    {
+        await _use.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new Turn(_use);
+    }
+
+    private readonly struct Turn(SemaphoreSlim use) : IDisposable
+    {
+        public void Dispose() => use.Release();
     }
 
     // One advisory lock per (table, subscription name); hashtextextended makes the bigint key on the server, so
@@ -221,7 +266,7 @@ internal sealed class PostgresLogSession : ILogSession
         reader.GetGuid(3),
         reader.IsDBNull(4) ? null : reader.GetGuid(4),
         topic,
-        reader.GetString(6),
+        reader.GetFieldValue<byte[]>(6),
         reader.IsDBNull(7) ? null : reader.GetDateTime(7),
         reader.IsDBNull(8) ? null : reader.GetDateTime(8),
         reader.IsDBNull(9) ? null : reader.GetString(9),

@@ -113,6 +113,50 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
     }
 
     [Fact]
+    public async Task ReadAsync_CheckpointsFallDueWhileTheNextPageIsBeingRead_StoresThemInTurnAndMissesNothing()
+    {
+        // 4 full pages: each is read while the one before it is handled, and a checkpoint falls due every 7
+        // events, so stores come while a page of 250 rows is still being read on the same connection.
+        var events = Batch("orders", 1_000);
+        await InsertAsync(fixture.DataSource, _table, events);
+        var options = new EventSubscriptionOptions { Name = "ahead", PageSize = 250, CheckpointEvery = 7, CheckpointInterval = TimeSpan.FromHours(1) };
+
+        var first = Subscribe(options);
+        var states = new List<SubscriptionState>();
+        using var watching = first.StateChanges.Subscribe(states.Add);
+        var firstRun = new List<Event>();
+        var positions = new List<LogPosition>();
+        LogPosition? storedMidway = null;
+        using (var limit = new CancellationTokenSource(Limit))
+        {
+            await foreach (var e in first.ReadAsync(limit.Token))
+            {
+                firstRun.Add(e);
+                positions.Add(first.Position!.Value);
+                if (firstRun.Count == 501)
+                {
+                    storedMidway = first.Checkpoint;
+                }
+
+                if (firstRun.Count == 1_000)
+                {
+                    break;
+                }
+            }
+        }
+
+        await first.DisposeAsync();
+        var second = Subscribe(options);
+        var (secondRun, _) = await TakeAsync(second, 1);
+
+        firstRun.Select(e => e.Id).Should().Equal(events.Select(e => e.Id), "every row once, in order, across 4 pages read ahead");
+        storedMidway.Should().Be(positions[496], "with 500 events handled, the last store due was after the 497th (71 × 7)");
+        states.Should().NotContain(SubscriptionState.Reconnecting, "a store never ran into the page being read: it waited for it");
+        secondRun.Select(e => e.Id).Should().Equal([events[999].Id],
+            "stopping stored the 999 handled events; the 1000th was yielded, not handled, so it comes again");
+    }
+
+    [Fact]
     public async Task ReadAsync_AcknowledgedThenStopped_StoresTheLastEventAndTheNextRunStartsAfterIt()
     {
         var events = Batch("orders", 6);

@@ -167,6 +167,30 @@ public sealed class SubscriptionLoopTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReadAsync_CatchingUp_ReadsTheNextPageWhileTheCurrentOneIsHandled()
+    {
+        var events = Enumerable.Range(0, 10).Select(i => Create("orders", T0, n: i)).ToArray();
+        _log.Add(events);
+        await using var subscription = new EventSubscription(_log, Options(o => o.PageSize = 4), _scheduler, logger: null, reconnectJitter: 0);
+        var received = new List<Event>();
+
+        await using (var reader = subscription.ReadAsync().GetAsyncEnumerator())
+        {
+            (await reader.MoveNextAsync()).Should().BeTrue();
+            received.Add(reader.Current);
+            _log.Reads.Should().HaveCount(2, "the first page was full, so the second is read while its events are handled");
+
+            while (received.Count < events.Length && await reader.MoveNextAsync())
+            {
+                received.Add(reader.Current);
+            }
+        }
+
+        received.Should().Equal(events, "the page read ahead continues exactly where the one before it ended");
+        _log.Reads.Should().HaveCount(3, "pages of 4, 4 and 2: the last, not full, is the end of the catch-up and nothing is read after it until a poll");
+    }
+
+    [Fact]
     public async Task ReadAsync_SlowTrickle_StoresOneCheckpointPerIntervalNotOnePerRead()
     {
         var options = Options(o => { o.Name = "billing"; o.CheckpointEvery = 1_000; o.CheckpointInterval = TimeSpan.FromSeconds(1); });
