@@ -9,7 +9,11 @@ JSON) into each table variant. Neither count depends on the machine's load. `pos
 process does all the work (no network, no client). It is the server's part of (d)'s COPY only: the harness's
 end-to-end ratios also include the protocol, the commit and the client.
 
-    python3 bench/copy-instructions/copy_instructions.py [--rows 100000] [--variants pre12,cache1,...]
+    python3 bench/copy-instructions/copy_instructions.py [--rows 100000] [--preload 0] [--variants pre12,cache1,...]
+
+--preload N writes N rows into each table first (a plain INSERT, not counted, without valgrind), so that the
+counted COPY meets indexes of a realistic size: PostgreSQL inserts into the rightmost leaf of a B-tree without a
+descent from the root (its fast path) only once the tree has height 2, here after some 80,000 rows.
 
 Needs valgrind and the PostgreSQL 15 server binaries (/usr/lib/postgresql/15/bin, or PGBIN); run as root
 (the cluster runs as the `postgres` OS user) or as a non-root user. About 2-3 minutes per variant at 100,000 rows.
@@ -48,6 +52,7 @@ VARIANTS = {
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--preload", type=int, default=0)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args()
     names = args.variants.split(",")
@@ -87,29 +92,33 @@ def main():
         "'Amount', ((g % 100000) + 1) / 100.0, 'Currency', (ARRAY['EUR','USD','GBP','CHF'])[g % 4 + 1], 'Items', g % 9 + 1, "
         "'Channel', (ARRAY['web','mobile','store','partner'])[g % 4 + 1]), now() + g * interval '1 microsecond' - interval '100 microseconds', "
         "now() + g * interval '1 microsecond', 'PipelineBench', NULL, now() + g * interval '1 microsecond' + interval '7 days' "
-        f"FROM generate_series(1, {args.rows}) g",
-        f"COPY (SELECT * FROM src ORDER BY id) TO '{rows}' (FORMAT binary)",
+        f"FROM generate_series(1, {args.preload + args.rows}) g",
+        f"COPY (SELECT * FROM src ORDER BY id OFFSET {args.preload}) TO '{rows}' (FORMAT binary)",
     ])
     if generate.returncode or not os.path.exists(rows):
         sys.exit(generate.stdout[-2000:] + generate.stderr[-2000:])
 
-    print(f"{args.rows:,} rows; instructions inside CopyFrom and WAL bytes of the COPY, per row\n")
+    print(f"{args.rows:,} rows after {args.preload:,} preloaded; instructions inside CopyFrom and WAL bytes of the COPY, per row\n")
     print("| variant | instructions/row | ÷ pre12 | WAL B/row | ÷ pre12 | what |")
     print("|---|---:|---:|---:|---:|---|")
     base = None
     for name in names:
         statements, what = VARIANTS[name]
         out = os.path.join(root, f"callgrind.{name}")
-        result = single(
+        prepared = single(
             ["DROP TABLE IF EXISTS t", "DROP TABLE IF EXISTS lsn", "DROP SEQUENCE IF EXISTS t_seq"] + statements + [
-                "CHECKPOINT", "CREATE TABLE lsn AS SELECT pg_current_wal_insert_lsn() AS a",
-                f"COPY t ({COLS}) FROM '{rows}' (FORMAT binary)",
+                f"INSERT INTO t ({COLS}) SELECT * FROM src ORDER BY id LIMIT {args.preload}",
+                "CHECKPOINT", "CREATE TABLE lsn AS SELECT pg_current_wal_insert_lsn() AS a"])
+        if prepared.returncode or "ERROR" in prepared.stdout + prepared.stderr:
+            sys.exit(f"{name} failed:\n{prepared.stdout[-2000:]}\n{prepared.stderr[-2000:]}")
+        result = single(
+            [f"COPY t ({COLS}) FROM '{rows}' (FORMAT binary)",
                 "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), a)::bigint AS wal, (SELECT count(*) FROM t) AS n FROM lsn"],
             tool=f"valgrind --tool=callgrind --toggle-collect=CopyFrom --callgrind-out-file={out} ")
         ir = re.search(r"Collected : (\d+)", result.stderr)
         wal = re.search(r'wal = "(\d+)"', result.stdout)
         n = re.search(r'n = "(\d+)"', result.stdout)
-        if not (ir and wal and n) or int(n.group(1)) != args.rows:
+        if not (ir and wal and n) or int(n.group(1)) != args.preload + args.rows:
             sys.exit(f"{name} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
         per_row = (int(ir.group(1)) / args.rows, int(wal.group(1)) / args.rows)
         base = base or per_row
