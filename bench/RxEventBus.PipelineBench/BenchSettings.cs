@@ -35,7 +35,9 @@ internal sealed class BenchSettings
                                              before issue 12, without tx/position, no NOTIFY) and d-noindex
                                              ((d) into today's table without its (tx, position) index);
                                              KEY@batch=N+pool=N+buffer=N+delay=N+notify=on|off runs one under
-                                             other settings (e.g. d@batch=5000+pool=2, d@notify=off)
+                                             other settings (e.g. d@batch=5000+pool=2, d@notify=off);
+                                             d@seqcache=N sets the position sequence's CACHE to N before
+                                             the clock starts (seqcache=1: uncached, as first shipped)
           --order fixed|alternate            throughput: the contenders' order in every run, or reversed in
                                              every second run (ABBA), default fixed
           --notify on|off|both               (d): NotifyOnCommit, default on; live mode: the variants to
@@ -100,6 +102,9 @@ internal sealed class BenchSettings
     internal bool Notify { get; private set; } = true;
 
     internal IReadOnlyList<bool> NotifyVariants { get; private set; } = [true, false];
+
+    // (d), (d-noindex): the position sequence's CACHE, set after the consumer created the table; null: as created.
+    internal int? SequenceCache { get; private set; }
 
     internal IReadOnlyList<string> Readers { get; private set; } = ["raw", "sub"];
 
@@ -220,7 +225,7 @@ internal sealed class BenchSettings
         return at < 0 ? (contender, "") : (contender[..at], contender[(at + 1)..]);
     }
 
-    // A copy with batch=, pool=, buffer=, delay= (milliseconds), notify= (on/off) and page= replaced.
+    // A copy with batch=, pool=, buffer=, delay= (milliseconds), notify= (on/off), page= and seqcache= replaced.
     internal BenchSettings With(string overrides)
     {
         var copy = (BenchSettings)MemberwiseClone();
@@ -236,7 +241,8 @@ internal sealed class BenchSettings
                 case "delay": copy.BatchDelayMs = Positive(parts[0], value); break;
                 case "notify": copy.Notify = OnOff(parts[0], value); break;
                 case "page": copy.PageSize = Positive(parts[0], value); break;
-                default: throw new ArgumentException($"Unknown override '{parts[0]}' (batch, pool, buffer, delay, notify or page).");
+                case "seqcache": copy.SequenceCache = Positive(parts[0], value); break;
+                default: throw new ArgumentException($"Unknown override '{parts[0]}' (batch, pool, buffer, delay, notify, page or seqcache).");
             }
         }
 

@@ -36,7 +36,9 @@ public static class SchemaManager
     /// <c>tx</c>'s default is STABLE, so every old row reads the xid of the ALTER; <c>position</c> is added as a
     /// NULL column, then given its default (<c>nextval</c> of <see cref="EventTable.PositionSequence"/>) for the
     /// rows to come. The index on <c>(tx, position)</c> is built by a plain <c>CREATE INDEX</c> in the same
-    /// transaction, which blocks writes to the table while it reads the table once.</para>
+    /// transaction, which blocks writes to the table while it reads the table once. A position sequence with a
+    /// smaller cache than 1,000 values (created by the first version with a position) gets <c>ALTER SEQUENCE … CACHE
+    /// 1000</c> (the sequence's one row is rewritten, not the table); <see cref="VerifySchemaAsync"/> warns about it instead.</para>
     /// <para>After that transaction commits, the old rows are numbered, about 10,000 rows per transaction (one
     /// range of blocks each, so the table is read once), while the writers go on; <see cref="SchemaReport.Changes"/> says how many. Each numbered row
     /// is updated once (a new row version: autovacuum reclaims the old ones). Until all are numbered, a
@@ -208,7 +210,8 @@ public static class SchemaManager
     /// <param name="table">The events table, whose dead-letter table is <see cref="EventTable.DeadLettersQualifiedName"/>.</param>
     /// <param name="cancellationToken">Cancels the check.</param>
     /// <returns>No changes; in <see cref="SchemaReport.Warnings"/>, each missing secondary index (writes work
-    /// without it, some queries are slow).</returns>
+    /// without it, some queries are slow), and a position sequence with a smaller cache than 1,000 values (writes
+    /// work, each row's position costs more).</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="SchemaMismatchException">A table or one of its columns is missing, or a table exists
     /// in a shape the consumer cannot write to (as for <see cref="EnsureSchemaAsync"/>).</exception>
@@ -296,6 +299,12 @@ public static class SchemaManager
             needMigration.AddRange(drift.Differences);
             missing.AddRange(drift.MissingColumns.Select(c => drift.Shape.Sentence($"column {c.Name} ({c.Definition}) is missing")));
             warnings.AddRange(drift.MissingIndexes.Select(static i => $"index {i.Name} is missing: writes work, but {i.Purpose} is slow without it."));
+            if (drift.SmallSequenceCache is { } cache)
+            {
+                warnings.Add(
+                    $"sequence {drift.Shape.Sequence} caches {cache} value(s) per session: writes work, but each row's position costs more " +
+                    $"than with CACHE {drift.Shape.SequenceCache} (ALTER SEQUENCE {drift.Shape.Sequence} CACHE {drift.Shape.SequenceCache}, as docs/schema.sql creates it).");
+            }
         }
 
         if (needMigration.Count > 0 || missing.Count > 0)
@@ -370,6 +379,15 @@ public static class SchemaManager
         {
             await AddColumnAsync(connection, transaction, shape, column, cancellationToken).ConfigureAwait(false);
             changes.Add($"added column {column.Name} ({column.Definition}) to {shape.QualifiedName}");
+        }
+
+        // A sequence created before it had a cache (the first version with a position): ALTER SEQUENCE … CACHE
+        // rewrites the sequence's one row, not the table, and holds the writers' nextval back until the commit;
+        // sessions holding values already use them up first.
+        if (drift.SmallSequenceCache is { } cache)
+        {
+            await ExecuteAsync(connection, transaction, shape.CacheSequenceStatement!, cancellationToken).ConfigureAwait(false);
+            changes.Add($"set the cache of sequence {shape.Sequence} to {shape.SequenceCache} values (was {cache})");
         }
 
         if (drift.MissingIndexes.Count == 0)

@@ -80,12 +80,14 @@ public sealed class PipelineBenchSmokeTests(ITestOutputHelper output)
     public async Task Throughput_WriterCost_PreIssue12TableAgainstTodays_RatiosPerRun()
     {
         var (exitCode, printed) = await RunAsync(
-            "--events", "5000", "--runs", "2", "--order", "alternate", "--contenders", "d-pre12,d-noindex,d@notify=off,d");
+            "--events", "5000", "--runs", "2", "--order", "alternate", "--contenders", "d-pre12,d-noindex,d@notify=off,d@seqcache=1,d");
 
         exitCode.Should().Be(0, "d-pre12 stores every row into the old table (its preparation fails if the table has tx or position)");
         printed.Should().Contain("What the position and the notifications cost the writer");
-        printed.Should().Contain("| d@notify=off |").And.Contain("| d-noindex |").And.Contain("| d |");
-        printed.Should().Contain("NotifyOnCommit False) |").And.Contain("NotifyOnCommit True) |", "notify= sets the consumer's NotifyOnCommit");
+        printed.Should().Contain("| d@notify=off |").And.Contain("| d-noindex |").And.Contain("| d@seqcache=1 |").And.Contain("| d |");
+        printed.Should().Contain("NotifyOnCommit False)").And.Contain("NotifyOnCommit True)", "notify= sets the consumer's NotifyOnCommit");
+        printed.Should().Contain("NotifyOnCommit True), position sequence CACHE 1 |", "seqcache= sets the sequence's cache, read back from pg_sequence");
+        printed.Should().Contain("NotifyOnCommit True), position sequence CACHE 1000 |", "the table as the library creates it has the cache");
     }
 
     [Theory]

@@ -37,6 +37,55 @@ public sealed partial class SchemaManagerTests
     }
 
     [Fact]
+    public async Task EnsureSchemaAsync_NewTable_PositionSequenceCachesAThousandValuesPerSession()
+    {
+        var table = new EventTable(_schema, "cached");
+
+        await SchemaManager.EnsureSchemaAsync(fixture.DataSource, table);
+
+        (await SequenceCacheAsync(table)).Should().Be(1000, "uncached, every row's nextval locks the sequence's buffer and every 32nd writes WAL");
+        (await SchemaManager.VerifySchemaAsync(fixture.DataSource, table)).Warnings.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_PositionSequenceWithoutCache_SetsTheCacheWithoutTouchingTheTableThenReportsNothing()
+    {
+        // A table made by the first version with a position: its sequence was created without CACHE.
+        var table = await EnsuredThenAsync("uncached", t => $"ALTER SEQUENCE {t.QuotedPositionSequence} CACHE 1");
+        await ExecuteAsync($"INSERT INTO {table.QualifiedName} (id, topic, data) SELECT gen_random_uuid(), 'orders', '1' FROM generate_series(1, 3)");
+        var fileNode = await FileNodeAsync(table);
+
+        var verified = await SchemaManager.VerifySchemaAsync(fixture.DataSource, table);
+        var first = await SchemaManager.EnsureSchemaAsync(fixture.DataSource, table);
+        var second = await SchemaManager.EnsureSchemaAsync(fixture.DataSource, table);
+
+        verified.Warnings.Should().Equal(
+            [
+                $"sequence {table.QuotedPositionSequence} caches 1 value(s) per session: writes work, but each row's position costs more " +
+                $"than with CACHE 1000 (ALTER SEQUENCE {table.QuotedPositionSequence} CACHE 1000, as docs/schema.sql creates it).",
+            ],
+            "Verify changes nothing, but says what costs the writer");
+        first.Changes.Should().Equal([$"set the cache of sequence {table.QuotedPositionSequence} to 1000 values (was 1)"]);
+        second.Changes.Should().BeEmpty("the first run set it");
+        (await SequenceCacheAsync(table)).Should().Be(1000);
+        (await FileNodeAsync(table)).Should().Be(fileNode, "the table is not touched (only the sequence's one row is)");
+
+        await ExecuteAsync($"INSERT INTO {table.QualifiedName} (id, topic, data) VALUES (gen_random_uuid(), 'orders', '1')");
+        var rows = await PositionsAsync(table);
+        rows.Select(r => r.Position).Should().OnlyHaveUniqueItems().And.HaveCount(4);
+        rows[3].Position.Should().BeGreaterThan(rows[2].Position!.Value, "the sequence goes on from where it was");
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_PositionSequenceWithALargerCache_LeavesIt()
+    {
+        var table = await EnsuredThenAsync("more_cached", t => $"ALTER SEQUENCE {t.QuotedPositionSequence} CACHE 5000");
+
+        (await SchemaManager.EnsureSchemaAsync(fixture.DataSource, table)).Changes.Should().BeEmpty("a DBA's larger cache is kept");
+        (await SequenceCacheAsync(table)).Should().Be(5000);
+    }
+
+    [Fact]
     public async Task EnsureSchemaAsync_TableOfThePreviousShape_AddsTxAndPositionWithoutRewriteAndNumbersEveryOldRow()
     {
         // More rows than one backfill transaction numbers, so the backfill takes several.
@@ -221,6 +270,9 @@ public sealed partial class SchemaManagerTests
         await using var connection = await fixture.DataSource.OpenConnectionAsync();
         return await use(connection);
     }
+
+    private Task<long> SequenceCacheAsync(EventTable table) =>
+        ScalarAsync<long>($"SELECT seqcache FROM pg_sequence WHERE seqrelid = '{table.QuotedPositionSequence}'::regclass");
 
     private Task<uint> FileNodeAsync(EventTable table) => ScalarAsync<uint>($"SELECT pg_relation_filenode('{table.QualifiedName}')::oid");
 

@@ -15,6 +15,9 @@ namespace RxEventBus.PipelineBench.Contenders;
 //
 // "d-noindex" is (d) into today's table without its (tx, position) index (dropped after the start, as above): with
 // d-pre12 and d it splits the writer's cost between the index and the two columns' defaults.
+//
+// "d@seqcache=N" is (d) with the position sequence's CACHE set to N after the start (seqcache=1: uncached, as
+// the sequence was first created); the run reads the cache back from pg_sequence and names it in the description.
 internal sealed class RxEventBusEndToEnd(ContenderContext context, bool preIssue12 = false, bool withoutPositionIndex = false) : Contender(context)
 {
     private EventBus? _bus;
@@ -22,11 +25,13 @@ internal sealed class RxEventBusEndToEnd(ContenderContext context, bool preIssue
 
     internal override string Key => preIssue12 ? "d-pre12" : withoutPositionIndex ? "d-noindex" : "d";
 
+    private string _sequenceCache = "";
+
     internal override string Description => preIssue12
         ? "(d) into the table as before issue 12 (no tx/position, no (tx, position) index), NotifyOnCommit false " + Describe(ContenderOptions())
         : withoutPositionIndex
-        ? "(d) into today's table without its (tx, position) index: diagnostic " + Describe(ContenderOptions())
-        : "RxEventBus: Publish → PostgresConsumer " + Describe(ContenderOptions());
+        ? "(d) into today's table without its (tx, position) index: diagnostic " + Describe(ContenderOptions()) + _sequenceCache
+        : "RxEventBus: Publish → PostgresConsumer " + Describe(ContenderOptions()) + _sequenceCache;
 
     internal PostgresConsumer Consumer => _consumer!;
 
@@ -84,6 +89,18 @@ internal sealed class RxEventBusEndToEnd(ContenderContext context, bool preIssue
         if (withoutPositionIndex)
         {
             await Context.Database.ExecuteAsync($"DROP INDEX \"{Context.Table.Schema}\".\"{Context.Table.Table}_tx_position_idx\"");
+        }
+
+        if (!preIssue12)
+        {
+            var sequence = $"\"{Context.Table.Schema}\".\"{Context.Table.PositionSequence}\"";
+            if (Context.Settings.SequenceCache is { } cache)
+            {
+                await Context.Database.ExecuteAsync($"ALTER SEQUENCE {sequence} CACHE {cache}");
+            }
+
+            _sequenceCache = ", position sequence CACHE " +
+                await Context.Database.ScalarAsync($"SELECT seqcache FROM pg_sequence WHERE seqrelid = '{sequence}'::regclass");
         }
     }
 

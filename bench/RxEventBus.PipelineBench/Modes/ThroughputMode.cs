@@ -36,7 +36,6 @@ internal static class ThroughputMode
                 var context = new ContenderContext(database, table, workload, settings.With(overrides));
                 var contender = Create(kind, context);
                 await contender.PrepareTableAsync();
-                descriptions[key] = contender.Description;
                 Measurement measurement;
                 long seen;
                 await using (contender)
@@ -47,6 +46,8 @@ internal static class ThroughputMode
                     measurement = meter.Stop(seen);
                 }
 
+                // After the preparation, which may read back what it set (d@seqcache=N: the sequence's cache).
+                descriptions[key] = contender.Description;
                 if (contender.Note is { } note)
                 {
                     notes.Add($"run {run}, {note}");

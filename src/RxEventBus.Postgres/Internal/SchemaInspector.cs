@@ -41,6 +41,9 @@ internal static class SchemaInspector
         WHERE i.indrelid = to_regclass(@name)
         """;
 
+    // CACHE of the sequence that numbers the rows; none when it does not exist (it is created with the column).
+    private const string SequenceCacheSql = "SELECT s.seqcache FROM pg_sequence s WHERE s.seqrelid = to_regclass(@sequence)";
+
     private const string KeyColumn = "id";
 
     internal static async Task<TableDrift> InspectAsync(
@@ -50,13 +53,13 @@ internal static class SchemaInspector
         var kind = await connection.ExecuteScalarAsync<string?>(Command(RelationKindSql, name, transaction, cancellationToken)).ConfigureAwait(false);
         if (kind is null)
         {
-            return new TableDrift(shape, Exists: false, [], [], shape.Indexes);
+            return new TableDrift(shape, Exists: false, [], [], shape.Indexes, SmallSequenceCache: null);
         }
 
         // An ordinary or a partitioned table; a view or a foreign table cannot take COPY and ON CONFLICT.
         if (kind is not ("r" or "p"))
         {
-            return new TableDrift(shape, Exists: true, [$"{shape.Title} is {KindName(kind)}, not a table."], [], []);
+            return new TableDrift(shape, Exists: true, [$"{shape.Title} is {KindName(kind)}, not a table."], [], [], SmallSequenceCache: null);
         }
 
         var columns = (await connection.QueryAsync<(string Name, string Type, bool NotNull, bool HasDefault, bool Generated, string? DefaultExpression)>(
@@ -130,7 +133,13 @@ internal static class SchemaInspector
         }
 
         var indexNames = await IndexNamesAsync(connection, transaction, shape, cancellationToken).ConfigureAwait(false);
-        return new TableDrift(shape, Exists: true, differences, missingColumns, [.. shape.Indexes.Where(i => !indexNames.Contains(i.Name))]);
+        long? cache = shape.Sequence is null
+            ? null
+            : await connection.ExecuteScalarAsync<long?>(
+                Command(SequenceCacheSql, new { sequence = shape.Sequence }, transaction, cancellationToken)).ConfigureAwait(false);
+        return new TableDrift(
+            shape, Exists: true, differences, missingColumns, [.. shape.Indexes.Where(i => !indexNames.Contains(i.Name))],
+            SmallSequenceCache: cache < shape.SequenceCache ? cache : null);
     }
 
     internal static async Task<HashSet<string>> IndexNamesAsync(
@@ -155,10 +164,12 @@ internal static class SchemaInspector
 
 // How an existing table differs from its shape. `Differences`: what no safe change can fix, one sentence
 // each. `MissingColumns`: columns ALTER TABLE … ADD COLUMN can add. `MissingIndexes`: by name; for a table
-// that does not exist, all of them.
+// that does not exist, all of them. `SmallSequenceCache`: the CACHE of the shape's sequence when it exists with
+// fewer than `Shape.SequenceCache` values (writes work, each row's nextval costs more); otherwise null.
 internal sealed record TableDrift(
     TableShape Shape,
     bool Exists,
     IReadOnlyList<string> Differences,
     IReadOnlyList<ColumnShape> MissingColumns,
-    IReadOnlyList<IndexShape> MissingIndexes);
+    IReadOnlyList<IndexShape> MissingIndexes,
+    long? SmallSequenceCache);

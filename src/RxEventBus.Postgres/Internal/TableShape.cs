@@ -8,7 +8,8 @@ namespace RxEventBus.Postgres.Internal;
 // table, which the exception's first line names already; "In the dead-letter table …, " for the other one.
 //
 // `Sequence` (quoted, qualified) and `SequenceColumn`: a sequence that numbers the rows through that column's
-// default, created before the table and owned by the column (so it goes when the table does).
+// default, created before the table and owned by the column (so it goes when the table does). `SequenceCache`:
+// how many values each session takes from it at a time (CACHE; at least this many on an existing sequence).
 internal sealed record TableShape(
     string QualifiedName, string Title, string Context, IReadOnlyList<ColumnShape> Columns, IReadOnlyList<IndexShape> Indexes)
 {
@@ -16,9 +17,15 @@ internal sealed record TableShape(
 
     internal string? SequenceColumn { get; init; }
 
-    internal string? CreateSequenceStatement => Sequence is null ? null : $"CREATE SEQUENCE IF NOT EXISTS {Sequence};";
+    internal long SequenceCache { get; init; } = 1;
+
+    internal string? CreateSequenceStatement => Sequence is null ? null : $"CREATE SEQUENCE IF NOT EXISTS {Sequence}{CacheClause};";
+
+    internal string? CacheSequenceStatement => Sequence is null ? null : FormattableString.Invariant($"ALTER SEQUENCE {Sequence} CACHE {SequenceCache};");
 
     internal string? OwnSequenceStatement => Sequence is null ? null : $"ALTER SEQUENCE {Sequence} OWNED BY {QualifiedName}.{SequenceColumn};";
+
+    private string CacheClause => SequenceCache > 1 ? FormattableString.Invariant($" CACHE {SequenceCache}") : "";
 
     internal string CreateStatement
     {

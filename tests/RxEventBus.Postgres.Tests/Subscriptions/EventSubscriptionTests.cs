@@ -1,5 +1,6 @@
 using System.Reactive.Linq;
 using System.Reactive.Threading.Tasks;
+using System.Text.Json;
 using Npgsql;
 using RxEventBus.Postgres.Tests.Support;
 using static RxEventBus.Postgres.Tests.Support.TestEvents;
@@ -63,6 +64,41 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
         reader.Topics.Should().Equal(["orders", "late", "early"],
             "the late row comes first in (tx, position) order, and nothing is passed: a high-water mark would have skipped it");
         reader.Ids[2].Should().Be(early);
+    }
+
+    [Fact]
+    public async Task ReadAsync_TwoOpenTransactionsInsertingInTurns_DeliversEachOnesRowsInTheOrderItInsertedThem()
+    {
+        // The position sequence hands each session a range of values at a time (CACHE): two transactions writing in
+        // turns take values from ranges that interleave, and each crosses from its first range into a later one.
+        // The (tx, position) order must still give each transaction's rows in the order it inserted them.
+        const int Chunk = 700;
+        await using var firstConnection = await fixture.DataSource.OpenConnectionAsync();
+        await using var secondConnection = await fixture.DataSource.OpenConnectionAsync();
+        await using var first = await firstConnection.BeginTransactionAsync();
+        await using var second = await secondConnection.BeginTransactionAsync();
+        for (var round = 0; round < 2; round++)
+        {
+            await InsertNumberedAsync(firstConnection, first, "first", round * Chunk, Chunk);
+            await InsertNumberedAsync(secondConnection, second, "second", round * Chunk, Chunk);
+        }
+
+        await second.CommitAsync();
+        await first.CommitAsync();
+
+        var subscription = Subscribe(new EventSubscriptionOptions());
+        var (events, positions) = await TakeAsync(subscription, 4 * Chunk);
+
+        events.Select(e => e.Topic).Should().Equal(
+            [.. Enumerable.Repeat("first", 2 * Chunk), .. Enumerable.Repeat("second", 2 * Chunk)],
+            "the first transaction took its xid first, and all its rows come before the second's");
+        foreach (var topic in new[] { "first", "second" })
+        {
+            events.Where(e => e.Topic == topic).Select(e => JsonDocument.Parse(e.Data.ToString()!).RootElement.GetProperty("N").GetInt32())
+                .Should().Equal(Enumerable.Range(0, 2 * Chunk), $"the {topic} transaction's rows come out in the order it inserted them");
+        }
+
+        positions.Should().OnlyHaveUniqueItems();
     }
 
     [Fact]
@@ -333,6 +369,23 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
         var id = await InsertInAsync(connection, transaction, topic);
         await transaction.CommitAsync();
         return id;
+    }
+
+    // `count` rows numbered from `from` in one plain INSERT, in that order (N in the payload); tx and position from
+    // the column defaults.
+    private async Task InsertNumberedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string topic, int from, int count)
+    {
+        await using var insert = new NpgsqlCommand(
+            $"""
+            INSERT INTO {_table.QualifiedName} (id, topic, data)
+            SELECT gen_random_uuid(), $1, jsonb_build_object('N', g) FROM generate_series($2::int, $3::int) g ORDER BY g
+            """,
+            connection,
+            transaction);
+        insert.Parameters.Add(new NpgsqlParameter { Value = topic });
+        insert.Parameters.Add(new NpgsqlParameter { Value = from });
+        insert.Parameters.Add(new NpgsqlParameter { Value = from + count - 1 });
+        await insert.ExecuteNonQueryAsync();
     }
 
     // A plain INSERT, as another program would write: tx and position come from the column defaults.
