@@ -146,8 +146,26 @@ internal sealed class PostgresLogSession : ILogSession
         await StopStreamAsync().ConfigureAwait(false);
         var started = LogStream.Start(await PageCommandAsync(cancellationToken).ConfigureAwait(false), after, limit, StatementPages, topics, _read, _materialize, cancellationToken);
         _stream = started;
+
+        // A named subscription delivers only while its name's connection lives: checked once per statement, beside
+        // it, so that an instance whose name went to another (its connection ended) stops before delivering more
+        // instead of at its next checkpoint store.
+        if (_leading)
+        {
+            await ProbeNameAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return await started.TakeAsync(cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException("A page statement ended without a page.");
+    }
+
+    private async Task ProbeNameAsync(CancellationToken cancellationToken)
+    {
+        var probe = new NpgsqlCommand("SELECT 1", Names);
+        await using (probe.ConfigureAwait(false))
+        {
+            await probe.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     // Seeing other roles' sessions needs pg_read_all_stats (or superuser); without it their pid still shows.
