@@ -607,12 +607,18 @@ public sealed class EventSubscription : IAsyncDisposable
         Log.SubscriptionHeldBack(_logger, _displayName, _source.Table, waited.TotalSeconds, holder);
     }
 
+    // Called by a metrics listener on its own thread. The scheduler's clock is read outside the gate: a scheduler
+    // may hold a lock of its own while it runs the loop's work, which takes the gate (a TestScheduler advancing
+    // time does), and taking the two in the other order here deadlocked them.
     internal double HeldBackSeconds()
     {
+        DateTimeOffset? heldSince;
         using (_gate.EnterScope())
         {
-            return _heldSince is { } since ? Math.Max(0, (_scheduler.Now - since).TotalSeconds) : 0;
+            heldSince = _heldSince;
         }
+
+        return heldSince is { } since ? Math.Max(0, (_scheduler.Now - since).TotalSeconds) : 0;
     }
 
     private async Task StoreAsync(ILogSession session, Checkpointer checkpoints, CancellationToken token)
