@@ -4,9 +4,12 @@ using Npgsql;
 namespace RxEventBus.Postgres.Subscriptions;
 
 // One catch-up statement read in the background: up to `pageSize × pages` rows after a position, behind the fence
-// (PostgresLogSession's page query), handed over as pages of `pageSize` rows through a buffer of two. So the server
+// (PostgresLogSession's page query), handed over as pages of `pageSize` rows as soon as each is read. So the server
 // streams the rows while the subscription handles the pages before them — it never waits for the next query, as it
-// did for every page when each page was a statement of its own — and only a few pages are alive at a time.
+// did for every page when each page was a statement of its own — and a fast reader has only a few pages alive.
+// The statement is read at the server's pace whatever the reader does (the buffer is bounded by the statement, not
+// by the reader): a slow reader holds at most `pages` pages in memory, never an open statement, whose snapshot
+// would hold back vacuum and whose lock on the table would hold back DDL (and every query queued behind it).
 //
 // Pages are what ReadPageAsync returned before: every page but the last is full and ends at its last row; the
 // statement's last page is not full and ends at the fence (LogPage), unless the statement read all its rows (then
@@ -14,8 +17,8 @@ namespace RxEventBus.Postgres.Subscriptions;
 // A failure ends the stream: the page that would have come throws it. `StopAsync` ends the statement early.
 internal sealed class LogStream
 {
-    private readonly Channel<LogPage> _pages = Channel.CreateBounded<LogPage>(
-        new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+    private readonly Channel<LogPage> _pages = Channel.CreateUnbounded<LogPage>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
     private readonly CancellationTokenSource _stop;
     private readonly Task _reading;

@@ -12,8 +12,8 @@ namespace RxEventBus.Postgres.Subscriptions;
 // can no longer move the checkpoint another instance now owns, and stops delivering at its next store.
 internal sealed class PostgresLogSession : ILogSession
 {
-    // Pages per catch-up statement: a reader slower than the table holds that statement's snapshot (not an xid:
-    // it holds back vacuum, not other readers' fence) for at most this many pages.
+    // Pages per catch-up statement: the rows one statement reads at the server's pace, and what a reader slower than
+    // the table may hold in memory (LogStream).
     internal const int StatementPages = 16;
 
     private readonly NpgsqlConnection _connection;
