@@ -12,9 +12,13 @@ namespace RxEventBus.Testing;
 /// </summary>
 /// <remarks>
 /// <para><see cref="TestScheduler"/> itself is not thread-safe: a timer armed from a pool thread while the test
-/// advances the clock can corrupt its queue. Here every schedule, cancellation, clock read and advance holds one
-/// lock. Scheduled actions run on the thread that advances the clock, while that lock is held; an action may
-/// schedule more work (it is queued), but must not wait for another thread that is itself trying to schedule.</para>
+/// advances the clock can corrupt its queue. Here every schedule, clock read and advance holds one lock.
+/// Scheduled actions run on the thread that advances the clock, while that lock is held; an action may schedule
+/// more work (it is queued), but must not wait for another thread that is itself trying to schedule. Cancelling
+/// (disposing what <c>Schedule</c> returned) never waits for the lock: the action is marked not to run, and is
+/// taken out of the queue at once if the lock is free (otherwise it stays queued, doing nothing when due). So a
+/// cancellation from another thread cannot deadlock with an action that waits for it — as a timer's completion
+/// does when it unregisters from a token whose cancellation is disposing that very timer.</para>
 /// <para>Code on another thread arms its timers at moments the test does not control. Before moving time past
 /// a timer, wait until it is armed with <see cref="WhenScheduledAsync(TimeSpan, TimeSpan?)"/>:
 /// <c>var armed = scheduler.WhenScheduledAsync(batchDelay); publish(); await armed; scheduler.AdvanceBy(batchDelay);</c>.</para>
@@ -83,11 +87,14 @@ public sealed class ThreadSafeTestScheduler : IScheduler
     public IDisposable Schedule<TState>(TState state, TimeSpan dueTime, Func<IScheduler, TState, IDisposable> action)
     {
         ArgumentNullException.ThrowIfNull(action);
-        IDisposable scheduled;
+        var cancellation = new Cancellation(_gate);
         using (_gate.EnterScope())
         {
             // The action sees this scheduler, not the inner one, so what it schedules in turn is guarded too.
-            scheduled = _inner.Schedule((Owner: this, Action: action, State: state), dueTime, static (_, s) => s.Action(s.Owner, s.State));
+            cancellation.Scheduled = _inner.Schedule(
+                (Owner: this, Action: action, State: state, Cancellation: cancellation),
+                dueTime,
+                static (_, s) => s.Cancellation.IsCancelled ? Disposable.Empty : s.Action(s.Owner, s.State));
             for (var i = _waiters.Count - 1; i >= 0; i--)
             {
                 if (_waiters[i].Due == dueTime)
@@ -98,14 +105,7 @@ public sealed class ThreadSafeTestScheduler : IScheduler
             }
         }
 
-        // Disposal (a cancelled timer) may come from another thread while the test advances the clock.
-        return Disposable.Create((Gate: _gate, Scheduled: scheduled), static s =>
-        {
-            using (s.Gate.EnterScope())
-            {
-                s.Scheduled.Dispose();
-            }
-        });
+        return cancellation;
     }
 
     /// <inheritdoc />
@@ -155,6 +155,33 @@ public sealed class ThreadSafeTestScheduler : IScheduler
         using (_gate.EnterScope())
         {
             _inner.AdvanceTo(time.Ticks);
+        }
+    }
+
+    // Disposal (a cancelled timer) may come from another thread while the test advances the clock, whose thread holds
+    // the lock while it runs an action — one that may be waiting for this very disposal to return.
+    private sealed class Cancellation(Lock gate) : IDisposable
+    {
+        private volatile bool _cancelled;
+
+        internal IDisposable? Scheduled { get; set; }
+
+        internal bool IsCancelled => _cancelled;
+
+        public void Dispose()
+        {
+            _cancelled = true;
+            if (gate.TryEnter())
+            {
+                try
+                {
+                    Scheduled?.Dispose();
+                }
+                finally
+                {
+                    gate.Exit();
+                }
+            }
         }
     }
 }

@@ -89,6 +89,23 @@ public sealed class ThreadSafeTestSchedulerTests
     }
 
     [Fact]
+    public void Dispose_FromAnotherThreadWhileAnActionRuns_ReturnsAtOnceAndTheCancelledActionNeverRuns()
+    {
+        var scheduler = new ThreadSafeTestScheduler();
+        var cancelledRan = false;
+        var cancelled = scheduler.Schedule(TimeSpan.FromSeconds(2), () => cancelledRan = true);
+        var disposedWhileRunning = false;
+
+        // The action runs under the clock's lock and waits for another thread's cancellation, as a timer's
+        // completion waits for a token's callback that is disposing another timer.
+        scheduler.Schedule(TimeSpan.FromSeconds(1), () => disposedWhileRunning = Task.Run(cancelled.Dispose).Wait(TimeSpan.FromSeconds(5)));
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(3));
+
+        disposedWhileRunning.Should().BeTrue("a cancellation does not wait for the lock the running action holds");
+        cancelledRan.Should().BeFalse("an action cancelled before its time does not run, even if it stayed queued");
+    }
+
+    [Fact]
     public void Interval_OnTheClock_TicksAtItsVirtualTimes()
     {
         var scheduler = new ThreadSafeTestScheduler();
