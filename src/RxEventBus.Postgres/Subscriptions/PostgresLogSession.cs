@@ -24,6 +24,7 @@ internal sealed class PostgresLogSession : ILogSession
     private readonly string _pageSql;
     private readonly Func<StoredRow, Event> _materialize;
     private readonly Func<NpgsqlDataReader, string, StoredRow> _read = ReadRow;
+    private readonly SemaphoreSlim _namesInUse = new(1, 1);
     private NpgsqlConnection? _names;
     private NpgsqlCommand? _pageCommand;
     private LogStream? _stream;
@@ -72,6 +73,7 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task<bool> TryLeadAsync(string name, CancellationToken cancellationToken)
     {
+        using var turn = await NamesTurnAsync(cancellationToken).ConfigureAwait(false);
         _names ??= await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _names);
         await using (command.ConfigureAwait(false))
@@ -84,6 +86,7 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task<LogPosition?> LoadCheckpointAsync(string name, CancellationToken cancellationToken)
     {
+        using var turn = await NamesTurnAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand($"SELECT tx, position FROM {_subscriptions} WHERE name = $1", Names);
         await using (command.ConfigureAwait(false))
         {
@@ -100,6 +103,7 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task StoreCheckpointAsync(string name, LogPosition position, CancellationToken cancellationToken)
     {
+        using var turn = await NamesTurnAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand(
             $"""
             INSERT INTO {_subscriptions} (name, tx, position, updated_at) VALUES ($1, $2, $3, now())
@@ -161,6 +165,7 @@ internal sealed class PostgresLogSession : ILogSession
 
     private async Task ProbeNameAsync(CancellationToken cancellationToken)
     {
+        using var turn = await NamesTurnAsync(cancellationToken).ConfigureAwait(false);
         var probe = new NpgsqlCommand("SELECT 1", Names);
         await using (probe.ConfigureAwait(false))
         {
@@ -233,6 +238,19 @@ internal sealed class PostgresLogSession : ILogSession
 
     // The name's connection: TryLeadAsync opened it (only a named subscription loads and stores checkpoints).
     private NpgsqlConnection Names => _names ?? throw new InvalidOperationException("No subscription name is held on this session.");
+
+    // The name's connection for one call: the loop stores checkpoints while a page read ahead probes the name
+    // (ReadPageAsync), and one connection takes one command at a time.
+    private async Task<NamesTurn> NamesTurnAsync(CancellationToken cancellationToken)
+    {
+        await _namesInUse.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new NamesTurn(_namesInUse);
+    }
+
+    private readonly struct NamesTurn(SemaphoreSlim inUse) : IDisposable
+    {
+        public void Dispose() => inUse.Release();
+    }
 
     private async Task StopStreamAsync()
     {

@@ -151,11 +151,11 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
     [Fact]
     public async Task ReadAsync_CheckpointsFallDueWhileTheNextPageIsBeingRead_StoresThemInTurnAndMissesNothing()
     {
-        // 4 full pages: each is read while the one before it is handled, and a checkpoint falls due every 7
-        // events, so stores come while a page of 250 rows is still being read on the same connection.
+        // Pages of 10 in statements of 160: each statement starts (and checks the name's connection) while the
+        // pages before it are handled, and a checkpoint falls due every 7 events, so stores keep meeting reads.
         var events = Batch("orders", 1_000);
         await InsertAsync(fixture.DataSource, _table, events);
-        var options = new EventSubscriptionOptions { Name = "ahead", PageSize = 250, CheckpointEvery = 7, CheckpointInterval = TimeSpan.FromHours(1) };
+        var options = new EventSubscriptionOptions { Name = "ahead", PageSize = 10, CheckpointEvery = 7, CheckpointInterval = TimeSpan.FromHours(1) };
 
         var first = Subscribe(options);
         var states = new List<SubscriptionState>();
@@ -185,7 +185,7 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
         var second = Subscribe(options);
         var (secondRun, _) = await TakeAsync(second, 1);
 
-        firstRun.Select(e => e.Id).Should().Equal(events.Select(e => e.Id), "every row once, in order, across 4 pages read ahead");
+        firstRun.Select(e => e.Id).Should().Equal(events.Select(e => e.Id), "every row once, in order, across 100 pages read ahead");
         storedMidway.Should().Be(positions[496], "with 500 events handled, the last store due was after the 497th (71 × 7)");
         states.Should().NotContain(SubscriptionState.Reconnecting, "a store never ran into the page being read: it waited for it");
         secondRun.Select(e => e.Id).Should().Equal([events[999].Id],
