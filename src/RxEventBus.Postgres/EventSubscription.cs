@@ -60,8 +60,8 @@ public sealed class EventSubscription : IAsyncDisposable
 
     /// <summary>A subscription over <paramref name="table"/>; nothing is read until <see cref="ReadAsync"/> is
     /// enumerated or <see cref="AsObservable"/> subscribed.</summary>
-    /// <param name="dataSource">Where the table lives. A reading subscription holds two connections: one that
-    /// reads (and holds the name), one that listens for notifications.</param>
+    /// <param name="dataSource">Where the table lives. A reading subscription holds two connections, one that
+    /// reads and one that listens for notifications; a named one holds a third, for its name and checkpoints.</param>
     /// <param name="table">The events table; checkpoints go in <c>&lt;table&gt;_subscriptions</c> beside it.</param>
     /// <param name="serializer">Reads each row's payload back (the one the consumer wrote it with).</param>
     /// <param name="options">How to read; copied, so later changes have no effect.</param>

@@ -21,10 +21,9 @@ public sealed class EventSubscriptionOptions
     /// <summary>Where to start without a stored checkpoint. Default: <see cref="SubscriptionStart.Beginning"/>.</summary>
     public SubscriptionStart From { get; set; } = SubscriptionStart.Beginning;
 
-    /// <summary>Most rows read in one query while catching up; the next page is read while this one's events are
-    /// handled. Default: 1,000. Larger pages live long enough to be promoted out of the GC's first generation, and
-    /// a checkpoint that falls due waits for the page being read: keep it at most <see cref="CheckpointEvery"/>
-    /// for a named subscription (docs/subscriptions.md).</summary>
+    /// <summary>Rows handed over at a time while catching up: one statement streams up to 16 pages in the background,
+    /// and a page is handed over as soon as it is read. Default: 1,000. Larger pages live long enough to be promoted
+    /// out of the GC's first generation (docs/subscriptions.md).</summary>
     public int PageSize { get; set; } = 1_000;
 
     /// <summary>A checkpoint is stored after at most this many handled rows, so a crash re-delivers at most

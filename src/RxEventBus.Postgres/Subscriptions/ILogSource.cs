@@ -9,7 +9,8 @@ internal interface ILogSource
     // Where the rows live, for messages.
     string Table { get; }
 
-    // One connection that leads, reads and stores checkpoints. Throws when the table cannot be read at all.
+    // A connection that reads (and, for a named subscription, one that holds the name and stores checkpoints).
+    // Throws when the table cannot be read at all.
     Task<ILogSession> OpenAsync(CancellationToken cancellationToken);
 
     // Calls `wake` whenever new rows may have been committed (the writer's NOTIFY) and whenever listening

@@ -4,29 +4,35 @@ using RxEventBus.Postgres.Internal;
 
 namespace RxEventBus.Postgres.Subscriptions;
 
-// One subscription's connection: it holds the name's advisory lock, reads pages and stores checkpoints, so
-// that losing the connection loses the lock and the ability to store at the same moment — an instance that
-// lost its connection can no longer move the checkpoint another instance now owns.
-//
-// The subscription reads the next page while it yields the current one (so the server and the network work while
-// the reader handles events), so a call may come while a page is still being read: the session runs its calls
-// one at a time, in the order they came (`_use`), and a checkpoint stored mid-page waits for that read.
+// One subscription's connections. The reading one runs the page query: while catching up, one statement of up to
+// StatementPages pages streams in the background (LogStream) and is handed over a page at a time, so the server
+// works while the subscription handles the pages before. A named subscription's name is held by a second one
+// (`_names`), which also loads and stores its checkpoints: a store never waits for a statement being read, and
+// losing that connection loses the lock and the ability to store at the same moment — an instance that lost it
+// can no longer move the checkpoint another instance now owns, and stops delivering at its next store.
 internal sealed class PostgresLogSession : ILogSession
 {
+    // Pages per catch-up statement: the rows one statement reads at the server's pace, and what a reader slower than
+    // the table may hold in memory (LogStream).
+    internal const int StatementPages = 16;
+
     private readonly NpgsqlConnection _connection;
+    private readonly NpgsqlDataSource _dataSource;
     private readonly EventTable _table;
     private readonly IEventSerializer _serializer;
     private readonly string _subscriptions;
     private readonly string _pageSql;
     private readonly Func<StoredRow, Event> _materialize;
-    private readonly SemaphoreSlim _use = new(1, 1);
-    private readonly List<LoggedEvent>[] _pages = [[], []];
+    private readonly Func<NpgsqlDataReader, string, StoredRow> _read = ReadRow;
+    private readonly SemaphoreSlim _namesInUse = new(1, 1);
+    private NpgsqlConnection? _names;
     private NpgsqlCommand? _pageCommand;
-    private int _nextPage;
+    private LogStream? _stream;
     private bool _leading;
 
-    internal PostgresLogSession(NpgsqlConnection connection, EventTable table, IEventSerializer serializer)
+    internal PostgresLogSession(NpgsqlDataSource dataSource, NpgsqlConnection connection, EventTable table, IEventSerializer serializer)
     {
+        _dataSource = dataSource;
         _connection = connection;
         _table = table;
         _serializer = serializer;
@@ -67,8 +73,9 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task<bool> TryLeadAsync(string name, CancellationToken cancellationToken)
     {
-        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
-        var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _connection);
+        using var turn = await NamesTurnAsync(cancellationToken).ConfigureAwait(false);
+        _names ??= await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", _names);
         await using (command.ConfigureAwait(false))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = LeaderKey(_table, name) });
@@ -79,8 +86,8 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task<LogPosition?> LoadCheckpointAsync(string name, CancellationToken cancellationToken)
     {
-        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
-        var command = new NpgsqlCommand($"SELECT tx, position FROM {_subscriptions} WHERE name = $1", _connection);
+        using var turn = await NamesTurnAsync(cancellationToken).ConfigureAwait(false);
+        var command = new NpgsqlCommand($"SELECT tx, position FROM {_subscriptions} WHERE name = $1", Names);
         await using (command.ConfigureAwait(false))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = name });
@@ -96,13 +103,13 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task StoreCheckpointAsync(string name, LogPosition position, CancellationToken cancellationToken)
     {
-        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
+        using var turn = await NamesTurnAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand(
             $"""
             INSERT INTO {_subscriptions} (name, tx, position, updated_at) VALUES ($1, $2, $3, now())
             ON CONFLICT (name) DO UPDATE SET tx = excluded.tx, position = excluded.position, updated_at = excluded.updated_at
             """,
-            _connection);
+            Names);
         await using (command.ConfigureAwait(false))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = name });
@@ -114,7 +121,7 @@ internal sealed class PostgresLogSession : ILogSession
 
     public async Task<LogPosition> EndAsync(CancellationToken cancellationToken)
     {
-        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
+        await StopStreamAsync().ConfigureAwait(false);
         var command = new NpgsqlCommand("SELECT pg_snapshot_xmin(pg_current_snapshot())", _connection);
         await using (command.ConfigureAwait(false))
         {
@@ -127,66 +134,49 @@ internal sealed class PostgresLogSession : ILogSession
         }
     }
 
+    // The next page of the statement streaming from `after`, or the first of a new one: the loop asks for the page
+    // after the one it was given last (or reads again from what it handled, after a reconnect or with other
+    // arguments), and a statement whose pages are all taken is followed by the next.
     public async Task<LogPage> ReadPageAsync(LogPosition after, int limit, TopicFilter topics, CancellationToken cancellationToken)
     {
-        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
-
-        // One prepared statement per session: a catch-up runs it once per page, and planning the LATERAL join anew
-        // each time would cost the server more than the page's rows (docs/benchmarks.md, issue 12).
-        var command = _pageCommand;
-        if (command is null)
+        if (_stream is { } stream && stream.Next == after && stream.PageSize == limit && ReferenceEquals(stream.Topics, topics))
         {
-            command = new NpgsqlCommand(_pageSql, _connection);
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Xid8 });
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint });
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint });
-            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
-            _pageCommand = command;
-        }
-
-        command.Parameters[0].Value = after.Transaction;
-        command.Parameters[1].Value = after.Sequence;
-        command.Parameters[2].Value = (long)limit;
-
-        // Two lists per session, used in turn: the subscription yields one page's events while the next page is
-        // read into the other, and a new list per page would be a large-object-heap array each time (10,000 × 40 B).
-        var events = _pages[_nextPage];
-        _nextPage ^= 1;
-        events.Clear();
-        var rows = 0;
-        var last = after;
-        ulong fence = 0;
-        var held = false;
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            if (await stream.TakeAsync(cancellationToken).ConfigureAwait(false) is { } page)
             {
-                fence = reader.GetFieldValue<ulong>(0);
-                held = reader.GetBoolean(11);
-                if (reader.IsDBNull(1))
-                {
-                    break;
-                }
-
-                rows++;
-                last = new LogPosition(reader.GetFieldValue<ulong>(1), reader.GetInt64(2));
-                var topic = reader.GetString(5);
-                if (topics.Matches(topic))
-                {
-                    events.Add(new LoggedEvent(last, ReadRow(reader, topic), _materialize));
-                }
+                return page;
             }
         }
 
-        var full = rows == limit;
-        return new LogPage(events, rows, full ? last : LogPosition.Max(last, BelowFence(fence)), full, held);
+        await StopStreamAsync().ConfigureAwait(false);
+        var started = LogStream.Start(await PageCommandAsync(cancellationToken).ConfigureAwait(false), after, limit, StatementPages, topics, _read, _materialize, cancellationToken);
+        _stream = started;
+
+        // A named subscription delivers only while its name's connection lives: checked once per statement, beside
+        // it, so that an instance whose name went to another (its connection ended) stops before delivering more
+        // instead of at its next checkpoint store.
+        if (_leading)
+        {
+            await ProbeNameAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return await started.TakeAsync(cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("A page statement ended without a page.");
+    }
+
+    private async Task ProbeNameAsync(CancellationToken cancellationToken)
+    {
+        using var turn = await NamesTurnAsync(cancellationToken).ConfigureAwait(false);
+        var probe = new NpgsqlCommand("SELECT 1", Names);
+        await using (probe.ConfigureAwait(false))
+        {
+            await probe.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     // Seeing other roles' sessions needs pg_read_all_stats (or superuser); without it their pid still shows.
     public async Task<string> DescribeFenceHolderAsync(CancellationToken cancellationToken)
     {
-        using var turn = await TurnAsync(cancellationToken).ConfigureAwait(false);
+        await StopStreamAsync().ConfigureAwait(false);
         var command = new NpgsqlCommand(
             """
             SELECT description FROM (
@@ -207,20 +197,19 @@ internal sealed class PostgresLogSession : ILogSession
         }
     }
 
-    // The connection goes back to the data source's pool, where it stays open: Npgsql resets a pooled
-    // connection (DISCARD ALL, which releases advisory locks) only when it is next handed out, so without this
-    // the name would stay held by an idle connection and a standby instance would never take over. A broken
+    // The connections go back to the data source's pool, where they stay open: Npgsql resets a pooled
+    // connection (DISCARD ALL, which releases advisory locks) only when it is next handed out, so without the
+    // unlock the name would stay held by an idle connection and a standby instance would never take over. A broken
     // connection fails here at once; its server session, and the lock with it, is gone already.
     public async ValueTask DisposeAsync()
     {
-        // After a page still being read (the subscription stopped while it read ahead): the connection is in use
-        // until then. The read ends by itself within a page, or at once when the subscription's token was cancelled.
-        await _use.WaitAsync().ConfigureAwait(false);
+        // A statement still streaming (the subscription stopped while it read ahead) ends first.
+        await StopStreamAsync().ConfigureAwait(false);
         try
         {
-            if (_leading && _connection.State == System.Data.ConnectionState.Open)
+            if (_leading && _names is { State: System.Data.ConnectionState.Open } names)
             {
-                var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", _connection);
+                var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock_all()", names);
                 await using (unlock.ConfigureAwait(false))
                 {
                     await unlock.ExecuteNonQueryAsync().ConfigureAwait(false);
@@ -238,21 +227,55 @@ internal sealed class PostgresLogSession : ILogSession
                 await _pageCommand.DisposeAsync().ConfigureAwait(false);
             }
 
+            if (_names is not null)
+            {
+                await _names.DisposeAsync().ConfigureAwait(false);
+            }
+
             await _connection.DisposeAsync().ConfigureAwait(false);
-            _use.Release();
         }
     }
 
-    // The connection for one call; disposing the result hands it to the next.
-    private async Task<Turn> TurnAsync(CancellationToken cancellationToken)
+    // The name's connection: TryLeadAsync opened it (only a named subscription loads and stores checkpoints).
+    private NpgsqlConnection Names => _names ?? throw new InvalidOperationException("No subscription name is held on this session.");
+
+    // The name's connection for one call: the loop stores checkpoints while a page read ahead probes the name
+    // (ReadPageAsync), and one connection takes one command at a time.
+    private async Task<NamesTurn> NamesTurnAsync(CancellationToken cancellationToken)
     {
-        await _use.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return new Turn(_use);
+        await _namesInUse.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new NamesTurn(_namesInUse);
     }
 
-    private readonly struct Turn(SemaphoreSlim use) : IDisposable
+    private readonly struct NamesTurn(SemaphoreSlim inUse) : IDisposable
     {
-        public void Dispose() => use.Release();
+        public void Dispose() => inUse.Release();
+    }
+
+    private async Task StopStreamAsync()
+    {
+        if (_stream is { } stream)
+        {
+            _stream = null;
+            await stream.StopAsync().ConfigureAwait(false);
+        }
+    }
+
+    // One prepared statement per session: a catch-up runs it once per StatementPages pages and a live reader once per
+    // wake-up, and planning the LATERAL join anew each time would cost the server more than a small page's rows.
+    private async Task<NpgsqlCommand> PageCommandAsync(CancellationToken cancellationToken)
+    {
+        if (_pageCommand is null)
+        {
+            var command = new NpgsqlCommand(_pageSql, _connection);
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Xid8 });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint });
+            await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            _pageCommand = command;
+        }
+
+        return _pageCommand;
     }
 
     // One advisory lock per (table, subscription name); hashtextextended makes the bigint key on the server, so

@@ -5,8 +5,9 @@ using RxEventBus.Postgres.Internal;
 namespace RxEventBus.Postgres.Subscriptions;
 
 // The events table as a log: sessions that read it behind the transaction fence, and the listener for the
-// writer's notifications. Each session and the listener hold a connection of their own for as long as they
-// live (a lock, a LISTEN), so they are opened from the data source and returned when disposed.
+// writer's notifications. Each session (one connection that reads, and one that holds a name) and the listener
+// hold their connections for as long as they live (a statement, a lock, a LISTEN), so they are opened from the
+// data source and returned when disposed.
 internal sealed class PostgresLogSource(
     NpgsqlDataSource dataSource, EventTable table, IEventSerializer serializer, ILogger logger) : ILogSource
 {
@@ -17,7 +18,7 @@ internal sealed class PostgresLogSource(
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var session = new PostgresLogSession(connection, table, serializer);
+            var session = new PostgresLogSession(dataSource, connection, table, serializer);
             await session.CheckPositionedAsync(cancellationToken).ConfigureAwait(false);
             return session;
         }

@@ -151,11 +151,11 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
     [Fact]
     public async Task ReadAsync_CheckpointsFallDueWhileTheNextPageIsBeingRead_StoresThemInTurnAndMissesNothing()
     {
-        // 4 full pages: each is read while the one before it is handled, and a checkpoint falls due every 7
-        // events, so stores come while a page of 250 rows is still being read on the same connection.
+        // Pages of 10 in statements of 160: each statement starts (and checks the name's connection) while the
+        // pages before it are handled, and a checkpoint falls due every 7 events, so stores keep meeting reads.
         var events = Batch("orders", 1_000);
         await InsertAsync(fixture.DataSource, _table, events);
-        var options = new EventSubscriptionOptions { Name = "ahead", PageSize = 250, CheckpointEvery = 7, CheckpointInterval = TimeSpan.FromHours(1) };
+        var options = new EventSubscriptionOptions { Name = "ahead", PageSize = 10, CheckpointEvery = 7, CheckpointInterval = TimeSpan.FromHours(1) };
 
         var first = Subscribe(options);
         var states = new List<SubscriptionState>();
@@ -185,11 +185,69 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
         var second = Subscribe(options);
         var (secondRun, _) = await TakeAsync(second, 1);
 
-        firstRun.Select(e => e.Id).Should().Equal(events.Select(e => e.Id), "every row once, in order, across 4 pages read ahead");
+        firstRun.Select(e => e.Id).Should().Equal(events.Select(e => e.Id), "every row once, in order, across 100 pages read ahead");
         storedMidway.Should().Be(positions[496], "with 500 events handled, the last store due was after the 497th (71 × 7)");
         states.Should().NotContain(SubscriptionState.Reconnecting, "a store never ran into the page being read: it waited for it");
         secondRun.Select(e => e.Id).Should().Equal([events[999].Id],
             "stopping stored the 999 handled events; the 1000th was yielded, not handled, so it comes again");
+    }
+
+    [Fact]
+    public async Task Session_CheckpointStoredWhileAStatementIsRead_GoesThroughOnTheNamesConnectionAndTheStreamGoesOn()
+    {
+        await InsertAsync(fixture.DataSource, _table, Batch("orders", 20_000));
+        var source = new RxEventBus.Postgres.Subscriptions.PostgresLogSource(fixture.DataSource, _table, new JsonEventSerializer(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var limit = new CancellationTokenSource(Limit);
+        await using var session = await source.OpenAsync(limit.Token);
+        (await session.TryLeadAsync("streaming", limit.Token)).Should().BeTrue();
+        var topics = new TopicFilter([".*"]);
+
+        // One statement of 16 pages of 1,000 rows: the first page is handed over as soon as it is read, while the
+        // statement goes on reading the other 15 on the reading connection; the store comes at once.
+        var first = await session.ReadPageAsync(LogPosition.Beginning, 1_000, topics, limit.Token);
+        await session.StoreCheckpointAsync("streaming", first.End, limit.Token).WaitAsync(Limit);
+        var second = await session.ReadPageAsync(first.End, 1_000, topics, limit.Token);
+
+        (await StoredCheckpointAsync("streaming")).Should().Be(first.End, "the store went through on the name's connection while the statement was open");
+        first.Full.Should().BeTrue();
+        second.Events.Should().HaveCount(1_000);
+        second.Events[0].Position.Should().BeGreaterThan(first.End, "the statement went on where the first page ended");
+    }
+
+    [Fact]
+    public async Task ReadAsync_NameConnectionEnds_StopsBeforeDeliveringMoreWhileAnotherInstanceTakesOver()
+    {
+        var events = Batch("orders", 2);
+        await InsertAsync(fixture.DataSource, _table, events);
+        var options = new EventSubscriptionOptions
+        {
+            Name = "audit", LeaderRetryInterval = TimeSpan.FromMilliseconds(50), CheckpointInterval = TimeSpan.FromHours(1),
+        };
+        var first = Subscribe(options);
+        var firstReader = new Reader(first);
+        await firstReader.WaitForAsync(2);
+        await Wait.UntilAsync(() => first.State == SubscriptionState.Live, "the first instance is live");
+
+        // Its name's connection ends (the server ends the session, as when a network partition is noticed): the
+        // name is free, and a second instance takes it.
+        await using (var connection = await fixture.DataSource.OpenConnectionAsync())
+        await using (var terminate = new NpgsqlCommand(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            connection))
+        {
+            (await terminate.ExecuteScalarAsync()).Should().Be(true);
+        }
+
+        var second = Subscribe(options);
+        var secondReader = new Reader(second);
+        await Wait.UntilAsync(() => second.State == SubscriptionState.Live, "the second instance took the name");
+        var more = Batch("orders", 3);
+        await InsertAsync(fixture.DataSource, _table, more);
+        await secondReader.WaitForAsync(5);
+        await Wait.UntilAsync(() => first.State == SubscriptionState.Standby, "the first instance found its name gone at its next read, and stands by");
+
+        firstReader.Count.Should().Be(2, "it checked its name's connection before delivering the new rows, so only the holder delivered them");
+        secondReader.Ids.Should().Equal([.. events.Select(e => e.Id), .. more.Select(e => e.Id)]);
     }
 
     [Fact]
@@ -332,6 +390,15 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
         var received = await Subscribe(new EventSubscriptionOptions()).AsObservable().Take(3).ToList().ToTask().WaitAsync(Limit);
 
         received.Select(e => e.Id).Should().Equal(events.Select(e => e.Id));
+    }
+
+    private async Task<LogPosition?> StoredCheckpointAsync(string name)
+    {
+        await using var connection = await fixture.DataSource.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand($"SELECT tx, position FROM {_table.SubscriptionsQualifiedName} WHERE name = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? new LogPosition(reader.GetFieldValue<ulong>(0), reader.GetInt64(1)) : null;
     }
 
     private static Event[] Batch(string topic, int count) =>
