@@ -298,9 +298,10 @@ public sealed class EventSubscription : IAsyncDisposable
                     Interlocked.Increment(ref _pageReads);
                     reconnect = null;
 
-                    // Catching up: read the next page while this one's events are handled, so that the server and
-                    // the network work meanwhile instead of waiting for the reader (docs/benchmarks.md, issue 12).
-                    // The session takes one call at a time: a checkpoint due meanwhile is stored after that read.
+                    // Catching up: ask for the next page while this one's events are handled (the session streams
+                    // it in the background, LogStream), so that the server and the network work meanwhile instead of
+                    // waiting for the reader (docs/benchmarks.md, issue 12). Checkpoints go on the name's own
+                    // connection, so a store due meanwhile does not wait for that read.
                     if (page.Full)
                     {
                         ahead = session.ReadPageAsync(page.End, _options.PageSize, _topics, token);
