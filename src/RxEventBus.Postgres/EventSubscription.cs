@@ -309,7 +309,8 @@ public sealed class EventSubscription : IAsyncDisposable
                 }
                 catch (Exception e) when (IsTransient(e) && !token.IsCancellationRequested)
                 {
-                    ahead = await ForgetAsync(ahead).ConfigureAwait(false);
+                    await ForgetAsync(ahead).ConfigureAwait(false);
+                    ahead = null;
                     await DropAsync(session).ConfigureAwait(false);
                     session = null;
                     reconnect = await WaitToReconnectAsync(reconnect, e, token).ConfigureAwait(false);
@@ -370,7 +371,8 @@ public sealed class EventSubscription : IAsyncDisposable
                     {
                         // The connection, and with it the name's lock, is gone: another instance may be reading
                         // from the stored checkpoint already, so this one stops delivering the rest of the page.
-                        ahead = await ForgetAsync(ahead).ConfigureAwait(false);
+                        await ForgetAsync(ahead).ConfigureAwait(false);
+                        ahead = null;
                         await DropAsync(session).ConfigureAwait(false);
                         session = null;
                         reconnect = await WaitToReconnectAsync(reconnect, e, token).ConfigureAwait(false);
@@ -527,7 +529,7 @@ public sealed class EventSubscription : IAsyncDisposable
 
     // A page read ahead that will not be used (the loop stops, or drops its session): its outcome is not wanted,
     // but the read has to end before the session stores a checkpoint or closes (the session waits for it anyway).
-    private static async Task<Task<LogPage>?> ForgetAsync(Task<LogPage>? ahead)
+    private static async Task ForgetAsync(Task<LogPage>? ahead)
     {
         if (ahead is not null)
         {
@@ -541,8 +543,6 @@ public sealed class EventSubscription : IAsyncDisposable
             {
             }
         }
-
-        return null;
     }
 
     private static async Task DropAsync(ILogSession? session)

@@ -132,7 +132,7 @@ internal sealed class LogStream
             // that read less has reached the fence: its last page (empty if the rows filled whole pages) ends there.
             if (total < limit)
             {
-                var end = LogPosition.Max(last, new LogPosition(fence - 1, long.MaxValue));
+                var end = LogPosition.Max(last, LogPage.BelowFence(fence));
                 await _pages.Writer.WriteAsync(new LogPage(events, rows, end, Full: false, held), token).ConfigureAwait(false);
             }
 

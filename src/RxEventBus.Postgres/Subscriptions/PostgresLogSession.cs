@@ -129,7 +129,7 @@ internal sealed class PostgresLogSession : ILogSession
             await using (reader.ConfigureAwait(false))
             {
                 await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                return BelowFence(reader.GetFieldValue<ulong>(0));
+                return LogPage.BelowFence(reader.GetFieldValue<ulong>(0));
             }
         }
     }
@@ -282,8 +282,6 @@ internal sealed class PostgresLogSession : ILogSession
     // any client derives the same key from the same name.
     internal static string LeaderKey(EventTable table, string name) => "RxEventBus.Postgres subscription " + table.QualifiedName + " " + name;
 
-    // Every transaction below the fence has ended: nothing can appear at or before (fence − 1, max) any more.
-    private static LogPosition BelowFence(ulong fence) => new(fence - 1, long.MaxValue);
 
     private static StoredRow ReadRow(NpgsqlDataReader reader, string topic) => new(
         reader.GetGuid(3),
