@@ -60,8 +60,8 @@ CREATE TABLE IF NOT EXISTS "public"."events" (
 ALTER SEQUENCE "public"."events_position_seq" OWNED BY "public"."events".position;
 CREATE INDEX IF NOT EXISTS "events_occurred_at_idx" ON "public"."events" (occurred_at DESC);
 CREATE INDEX IF NOT EXISTS "events_topic_idx" ON "public"."events" (topic);
-CREATE INDEX IF NOT EXISTS "events_transaction_id_idx" ON "public"."events" (transaction_id);
-CREATE INDEX IF NOT EXISTS "events_expires_at_idx" ON "public"."events" (expires_at);
+CREATE INDEX IF NOT EXISTS "events_transaction_id_idx" ON "public"."events" (transaction_id) WHERE transaction_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "events_expires_at_idx" ON "public"."events" USING brin (expires_at);
 CREATE INDEX IF NOT EXISTS "events_tx_position_idx" ON "public"."events" (tx, position);
 
 CREATE TABLE IF NOT EXISTS "public"."events_dead_letters" (

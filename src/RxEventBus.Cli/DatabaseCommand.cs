@@ -68,7 +68,7 @@ internal sealed class DatabaseCommand
                 // Every EB_PG_* variable is read and checked as the library reads it (EB_PG_DEFAULT_TTL_IN_MS for a replay).
                 var options = OptionBinding.Bind(parse, _flags.All, _context.Environment, new Dictionary<string, string>());
                 await using var dataSource = NpgsqlDataSource.Create(options.ConnectionString);
-                return await body(new DatabaseSession(options, dataSource, new EventTable(options.Schema, options.Table), _context.Stop.Stopping));
+                return await body(new DatabaseSession(options, dataSource, options.ToEventTable(), _context.Stop.Stopping));
             },
             missingTable);
     }

@@ -52,7 +52,7 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
 
         await using var dataSource = options.CreateDataSource();
         using var bus = new EventBus(new EventBusOptions { Topics = [Topic, ErrorTopic] });
-        var table = new EventTable(options.Schema, options.Table);
+        var table = options.ToEventTable();
         Note($"Database: {database.Description}; table {Name(table)}.");
         await PrepareTableAsync(dataSource, table, options.EnsureSchema, stop.Stopping);
         await using var consumer = new PostgresConsumer(bus, options, dataSource);

@@ -38,8 +38,8 @@ public sealed partial class EventTable
         ColumnShape.Optional("ttl", "interval"),
     ];
 
-    private static readonly ColumnShape[] EventColumns =
-        [.. EventIdsAndTopic, ColumnShape.Required("data", "jsonb"), .. EventTimesAndSource, ColumnShape.Optional("expires_at", "timestamptz")];
+    private static ColumnShape[] EventColumns(PayloadType payload) =>
+        [.. EventIdsAndTopic, ColumnShape.Required("data", PayloadColumnType(payload)), .. EventTimesAndSource, ColumnShape.Optional("expires_at", "timestamptz")];
 
     // A named subscription's checkpoint: every row with (tx, position) at or below it has been handled.
     private static readonly ColumnShape[] SubscriptionColumns =
@@ -63,14 +63,29 @@ public sealed partial class EventTable
         ColumnShape.Defaulted("attempts", "integer", "1"),
     ];
 
-    /// <summary>Validates and quotes <paramref name="schema"/> and <paramref name="table"/>.</summary>
+    /// <summary>Validates and quotes <paramref name="schema"/> and <paramref name="table"/>; the table's design is <see cref="EventTableDesign.Default"/>.</summary>
     /// <exception cref="ArgumentException">A name is not a plain identifier.</exception>
     public EventTable(string schema, string table)
+        : this(schema, table, EventTableDesign.Default)
     {
+    }
+
+    /// <summary>Validates and quotes <paramref name="schema"/> and <paramref name="table"/>, for a table of <paramref name="design"/>.</summary>
+    /// <exception cref="ArgumentException">A name is not a plain identifier, or the design names an unknown layout or type.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="design"/> is null.</exception>
+    public EventTable(string schema, string table, EventTableDesign design)
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        if (!Enum.IsDefined(design.Indexes) || !Enum.IsDefined(design.Payload))
+        {
+            throw new ArgumentException($"Unknown index layout {(int)design.Indexes} or payload type {(int)design.Payload}.", nameof(design));
+        }
+
         Check(schema, "Schema (EB_PG_SCHEMA)", 63);
         Check(table, "Table (EB_PG_TABLE)", MaxTableLength);
         Schema = schema;
         Table = table;
+        Design = design;
         QualifiedName = $"{Quote(schema)}.{Quote(table)}";
         DeadLettersTable = table + DeadLettersSuffix;
         DeadLettersQualifiedName = $"{Quote(schema)}.{Quote(DeadLettersTable)}";
@@ -89,7 +104,7 @@ public sealed partial class EventTable
         var positionDefault = $"nextval('{QuotedPositionSequence}'::regclass)";
         ColumnShape[] eventColumns =
         [
-            .. EventColumns,
+            .. EventColumns(design.Payload),
             ColumnShape.FilledByDatabase("tx", "xid8", "NOT NULL", TransactionDefault, exactDefault: true, addWithoutDefault: false),
             ColumnShape.FilledByDatabase("position", "bigint", "NULL", positionDefault, exactDefault: false, addWithoutDefault: true),
         ];
@@ -103,13 +118,7 @@ public sealed partial class EventTable
             $"Table {QualifiedName}",
             "",
             eventColumns,
-            [
-                Index(QualifiedName, table + "_occurred_at_idx", "(occurred_at DESC)", "reading events in time order"),
-                Index(QualifiedName, table + "_topic_idx", "(topic)", "counting and filtering by topic"),
-                Index(QualifiedName, table + "_transaction_id_idx", "(transaction_id)", "finding events by transaction id"),
-                Index(QualifiedName, table + "_expires_at_idx", "(expires_at)", "deleting expired events"),
-                Index(QualifiedName, table + "_tx_position_idx", "(tx, position)", "reading the events in order (subscriptions)"),
-            ])
+            EventIndexes(QualifiedName, table, design.Indexes))
         {
             Sequence = QuotedPositionSequence,
             SequenceColumn = "position",
@@ -131,6 +140,9 @@ public sealed partial class EventTable
             SubscriptionColumns,
             []);
     }
+
+    /// <summary>How the table is made: its indexes and payload type.</summary>
+    public EventTableDesign Design { get; }
 
     /// <summary>The schema name, unquoted.</summary>
     public string Schema { get; }
@@ -232,6 +244,46 @@ public sealed partial class EventTable
 
     /// <inheritdoc/>
     public override string ToString() => QualifiedName;
+
+    // The events table's secondary indexes for a layout, "<table>_<column>_idx" whatever the access method, so that
+    // a table created with one layout has, under another, each index the second one names (CREATE INDEX IF NOT
+    // EXISTS finds it by name; a B-tree serves every query a BRIN index does). (tx, position) is in every layout:
+    // subscriptions page through it.
+    private static IndexShape[] EventIndexes(string qualifiedName, string table, IndexLayout layout)
+    {
+        var position = Index(qualifiedName, table + "_tx_position_idx", "(tx, position)", "reading the events in order (subscriptions)");
+        return layout switch
+        {
+            IndexLayout.Full =>
+            [
+                Index(qualifiedName, table + "_occurred_at_idx", "(occurred_at DESC)", "reading events in time order"),
+                Index(qualifiedName, table + "_topic_idx", "(topic)", "counting and filtering by topic"),
+                Index(qualifiedName, table + "_transaction_id_idx", "(transaction_id)", "finding events by transaction id"),
+                Index(qualifiedName, table + "_expires_at_idx", "(expires_at)", "deleting expired events"),
+                position,
+            ],
+            IndexLayout.Minimal =>
+            [
+                position,
+                Index(qualifiedName, table + "_expires_at_idx", "USING brin (expires_at)", "deleting expired events"),
+            ],
+            _ =>
+            [
+                Index(qualifiedName, table + "_occurred_at_idx", "(occurred_at DESC)", "reading events in time order"),
+                Index(qualifiedName, table + "_topic_idx", "(topic)", "counting and filtering by topic"),
+                Index(qualifiedName, table + "_transaction_id_idx", "(transaction_id) WHERE transaction_id IS NOT NULL", "finding events by transaction id"),
+                Index(qualifiedName, table + "_expires_at_idx", "USING brin (expires_at)", "deleting expired events"),
+                position,
+            ],
+        };
+    }
+
+    private static string PayloadColumnType(PayloadType payload) => payload switch
+    {
+        PayloadType.Json => "json",
+        PayloadType.Bytea => "bytea",
+        _ => "jsonb",
+    };
 
     private static IndexShape Index(string qualifiedTable, string name, string columns, string purpose) =>
         new(name, $"CREATE INDEX IF NOT EXISTS {Quote(name)} ON {qualifiedTable} {columns};", purpose);

@@ -76,7 +76,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
         _bus = bus;
         Options = options;
         _logger = logger ?? NullLogger.Instance;
-        Table = new EventTable(options.Schema, options.Table);
+        Table = options.ToEventTable();
         _metrics = new PersistenceMetrics(Table);
         _counters = new ConsumerCounters(_metrics);
         _health = new ConsumerHealth(bus.Scheduler, _logger, Table.QualifiedName, _counters);

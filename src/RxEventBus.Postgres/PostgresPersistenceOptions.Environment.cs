@@ -27,9 +27,13 @@ public sealed partial class PostgresPersistenceOptions
     private const string EnsureSchemaVariable = "EB_PG_ENSURE_SCHEMA";
     private const string NotifyVariable = "EB_PG_NOTIFY";
     private const string TtlSparesUnreadVariable = "EB_PG_TTL_SPARES_UNREAD";
+    private const string IndexLayoutVariable = "EB_PG_INDEX_LAYOUT";
+    private const string PayloadTypeVariable = "EB_PG_PAYLOAD_TYPE";
 
     private const string TopicSeparator = ";";
     internal const string OverflowChoices = "wait, drop_oldest, drop_newest or fail";
+    internal const string IndexLayoutChoices = "default, full or minimal";
+    internal const string PayloadTypeChoices = "jsonb, json or bytea";
 
     /// <summary>
     /// Reads the options from the process's <c>EB_PG_*</c> environment variables; see
@@ -124,6 +128,8 @@ public sealed partial class PostgresPersistenceOptions
         Topics = read.Topics() ?? Topics;
         BufferSize = read.Count(BufferSizeVariable, 200) ?? BufferSize;
         Overflow = read.Overflow() ?? Overflow;
+        IndexLayout = read.Choice<IndexLayout>(IndexLayoutVariable, IndexLayoutChoices) ?? IndexLayout;
+        PayloadType = read.Choice<PayloadType>(PayloadTypeVariable, PayloadTypeChoices) ?? PayloadType;
         PublishTimeout = read.Milliseconds(PublishTimeoutVariable, 30_000) ?? PublishTimeout;
         PoolSize = read.Count(PoolSizeVariable, 4) ?? PoolSize;
         MaxBatchSize = maxDemand ?? batchSize ?? MaxBatchSize;
@@ -162,6 +168,8 @@ public sealed partial class PostgresPersistenceOptions
         nameof(EnsureSchema) => EnsureSchemaVariable,
         nameof(NotifyOnCommit) => NotifyVariable,
         nameof(TtlSparesUnreadEvents) => TtlSparesUnreadVariable,
+        nameof(IndexLayout) => IndexLayoutVariable,
+        nameof(PayloadType) => PayloadTypeVariable,
         _ => null,
     };
 
@@ -180,7 +188,8 @@ public sealed partial class PostgresPersistenceOptions
         text.Append(CultureInfo.InvariantCulture, $", PoolSize = {PoolSize}, MaxBatchSize = {MaxBatchSize}, MinDemand = {MinDemand}");
         text.Append(CultureInfo.InvariantCulture, $", MaxBatchDelay = {MaxBatchDelay.TotalMilliseconds} ms, AutoDeleteWithTtl = {AutoDeleteWithTtl}");
         text.Append(CultureInfo.InvariantCulture, $", DefaultTtl = {DefaultTtl.TotalMilliseconds} ms, DeletionPeriod = {DeletionPeriod.TotalMilliseconds} ms");
-        text.Append(CultureInfo.InvariantCulture, $", Schema = {Schema}, Table = {Table}, EnsureSchema = {EnsureSchema}, NotifyOnCommit = {NotifyOnCommit}");
+        text.Append(CultureInfo.InvariantCulture, $", Schema = {Schema}, Table = {Table}, IndexLayout = {IndexLayout}, PayloadType = {PayloadType}");
+        text.Append(CultureInfo.InvariantCulture, $", EnsureSchema = {EnsureSchema}, NotifyOnCommit = {NotifyOnCommit}");
         text.Append(CultureInfo.InvariantCulture, $", TtlSparesUnreadEvents = {TtlSparesUnreadEvents}, SubscriberName = {SubscriberName}");
         text.Append(CultureInfo.InvariantCulture, $", InitialRetryDelay = {InitialRetryDelay.TotalMilliseconds} ms, MaxRetryDelay = {MaxRetryDelay.TotalMilliseconds} ms, RetryJitter = {RetryJitter}");
         text.Append(CultureInfo.InvariantCulture, $", ShutdownTimeout = {ShutdownTimeout.TotalMilliseconds} ms, Serializer = {Serializer?.GetType().Name} }}");
@@ -238,16 +247,19 @@ public sealed partial class PostgresPersistenceOptions
     }
 
     // EB_PG_OVERFLOW's rules, for every place an overflow policy is written as text; null when `value` names none.
-    internal static OverflowPolicy? ParseOverflow(string value)
+    internal static OverflowPolicy? ParseOverflow(string value) => ParseChoice<OverflowPolicy>(value);
+
+    // A choice written as text: "drop_oldest", "drop-oldest" and "DropOldest" all name OverflowPolicy.DropOldest;
+    // null when `value` names none. Enum.TryParse is not used: it would also take "1" or "Wait,Fail".
+    internal static TEnum? ParseChoice<TEnum>(string value)
+        where TEnum : struct, Enum
     {
-        // "drop_oldest", "drop-oldest" and "DropOldest" all name OverflowPolicy.DropOldest. Enum.TryParse is not
-        // used: it would also take "1" or "Wait,Fail".
         var name = value.Trim().Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal);
-        foreach (var policy in Enum.GetValues<OverflowPolicy>())
+        foreach (var choice in Enum.GetValues<TEnum>())
         {
-            if (policy.ToString().Equals(name, StringComparison.OrdinalIgnoreCase))
+            if (choice.ToString().Equals(name, StringComparison.OrdinalIgnoreCase))
             {
-                return policy;
+                return choice;
             }
         }
 
@@ -324,6 +336,18 @@ public sealed partial class PostgresPersistenceOptions
 
             return ParseOverflow(value) ?? throw new PostgresConfigurationException(
                 OverflowVariable, $"{NameOf(OverflowVariable)} must be {OverflowChoices}, but is '{value}'.");
+        }
+
+        public TEnum? Choice<TEnum>(string variable, string choices)
+            where TEnum : struct, Enum
+        {
+            if (Read(Lookup, variable) is not { } value)
+            {
+                return null;
+            }
+
+            return ParseChoice<TEnum>(value) ?? throw new PostgresConfigurationException(
+                variable, $"{NameOf(variable)} must be {choices}, but is '{value}'.");
         }
 
         public string[]? Topics()

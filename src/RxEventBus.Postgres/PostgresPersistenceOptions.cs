@@ -97,6 +97,28 @@ public sealed partial class PostgresPersistenceOptions
     public string Table { get; set; } = "events";
 
     /// <summary>
+    /// <c>EB_PG_INDEX_LAYOUT</c> (<c>default</c>, <c>full</c> or <c>minimal</c>). The secondary indexes of the
+    /// events table when the library creates it, or adds missing ones (<see cref="RxEventBus.Postgres.IndexLayout"/>;
+    /// docs/persistence.md has what each costs). Default: <see cref="IndexLayout.Default"/>.
+    /// </summary>
+    public IndexLayout IndexLayout { get; set; } = IndexLayout.Default;
+
+    /// <summary>
+    /// <c>EB_PG_PAYLOAD_TYPE</c> (<c>jsonb</c>, <c>json</c> or <c>bytea</c>). The type of the events table's
+    /// <c>data</c> column when the library creates it (<see cref="RxEventBus.Postgres.PayloadType"/>); an existing
+    /// table whose column has another type is refused. Default: <see cref="PayloadType.Jsonb"/>.
+    /// </summary>
+    public PayloadType PayloadType { get; set; } = PayloadType.Jsonb;
+
+    /// <summary>
+    /// The events table these options name, with the design they ask for (<see cref="Schema"/>, <see cref="Table"/>,
+    /// <see cref="IndexLayout"/>, <see cref="PayloadType"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The schema or table name is not a plain identifier.</exception>
+    public EventTable ToEventTable() =>
+        new(Schema, Table, new EventTableDesign { Indexes = IndexLayout, Payload = PayloadType });
+
+    /// <summary>
     /// <c>EB_PG_ENSURE_SCHEMA</c>. Whether the consumer creates the schema, table and indexes if missing at
     /// start. Turn off to run under a role that may only INSERT, SELECT and DELETE. Default: true.
     /// </summary>
@@ -312,6 +334,16 @@ public sealed partial class PostgresPersistenceOptions
         if (Serializer is null)
         {
             return (nameof(Serializer), $"{name(nameof(Serializer))} must not be null.");
+        }
+
+        if (!Enum.IsDefined(IndexLayout))
+        {
+            return (nameof(IndexLayout), $"{name(nameof(IndexLayout))} must be {IndexLayoutChoices}, not {(int)IndexLayout}.");
+        }
+
+        if (!Enum.IsDefined(PayloadType))
+        {
+            return (nameof(PayloadType), $"{name(nameof(PayloadType))} must be {PayloadTypeChoices}, not {(int)PayloadType}.");
         }
 
         return Identifier(Schema, nameof(Schema), name) ?? Identifier(Table, nameof(Table), name);

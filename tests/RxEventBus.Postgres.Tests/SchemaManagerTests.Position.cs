@@ -22,7 +22,7 @@ public sealed partial class SchemaManagerTests
             "every writer's rows get the writing transaction and a number from the sequence");
         (await ScalarAsync<string>($"SELECT pg_get_serial_sequence('{table.QualifiedName}', 'position')"))
             .Should().Be($"{_schema}.{table.PositionSequence}", "the sequence is owned by the column, and goes with the table");
-        (await IndexesAsync(table.Table)).Should().Contain("logged_tx_position_idx", "(tx, \"position\")");
+        (await IndexesAsync(table.Table)).Should().Contain("logged_tx_position_idx", "btree (tx, \"position\")");
         (await ColumnDefinitionsAsync(table.SubscriptionsQualifiedName)).Should().Equal(
             [
                 ("name", "text", true, null),
@@ -32,7 +32,7 @@ public sealed partial class SchemaManagerTests
             ],
             "a checkpoint is a subscription name and the (tx, position) of the last row it handled");
         (await IndexesAsync(table.SubscriptionsTable)).Should().Equal(
-            new Dictionary<string, string> { ["logged_subscriptions_pkey"] = "(name)" }, "one checkpoint per name");
+            new Dictionary<string, string> { ["logged_subscriptions_pkey"] = "btree (name)" }, "one checkpoint per name");
         table.NotificationChannel.Should().Be($"{_schema}.logged");
     }
 

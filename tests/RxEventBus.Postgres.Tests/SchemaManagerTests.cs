@@ -41,13 +41,44 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
 
         (await IndexesAsync(table.Table)).Should().BeEquivalentTo(new Dictionary<string, string>
         {
-            ["events_pkey"] = "(id)",
-            ["events_occurred_at_idx"] = "(occurred_at DESC)",
-            ["events_topic_idx"] = "(topic)",
-            ["events_transaction_id_idx"] = "(transaction_id)",
-            ["events_expires_at_idx"] = "(expires_at)",
-            ["events_tx_position_idx"] = "(tx, \"position\")",
+            ["events_pkey"] = "btree (id)",
+            ["events_occurred_at_idx"] = "btree (occurred_at DESC)",
+            ["events_topic_idx"] = "btree (topic)",
+            ["events_transaction_id_idx"] = "btree (transaction_id) WHERE (transaction_id IS NOT NULL)",
+            ["events_expires_at_idx"] = "brin (expires_at)",
+            ["events_tx_position_idx"] = "btree (tx, \"position\")",
         });
+    }
+
+    [Theory]
+    [InlineData(IndexLayout.Full, new[]
+    {
+        "events_pkey: btree (id)", "events_occurred_at_idx: btree (occurred_at DESC)", "events_topic_idx: btree (topic)",
+        "events_transaction_id_idx: btree (transaction_id)", "events_expires_at_idx: btree (expires_at)",
+        "events_tx_position_idx: btree (tx, \"position\")",
+    })]
+    [InlineData(IndexLayout.Minimal, new[] { "events_pkey: btree (id)", "events_expires_at_idx: brin (expires_at)", "events_tx_position_idx: btree (tx, \"position\")" })]
+    public async Task EnsureSchemaAsync_IndexLayout_CreatesTheLayoutsIndexes(IndexLayout layout, string[] expected)
+    {
+        var table = new EventTable(_schema, "events_" + layout.ToString().ToLowerInvariant(), new EventTableDesign { Indexes = layout });
+
+        await SchemaManager.EnsureSchemaAsync(fixture.DataSource, table);
+
+        (await IndexesAsync(table.Table)).Select(i => $"{i.Key.Replace(table.Table, "events", StringComparison.Ordinal)}: {i.Value}")
+            .Should().BeEquivalentTo(expected);
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_TableOfALargerLayout_KeepsItsIndexesAndAddsNothing()
+    {
+        var full = new EventTable(_schema, "events_was_full", new EventTableDesign { Indexes = IndexLayout.Full });
+        await SchemaManager.EnsureSchemaAsync(fixture.DataSource, full);
+        var before = await IndexesAsync(full.Table);
+
+        var report = await SchemaManager.EnsureSchemaAsync(fixture.DataSource, new EventTable(_schema, full.Table, new EventTableDesign { Indexes = IndexLayout.Minimal }));
+
+        report.Changes.Should().BeEmpty("every index the minimal layout names is there (a B-tree serves what a BRIN index would)");
+        (await IndexesAsync(full.Table)).Should().BeEquivalentTo(before, "the library never drops an index");
     }
 
     [Fact]
@@ -82,9 +113,9 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
         (await IndexesAsync(table.DeadLettersTable)).Should().BeEquivalentTo(
             new Dictionary<string, string>
             {
-                ["fresh_dead_letters_pkey"] = "(id)",
-                ["fresh_last_failed_at_dl_idx"] = "(last_failed_at DESC)",
-                ["fresh_topic_dl_idx"] = "(topic)",
+                ["fresh_dead_letters_pkey"] = "btree (id)",
+                ["fresh_last_failed_at_dl_idx"] = "btree (last_failed_at DESC)",
+                ["fresh_topic_dl_idx"] = "btree (topic)",
             },
             "dead letters are listed newest first or by topic, and stored again with ON CONFLICT (id)");
     }
@@ -501,7 +532,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
         while (await reader.ReadAsync())
         {
             var definition = reader.GetString(1);
-            indexes[reader.GetString(0)] = definition[definition.LastIndexOf('(')..];
+            indexes[reader.GetString(0)] = definition[(definition.IndexOf(" USING ", StringComparison.Ordinal) + 7)..];
         }
 
         return indexes;

@@ -45,6 +45,8 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
         "EB_PG_OVERFLOW" => options.Overflow,
         "EB_PG_SCHEMA" => options.Schema,
         "EB_PG_TABLE" => options.Table,
+        "EB_PG_INDEX_LAYOUT" => options.IndexLayout,
+        "EB_PG_PAYLOAD_TYPE" => options.PayloadType,
         _ => throw new ArgumentOutOfRangeException(nameof(variable), variable, "not a variable of these tests"),
     };
 
@@ -71,6 +73,8 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
         options.EnsureSchema.Should().BeTrue();
         options.NotifyOnCommit.Should().BeTrue("each committed batch wakes the subscriptions of other processes");
         options.TtlSparesUnreadEvents.Should().BeTrue("the cleaner keeps what a named subscription has not read, unless told otherwise");
+        options.IndexLayout.Should().Be(IndexLayout.Default);
+        options.PayloadType.Should().Be(PayloadType.Jsonb, "SQL can query inside jsonb payloads");
     }
 
     [Fact]
@@ -101,6 +105,8 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_ENSURE_SCHEMA")]
     [InlineData("EB_PG_NOTIFY")]
     [InlineData("EB_PG_TTL_SPARES_UNREAD")]
+    [InlineData("EB_PG_INDEX_LAYOUT")]
+    [InlineData("EB_PG_PAYLOAD_TYPE")]
     public void FromVariables_EmptyOrBlankVariable_KeepsTheDefault(string variable)
     {
         var defaults = Bind();
@@ -131,6 +137,10 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_OVERFLOW", "drop_newest", OverflowPolicy.DropNewest)]
     [InlineData("EB_PG_SCHEMA", "bus", "bus")]
     [InlineData("EB_PG_TABLE", "event_log", "event_log")]
+    [InlineData("EB_PG_INDEX_LAYOUT", "minimal", IndexLayout.Minimal)]
+    [InlineData("EB_PG_INDEX_LAYOUT", "Full", IndexLayout.Full)]
+    [InlineData("EB_PG_PAYLOAD_TYPE", "bytea", PayloadType.Bytea)]
+    [InlineData("EB_PG_PAYLOAD_TYPE", " JSON ", PayloadType.Json)]
     public void FromVariables_ValidValue_SetsTheProperty(string variable, string value, object expected)
     {
         Property(Bind((variable, value)), variable).Should().Be(expected);
@@ -229,6 +239,9 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_ENSURE_SCHEMA", "y", "must be true or false")]
     [InlineData("EB_PG_NOTIFY", "off", "must be true or false")]
     [InlineData("EB_PG_TTL_SPARES_UNREAD", "always", "must be true or false")]
+    [InlineData("EB_PG_INDEX_LAYOUT", "btree", "must be default, full or minimal, but is 'btree'")]
+    [InlineData("EB_PG_INDEX_LAYOUT", "1", "must be default, full or minimal")]
+    [InlineData("EB_PG_PAYLOAD_TYPE", "text", "must be jsonb, json or bytea, but is 'text'")]
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "abc", "must be a positive whole number of milliseconds (e.g. 900000)")]
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "0", "must be a positive whole number of milliseconds")]
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "15m", "must be a positive whole number of milliseconds")]
