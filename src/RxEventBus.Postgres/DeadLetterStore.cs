@@ -222,7 +222,7 @@ public sealed class DeadLetterStore
             $"INSERT INTO {Table.QualifiedName} ({EventTable.Columns}) " +
             "SELECT id, transaction_id, topic, convert_from(data, 'UTF8')::jsonb, initialized_at, occurred_at, source, ttl, " +
             "occurred_at + coalesce(ttl, @defaultTtl) " +
-            $"FROM {Table.DeadLettersQualifiedName} WHERE id = @id ON CONFLICT (id) DO NOTHING",
+            $"FROM {Table.DeadLettersQualifiedName} WHERE id = @id ON CONFLICT {Table.EventsShape.ConflictTarget} DO NOTHING",
             new { id, defaultTtl },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;

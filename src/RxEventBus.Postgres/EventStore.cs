@@ -223,7 +223,7 @@ public sealed class EventStore
     /// <param name="cancellationToken">Cancels the wait for the lock and the statement.</param>
     /// <returns>The number of events deleted.</returns>
     public async Task<int> DeleteExpiredAsync(bool spareUnreadEvents, CancellationToken cancellationToken = default) =>
-        await DeleteExpiredBeforeAsync(Scheduler.Now, spareUnreadEvents, waitForLock: true, cancellationToken).ConfigureAwait(false) ?? 0;
+        (await DeleteExpiredBeforeAsync(Scheduler.Now, spareUnreadEvents, waitForLock: true, cancellationToken).ConfigureAwait(false))?.Deleted ?? 0;
 
     /// <summary>
     /// Streams the events <paramref name="filter"/> selects, in occurred order, for replay or export. Rows are
@@ -289,11 +289,16 @@ public sealed class EventStore
     // from whichever thread the run continues on. Returns null, having deleted nothing, when `waitForLock` is
     // false and another instance holds the cleaning lock: it is deleting the same rows at that moment, and two
     // deletes at once would only queue on each other's row locks.
-    internal async Task<int?> DeleteExpiredBeforeAsync(DateTimeOffset now, bool spareUnreadEvents, bool waitForLock, CancellationToken cancellationToken)
+    internal async Task<ExpiredCleanup?> DeleteExpiredBeforeAsync(DateTimeOffset now, bool spareUnreadEvents, bool waitForLock, CancellationToken cancellationToken)
     {
         var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
+            if (Table.IsPartitioned)
+            {
+                return await DropExpiredPartitionsAsync(connection, now, spareUnreadEvents, waitForLock, cancellationToken).ConfigureAwait(false);
+            }
+
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
@@ -319,8 +324,47 @@ public sealed class EventStore
                     transaction,
                     cancellationToken: cancellationToken)).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return deleted;
+                return new ExpiredCleanup(deleted, []);
             }
+        }
+    }
+
+    // A partitioned table is cleaned in several transactions (one per partition dropped, then the default partition's
+    // delete), so the cleaning lock is held by the session rather than a transaction, and released at the end: a
+    // pooled connection keeps a session lock until it is reused. A connection that breaks ends its session, and the
+    // lock with it.
+    private async Task<ExpiredCleanup?> DropExpiredPartitionsAsync(
+        NpgsqlConnection connection, DateTimeOffset now, bool spareUnreadEvents, bool waitForLock, CancellationToken cancellationToken)
+    {
+        var key = new { key = TtlLockKey(Table) };
+        var locked = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            waitForLock ? "SELECT true FROM pg_advisory_lock(hashtextextended(@key, 0))" : "SELECT pg_try_advisory_lock(hashtextextended(@key, 0))",
+            key,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (!locked)
+        {
+            return null;
+        }
+
+        try
+        {
+            var (deleted, dropped) = await Partitions.DropExpiredAsync(connection, Table, now, spareUnreadEvents, cancellationToken).ConfigureAwait(false);
+            return new ExpiredCleanup(deleted, dropped);
+        }
+        finally
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT pg_advisory_unlock(hashtextextended(@key, 0))", key, cancellationToken: CancellationToken.None)).ConfigureAwait(false);
+        }
+    }
+
+    // Makes the partitions a partitioned table needs from `now` to now + `ahead` (Partitions.CreateAheadAsync).
+    internal async Task<IReadOnlyList<string>> CreatePartitionsAheadAsync(DateTimeOffset now, TimeSpan ahead, CancellationToken cancellationToken)
+    {
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await Partitions.CreateAheadAsync(connection, Table, now, ahead, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -19,6 +19,8 @@ public sealed partial class EventTable
 
     private const string SubscriptionsSuffix = "_subscriptions";
 
+    private const string DefaultPartitionSuffix = "_default";
+
     // The column default that records the writing transaction. STABLE, not volatile: ADD COLUMN with it is
     // instant (the ALTER's xid becomes the value of every row already there) and needs no rewrite.
     internal const string TransactionDefault = "pg_current_xact_id()";
@@ -40,6 +42,12 @@ public sealed partial class EventTable
 
     private static ColumnShape[] EventColumns(PayloadType payload) =>
         [.. EventIdsAndTopic, ColumnShape.Required("data", PayloadColumnType(payload)), .. EventTimesAndSource, ColumnShape.Optional("expires_at", "timestamptz")];
+
+    // A table partitioned by expires_at cannot have a unique key without it: its key is (id, expires_at), NULLS NOT
+    // DISTINCT so that two rows of one id without expiry conflict too. The same event written twice has the same
+    // expires_at (occurred_at + its ttl, or the default ttl), so a re-delivered event is still found as a duplicate.
+    private static ColumnShape[] PartitionedEventColumns(PayloadType payload) =>
+        [ColumnShape.Key("id", "uuid"), .. EventColumns(payload)[1..]];
 
     // A named subscription's checkpoint: every row with (tx, position) at or below it has been handled.
     private static readonly ColumnShape[] SubscriptionColumns =
@@ -81,6 +89,11 @@ public sealed partial class EventTable
             throw new ArgumentException($"Unknown index layout {(int)design.Indexes} or payload type {(int)design.Payload}.", nameof(design));
         }
 
+        if (design.PartitionInterval is { } interval && EventTableDesign.PartitionIntervalProblem(interval, "The partition interval") is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(design));
+        }
+
         Check(schema, "Schema (EB_PG_SCHEMA)", 63);
         Check(table, "Table (EB_PG_TABLE)", MaxTableLength);
         Schema = schema;
@@ -93,6 +106,8 @@ public sealed partial class EventTable
         QuotedPositionSequence = $"{Quote(schema)}.{Quote(PositionSequence)}";
         SubscriptionsTable = table + SubscriptionsSuffix;
         SubscriptionsQualifiedName = $"{Quote(schema)}.{Quote(SubscriptionsTable)}";
+        DefaultPartition = table + DefaultPartitionSuffix;
+        DefaultPartitionQualifiedName = $"{Quote(schema)}.{Quote(DefaultPartition)}";
 
         // A channel name is an identifier: PostgreSQL refuses one of 64 bytes or more (the names are ASCII).
         var channel = schema + "." + table;
@@ -104,7 +119,7 @@ public sealed partial class EventTable
         var positionDefault = $"nextval('{QuotedPositionSequence}'::regclass)";
         ColumnShape[] eventColumns =
         [
-            .. EventColumns(design.Payload),
+            .. (IsPartitioned ? PartitionedEventColumns(design.Payload) : EventColumns(design.Payload)),
             ColumnShape.FilledByDatabase("tx", "xid8", "NOT NULL", TransactionDefault, exactDefault: true, addWithoutDefault: false),
             ColumnShape.FilledByDatabase("position", "bigint", "NULL", positionDefault, exactDefault: false, addWithoutDefault: true),
         ];
@@ -123,6 +138,10 @@ public sealed partial class EventTable
             Sequence = QuotedPositionSequence,
             SequenceColumn = "position",
             SequenceCache = PositionSequenceCache,
+            Constraints = IsPartitioned ? [$"CONSTRAINT {Quote(table + "_id_expires_at_key")} UNIQUE NULLS NOT DISTINCT (id, expires_at)"] : [],
+            PartitionBy = IsPartitioned ? "PARTITION BY RANGE (expires_at)" : null,
+            ConflictKey = IsPartitioned ? ["id", "expires_at"] : ["id"],
+            CreateDefaultPartitionStatement = IsPartitioned ? CreateDefaultPartitionStatement : null,
         };
         DeadLettersShape = new TableShape(
             DeadLettersQualifiedName,
@@ -141,8 +160,21 @@ public sealed partial class EventTable
             []);
     }
 
-    /// <summary>How the table is made: its indexes and payload type.</summary>
+    /// <summary>How the table is made: its indexes, payload type and partitions.</summary>
     public EventTableDesign Design { get; }
+
+    /// <summary>Whether the table is partitioned by <c>expires_at</c> (<see cref="EventTableDesign.PartitionInterval"/> is set).</summary>
+    public bool IsPartitioned => Design.PartitionInterval is not null;
+
+    /// <summary>
+    /// The default partition of a partitioned table, unquoted: <c>&lt;table&gt;_default</c>, in the same schema. It
+    /// holds the rows without an expiry and the rows whose expiry is past the last partition made; the TTL cleaner
+    /// deletes the expired ones row by row, and moves rows out of it when it makes the partition they belong to.
+    /// </summary>
+    public string DefaultPartition { get; }
+
+    /// <summary><c>"schema"."&lt;table&gt;_default"</c>, ready for SQL.</summary>
+    public string DefaultPartitionQualifiedName { get; }
 
     /// <summary>The schema name, unquoted.</summary>
     public string Schema { get; }
@@ -217,6 +249,7 @@ public sealed partial class EventTable
             EventsShape.CreateSequenceStatement!,
             EventsShape.CreateStatement,
             EventsShape.OwnSequenceStatement!,
+            .. IsPartitioned ? [CreateDefaultPartitionStatement] : Array.Empty<string>(),
             .. EventsShape.Indexes.Select(static i => i.CreateStatement),
             DeadLettersShape.CreateStatement,
             .. DeadLettersShape.Indexes.Select(static i => i.CreateStatement),
@@ -224,6 +257,13 @@ public sealed partial class EventTable
         ]);
 
     internal string QuotedSchema => Quote(Schema);
+
+    internal string CreateDefaultPartitionStatement => $"CREATE TABLE IF NOT EXISTS {DefaultPartitionQualifiedName} PARTITION OF {QualifiedName} DEFAULT;";
+
+    // A partition's name: "<table>_p" and the UTC start of its range, yyyyMMddHHmm (at most 40 + 14 bytes).
+    internal string PartitionName(DateTime from) => Table + "_p" + from.ToString("yyyyMMddHHmm", System.Globalization.CultureInfo.InvariantCulture);
+
+    internal string QualifiedPartitionName(DateTime from) => $"{QuotedSchema}.{Quote(PartitionName(from))}";
 
     internal string CreateSchemaStatement => $"CREATE SCHEMA IF NOT EXISTS {QuotedSchema};";
 

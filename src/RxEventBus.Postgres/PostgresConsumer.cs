@@ -213,9 +213,15 @@ public sealed class PostgresConsumer : IAsyncDisposable
             {
                 _metrics.ObserveQueue(() => _queue.Count);
                 _run = Task.Run(() => RunAsync(schemaReady), CancellationToken.None);
-                if (Options.AutoDeleteWithTtl)
+                // A partitioned table needs the runs to make its partitions ahead even when nothing is deleted.
+                if (Options.AutoDeleteWithTtl || Table.IsPartitioned)
                 {
-                    _ttlCleaner = new TtlCleaner(Store, Options.DeletionPeriod, _logger) { SparesUnreadEvents = Options.TtlSparesUnreadEvents };
+                    _ttlCleaner = new TtlCleaner(Store, Options.DeletionPeriod, _logger)
+                    {
+                        SparesUnreadEvents = Options.TtlSparesUnreadEvents,
+                        DeletesExpired = Options.AutoDeleteWithTtl,
+                        PartitionsAhead = Table.IsPartitioned && Options.EnsureSchema ? PartitionsAhead : null,
+                    };
                     _ttlCleaner.Runs.Subscribe(_ttlCleanupRuns.OnNext);
                     _ttlCleaner.Start();
                 }
@@ -458,6 +464,11 @@ public sealed class PostgresConsumer : IAsyncDisposable
         }
     }
 
+    // How far ahead of now a partitioned table's partitions must exist: an event written just before the next run
+    // of the cleaner, with the default ttl, expires within DefaultTtl + DeletionPeriod; one more interval so that the
+    // range after it is there too. Events with a longer ttl wait in the default partition until a run makes theirs.
+    private TimeSpan PartitionsAhead => Options.DefaultTtl + Options.DeletionPeriod + (Table.Design.PartitionInterval ?? TimeSpan.Zero);
+
     // Returns whether the table is ready. With retryUntilReady false (StartAsync), a failure a retry may fix is
     // reported and left to the pipeline; a SchemaMismatchException is always thrown: no retry fixes it.
     private async Task<bool> PrepareSchemaAsync(bool retryUntilReady, CancellationToken cancellationToken)
@@ -477,6 +488,15 @@ public sealed class PostgresConsumer : IAsyncDisposable
                 foreach (var warning in report.Warnings)
                 {
                     Log.SchemaWarning(_logger, Table.QualifiedName, warning);
+                }
+
+                if (Table.IsPartitioned && Options.EnsureSchema)
+                {
+                    var made = await SchemaManager.CreatePartitionsAsync(_dataSource, Table, _bus.Scheduler.Now, PartitionsAhead, cancellationToken).ConfigureAwait(false);
+                    if (made.Count > 0)
+                    {
+                        Log.PartitionsCreated(_logger, Table.QualifiedName, string.Join(", ", made));
+                    }
                 }
 
                 Log.SchemaEnsured(_logger, Table.QualifiedName);

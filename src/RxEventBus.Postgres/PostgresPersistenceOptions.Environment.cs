@@ -29,6 +29,7 @@ public sealed partial class PostgresPersistenceOptions
     private const string TtlSparesUnreadVariable = "EB_PG_TTL_SPARES_UNREAD";
     private const string IndexLayoutVariable = "EB_PG_INDEX_LAYOUT";
     private const string PayloadTypeVariable = "EB_PG_PAYLOAD_TYPE";
+    private const string PartitionIntervalVariable = "EB_PG_PARTITION_INTERVAL_IN_MS";
 
     private const string TopicSeparator = ";";
     internal const string OverflowChoices = "wait, drop_oldest, drop_newest or fail";
@@ -130,6 +131,7 @@ public sealed partial class PostgresPersistenceOptions
         Overflow = read.Overflow() ?? Overflow;
         IndexLayout = read.Choice<IndexLayout>(IndexLayoutVariable, IndexLayoutChoices) ?? IndexLayout;
         PayloadType = read.Choice<PayloadType>(PayloadTypeVariable, PayloadTypeChoices) ?? PayloadType;
+        PartitionInterval = read.Milliseconds(PartitionIntervalVariable, 86_400_000) ?? PartitionInterval;
         PublishTimeout = read.Milliseconds(PublishTimeoutVariable, 30_000) ?? PublishTimeout;
         PoolSize = read.Count(PoolSizeVariable, 4) ?? PoolSize;
         MaxBatchSize = maxDemand ?? batchSize ?? MaxBatchSize;
@@ -170,6 +172,7 @@ public sealed partial class PostgresPersistenceOptions
         nameof(TtlSparesUnreadEvents) => TtlSparesUnreadVariable,
         nameof(IndexLayout) => IndexLayoutVariable,
         nameof(PayloadType) => PayloadTypeVariable,
+        nameof(PartitionInterval) => PartitionIntervalVariable,
         _ => null,
     };
 
@@ -189,6 +192,7 @@ public sealed partial class PostgresPersistenceOptions
         text.Append(CultureInfo.InvariantCulture, $", MaxBatchDelay = {MaxBatchDelay.TotalMilliseconds} ms, AutoDeleteWithTtl = {AutoDeleteWithTtl}");
         text.Append(CultureInfo.InvariantCulture, $", DefaultTtl = {DefaultTtl.TotalMilliseconds} ms, DeletionPeriod = {DeletionPeriod.TotalMilliseconds} ms");
         text.Append(CultureInfo.InvariantCulture, $", Schema = {Schema}, Table = {Table}, IndexLayout = {IndexLayout}, PayloadType = {PayloadType}");
+        text.Append(CultureInfo.InvariantCulture, $", PartitionInterval = {(PartitionInterval is { } interval ? $"{interval.TotalMilliseconds} ms" : "none")}");
         text.Append(CultureInfo.InvariantCulture, $", EnsureSchema = {EnsureSchema}, NotifyOnCommit = {NotifyOnCommit}");
         text.Append(CultureInfo.InvariantCulture, $", TtlSparesUnreadEvents = {TtlSparesUnreadEvents}, SubscriberName = {SubscriberName}");
         text.Append(CultureInfo.InvariantCulture, $", InitialRetryDelay = {InitialRetryDelay.TotalMilliseconds} ms, MaxRetryDelay = {MaxRetryDelay.TotalMilliseconds} ms, RetryJitter = {RetryJitter}");

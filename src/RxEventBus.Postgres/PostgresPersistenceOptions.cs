@@ -116,7 +116,17 @@ public sealed partial class PostgresPersistenceOptions
     /// </summary>
     /// <exception cref="ArgumentException">The schema or table name is not a plain identifier.</exception>
     public EventTable ToEventTable() =>
-        new(Schema, Table, new EventTableDesign { Indexes = IndexLayout, Payload = PayloadType });
+        new(Schema, Table, new EventTableDesign { Indexes = IndexLayout, Payload = PayloadType, PartitionInterval = PartitionInterval });
+
+    /// <summary>
+    /// <c>EB_PG_PARTITION_INTERVAL_IN_MS</c>. Null (the default): the events table is one plain table. Set (whole
+    /// minutes, 1 minute to 366 days; e.g. 86400000 for a day): the table is partitioned by <c>expires_at</c>, one
+    /// partition per interval, plus a default partition; the consumer makes partitions ahead (at start and at each
+    /// <see cref="DeletionPeriod"/>, with <see cref="EnsureSchema"/> on) and the TTL cleaner drops those whose every row
+    /// has expired instead of deleting rows (docs/persistence.md, "Time partitions"). Must match the table: a plain
+    /// table with this set, or a partitioned one without, is refused with a <see cref="SchemaMismatchException"/>.
+    /// </summary>
+    public TimeSpan? PartitionInterval { get; set; }
 
     /// <summary>
     /// <c>EB_PG_ENSURE_SCHEMA</c>. Whether the consumer creates the schema, table and indexes if missing at
@@ -339,6 +349,11 @@ public sealed partial class PostgresPersistenceOptions
         if (!Enum.IsDefined(IndexLayout))
         {
             return (nameof(IndexLayout), $"{name(nameof(IndexLayout))} must be {IndexLayoutChoices}, not {(int)IndexLayout}.");
+        }
+
+        if (PartitionInterval is { } interval && EventTableDesign.PartitionIntervalProblem(interval, name(nameof(PartitionInterval))) is { } partitionProblem)
+        {
+            return (nameof(PartitionInterval), partitionProblem);
         }
 
         if (!Enum.IsDefined(PayloadType))

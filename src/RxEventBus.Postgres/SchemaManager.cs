@@ -230,6 +230,39 @@ public static class SchemaManager
             cancellationToken);
     }
 
+    /// <summary>
+    /// Makes the partitions of a table partitioned by <c>expires_at</c> (<see cref="EventTable.IsPartitioned"/>) from the
+    /// one holding <paramref name="now"/> to the one holding <paramref name="now"/> + <paramref name="ahead"/>, and
+    /// those that rows waiting in the default partition belong to (moving those rows into them), at most 1,000 past the
+    /// current one. Each partition is made in a transaction of its own under the table's schema lock, so instances
+    /// doing this at once make each partition once. The consumer calls this at start and its TTL cleaner at each run.
+    /// </summary>
+    /// <param name="dataSource">Where the table lives.</param>
+    /// <param name="table">A partitioned events table that exists.</param>
+    /// <param name="now">The current time (the caller's scheduler's).</param>
+    /// <param name="ahead">How far past <paramref name="now"/> partitions must exist: at least the longest ttl in use.</param>
+    /// <param name="cancellationToken">Cancels the work; partitions already made stay.</param>
+    /// <returns>The names of the partitions made, in range order; empty when all were there.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="table"/> is not partitioned.</exception>
+    /// <exception cref="NpgsqlException">The DDL failed, or could not have its lock within 2 seconds.</exception>
+    public static async Task<IReadOnlyList<string>> CreatePartitionsAsync(
+        NpgsqlDataSource dataSource, EventTable table, DateTimeOffset now, TimeSpan ahead, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(table);
+        if (!table.IsPartitioned)
+        {
+            throw new ArgumentException($"{table.QualifiedName} is not partitioned (its design has no PartitionInterval).", nameof(table));
+        }
+
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await Partitions.CreateAheadAsync(connection, table, now, ahead, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     internal static string LockKey(EventTable table) => "RxEventBus.Postgres schema " + table.QualifiedName;
 
     // One connection and one transaction, whose first statement is `setup`.
@@ -298,6 +331,11 @@ public static class SchemaManager
 
             needMigration.AddRange(drift.Differences);
             missing.AddRange(drift.MissingColumns.Select(c => drift.Shape.Sentence($"column {c.Name} ({c.Definition}) is missing")));
+            if (drift.MissingDefaultPartition)
+            {
+                missing.Add($"{drift.Shape.Title} has no default partition, so a row outside every partition's range would be refused.");
+            }
+
             warnings.AddRange(drift.MissingIndexes.Select(static i => $"index {i.Name} is missing: writes work, but {i.Purpose} is slow without it."));
             if (drift.SmallSequenceCache is { } cache)
             {
@@ -373,6 +411,12 @@ public static class SchemaManager
             }
 
             changes.Add($"created table {shape.QualifiedName}");
+        }
+
+        if (drift.MissingDefaultPartition)
+        {
+            await ExecuteAsync(connection, transaction, shape.CreateDefaultPartitionStatement!, cancellationToken).ConfigureAwait(false);
+            changes.Add($"created the default partition of {shape.QualifiedName}");
         }
 
         foreach (var column in drift.MissingColumns)

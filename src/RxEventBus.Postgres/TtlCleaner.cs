@@ -20,6 +20,10 @@ namespace RxEventBus.Postgres;
 /// <see cref="TtlCleanupRun.LeftToOtherInstance"/>.</para>
 /// <para>With <see cref="SparesUnreadEvents"/> (the default), expired rows that a named subscription has not yet
 /// passed are kept until every subscription has passed them.</para>
+/// <para>For a table partitioned by <c>expires_at</c>, a run drops the partitions whose whole range has passed (every
+/// row in them expired) and deletes row by row only the expired rows of the default partition; with
+/// <see cref="PartitionsAhead"/>, it first makes the partitions ahead. An expired row in a partition whose range has
+/// not passed stays until it has: at most one partition interval after it expired.</para>
 /// <para>A failed run is logged and reported on <see cref="Runs"/>; the next tick runs as usual.</para>
 /// <para>The delete itself runs on the thread pool, so a scheduler that owns a thread (an event loop, a UI
 /// dispatcher) only times the runs and is never blocked by the database.</para>
@@ -88,6 +92,20 @@ public sealed class TtlCleaner : IDisposable, IAsyncDisposable
     /// (<see cref="PostgresPersistenceOptions.TtlSparesUnreadEvents"/>). Default: true.
     /// </summary>
     public bool SparesUnreadEvents { get; init; } = true;
+
+    /// <summary>
+    /// Whether a run deletes expired events (<see cref="PostgresPersistenceOptions.AutoDeleteWithTtl"/>). False with
+    /// <see cref="PartitionsAhead"/> set: the runs only make partitions. Default: true.
+    /// </summary>
+    public bool DeletesExpired { get; init; } = true;
+
+    /// <summary>
+    /// For a partitioned table (<see cref="EventTable.IsPartitioned"/>): each run first makes the partitions from the
+    /// one holding the tick's time to the one holding that time plus this span, and those that rows waiting in the
+    /// default partition belong to (<see cref="SchemaManager.CreatePartitionsAsync"/>). Null (the default): the runs
+    /// make none. Ignored for a plain table.
+    /// </summary>
+    public TimeSpan? PartitionsAhead { get; init; }
 
     /// <summary>Schedules the runs: the first one period from now on the store's scheduler, then every period.</summary>
     /// <exception cref="InvalidOperationException">The cleaner was already started.</exception>
@@ -177,18 +195,39 @@ public sealed class TtlCleaner : IDisposable, IAsyncDisposable
         TtlCleanupRun run;
         try
         {
-            var result = await _store.DeleteExpiredBeforeAsync(at, SparesUnreadEvents, waitForLock: false, _stopping.Token).ConfigureAwait(false);
-            if (result is { } deleted)
+            IReadOnlyList<string> created = [];
+            if (PartitionsAhead is { } ahead && _store.Table.IsPartitioned)
             {
-                Interlocked.Add(ref _totalDeleted, deleted);
-                Log.ExpiredDeleted(_logger, deleted, _store.Table.QualifiedName, at);
-                run = new TtlCleanupRun(at, deleted, null);
+                created = await _store.CreatePartitionsAheadAsync(at, ahead, _stopping.Token).ConfigureAwait(false);
+                if (created.Count > 0)
+                {
+                    Log.PartitionsCreated(_logger, _store.Table.QualifiedName, string.Join(", ", created));
+                }
+            }
+
+            var result = DeletesExpired
+                ? await _store.DeleteExpiredBeforeAsync(at, SparesUnreadEvents, waitForLock: false, _stopping.Token).ConfigureAwait(false)
+                : new ExpiredCleanup(0, []);
+            if (result is { } cleanup)
+            {
+                Interlocked.Add(ref _totalDeleted, cleanup.Deleted);
+                if (DeletesExpired)
+                {
+                    Log.ExpiredDeleted(_logger, cleanup.Deleted, _store.Table.QualifiedName, at);
+                }
+
+                if (cleanup.DroppedPartitions.Count > 0)
+                {
+                    Log.PartitionsDropped(_logger, _store.Table.QualifiedName, string.Join(", ", cleanup.DroppedPartitions), at);
+                }
+
+                run = new TtlCleanupRun(at, cleanup.Deleted, null) { DroppedPartitions = cleanup.DroppedPartitions, CreatedPartitions = created };
             }
             else
             {
                 Interlocked.Increment(ref _skippedForOtherInstance);
                 Log.ExpiredDeletionLeftToOtherInstance(_logger, _store.Table.QualifiedName);
-                run = new TtlCleanupRun(at, 0, null) { LeftToOtherInstance = true };
+                run = new TtlCleanupRun(at, 0, null) { LeftToOtherInstance = true, CreatedPartitions = created };
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)

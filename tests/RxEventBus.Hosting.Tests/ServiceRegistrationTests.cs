@@ -159,7 +159,7 @@ public sealed class ServiceRegistrationTests
             ("EB_PG_MIN_DEMAND", "5"), ("EB_PG_BATCH_DELAY_IN_MS", "66"), ("EB_PG_AUTO_DELETE_WITH_TTL", "false"),
             ("EB_PG_DEFAULT_TTL_IN_MS", "77"), ("EB_PG_DELETION_PERIOD_IN_MS", "88"), ("EB_PG_SCHEMA", "bus"), ("EB_PG_TABLE", "log"),
             ("EB_PG_ENSURE_SCHEMA", "false"), ("EB_PG_NOTIFY", "false"), ("EB_PG_TTL_SPARES_UNREAD", "false"),
-            ("EB_PG_INDEX_LAYOUT", "minimal"), ("EB_PG_PAYLOAD_TYPE", "bytea"));
+            ("EB_PG_INDEX_LAYOUT", "minimal"), ("EB_PG_PAYLOAD_TYPE", "bytea"), ("EB_PG_PARTITION_INTERVAL_IN_MS", "3600000"));
         using var provider = new ServiceCollection().AddRxEventBus().AddPostgresPersistence(configuration, _ => { })
             .Services.BuildServiceProvider();
 

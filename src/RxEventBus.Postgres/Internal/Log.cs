@@ -71,4 +71,10 @@ internal static partial class Log
 
     [LoggerMessage(21, LogLevel.Information, "Dead letter {EventId} on topic {Topic} replayed {How}.")]
     internal static partial void DeadLetterReplayed(ILogger logger, Guid eventId, string topic, string how);
+
+    [LoggerMessage(23, LogLevel.Information, "Events table {Table}: made partitions {Partitions}.")]
+    internal static partial void PartitionsCreated(ILogger logger, string table, string partitions);
+
+    [LoggerMessage(24, LogLevel.Information, "Events table {Table}: dropped partitions {Partitions}, whose every row expired before {At:O}.")]
+    internal static partial void PartitionsDropped(ILogger logger, string table, string partitions, DateTimeOffset at);
 }

@@ -24,16 +24,22 @@ internal static class SchemaInspector
         ORDER BY a.attnum
         """;
 
-    // ON CONFLICT (id) can only use a unique index on exactly (id): valid, not partial, not on an expression,
-    // and not deferrable (PostgreSQL refuses deferrable constraints as conflict arbiters).
-    private const string UniqueOnIdSql = """
+    // ON CONFLICT (id) can only use a unique index on exactly (id) — (id, expires_at) on a partitioned table: valid,
+    // not partial, not on an expression, and not deferrable (PostgreSQL refuses deferrable constraints as conflict
+    // arbiters).
+    private const string UniqueKeySql = """
         SELECT EXISTS (
             SELECT FROM pg_index i
-            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-            WHERE i.indrelid = to_regclass(@name) AND a.attname = @column
-              AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnkeyatts = 1
-              AND i.indpred IS NULL AND i.indexprs IS NULL)
+            WHERE i.indrelid = to_regclass(@name)
+              AND i.indisunique AND i.indimmediate AND i.indisvalid AND i.indnatts = cardinality(@columns::text[])
+              AND i.indpred IS NULL AND i.indexprs IS NULL
+              AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+                    WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]))
+                  = (SELECT array_agg(c ORDER BY c) FROM unnest(@columns::text[]) c))
         """;
+
+    // The default partition of a partitioned table: where a row goes that no partition's range holds.
+    private const string DefaultPartitionSql = "SELECT p.partdefid <> 0 FROM pg_partitioned_table p WHERE p.partrelid = to_regclass(@name)";
 
     private const string IndexNamesSql = """
         SELECT c.relname::text
@@ -53,13 +59,29 @@ internal static class SchemaInspector
         var kind = await connection.ExecuteScalarAsync<string?>(Command(RelationKindSql, name, transaction, cancellationToken)).ConfigureAwait(false);
         if (kind is null)
         {
-            return new TableDrift(shape, Exists: false, [], [], shape.Indexes, SmallSequenceCache: null);
+            return new TableDrift(shape, Exists: false, [], [], shape.Indexes, SmallSequenceCache: null) { MissingDefaultPartition = shape.PartitionBy is not null };
         }
 
         // An ordinary or a partitioned table; a view or a foreign table cannot take COPY and ON CONFLICT.
         if (kind is not ("r" or "p"))
         {
             return new TableDrift(shape, Exists: true, [$"{shape.Title} is {KindName(kind)}, not a table."], [], [], SmallSequenceCache: null);
+        }
+
+        // Partitioned or not is the table's whole layout (its unique key, its retention): the consumer writes and
+        // cleans as the design says, so a table of the other kind is a difference, never adapted to in silence.
+        if ((kind == "p") != (shape.PartitionBy is not null))
+        {
+            return new TableDrift(
+                shape,
+                Exists: true,
+                [kind == "p"
+                    ? $"{shape.Title} is partitioned, but PartitionInterval (EB_PG_PARTITION_INTERVAL_IN_MS) is not set: set it to the table's interval."
+                    : $"{shape.Title} is not partitioned, but PartitionInterval (EB_PG_PARTITION_INTERVAL_IN_MS) is set: migrate the table " +
+                      "(docs/persistence.md, \"Time partitions\") or unset it."],
+                [],
+                [],
+                SmallSequenceCache: null);
         }
 
         var columns = (await connection.QueryAsync<(string Name, string Type, bool NotNull, bool HasDefault, bool Generated, string? DefaultExpression)>(
@@ -126,11 +148,15 @@ internal static class SchemaInspector
         }
 
         if (columns.Exists(c => c.Name == KeyColumn) && !await connection.ExecuteScalarAsync<bool>(
-                Command(UniqueOnIdSql, new { name = shape.QualifiedName, column = KeyColumn }, transaction, cancellationToken)).ConfigureAwait(false))
+                Command(UniqueKeySql, new { name = shape.QualifiedName, columns = shape.ConflictKey.ToArray() }, transaction, cancellationToken)).ConfigureAwait(false))
         {
-            differences.Add(shape.Sentence(
-                $"there is no primary key or unique index on {KeyColumn} alone, which the consumer's INSERT … ON CONFLICT ({KeyColumn}) needs"));
+            differences.Add(shape.Sentence(shape.ConflictKey.Count == 1
+                ? $"there is no primary key or unique index on {KeyColumn} alone, which the consumer's INSERT … ON CONFLICT ({KeyColumn}) needs"
+                : $"there is no unique index on exactly {shape.ConflictTarget}, which the consumer's INSERT … ON CONFLICT {shape.ConflictTarget} needs"));
         }
+
+        var missingDefaultPartition = shape.PartitionBy is not null && await connection.ExecuteScalarAsync<bool?>(
+            Command(DefaultPartitionSql, name, transaction, cancellationToken)).ConfigureAwait(false) != true;
 
         var indexNames = await IndexNamesAsync(connection, transaction, shape, cancellationToken).ConfigureAwait(false);
         long? cache = shape.Sequence is null
@@ -139,7 +165,10 @@ internal static class SchemaInspector
                 Command(SequenceCacheSql, new { sequence = shape.Sequence }, transaction, cancellationToken)).ConfigureAwait(false);
         return new TableDrift(
             shape, Exists: true, differences, missingColumns, [.. shape.Indexes.Where(i => !indexNames.Contains(i.Name))],
-            SmallSequenceCache: cache < shape.SequenceCache ? cache : null);
+            SmallSequenceCache: cache < shape.SequenceCache ? cache : null)
+        {
+            MissingDefaultPartition = missingDefaultPartition,
+        };
     }
 
     internal static async Task<HashSet<string>> IndexNamesAsync(
@@ -172,4 +201,8 @@ internal sealed record TableDrift(
     IReadOnlyList<string> Differences,
     IReadOnlyList<ColumnShape> MissingColumns,
     IReadOnlyList<IndexShape> MissingIndexes,
-    long? SmallSequenceCache);
+    long? SmallSequenceCache)
+{
+    // A partitioned table without its default partition: a row that no partition holds would be refused.
+    internal bool MissingDefaultPartition { get; init; }
+}

@@ -19,6 +19,21 @@ internal sealed record TableShape(
 
     internal long SequenceCache { get; init; } = 1;
 
+    // Table constraints after the columns, e.g. a unique key over two columns.
+    internal IReadOnlyList<string> Constraints { get; init; } = [];
+
+    // "PARTITION BY RANGE (expires_at)" for a partitioned table; null for a plain one. Its default partition is
+    // made by `CreateDefaultPartitionStatement`.
+    internal string? PartitionBy { get; init; }
+
+    internal string? CreateDefaultPartitionStatement { get; init; }
+
+    // The columns of the unique key that ON CONFLICT names: (id) for a plain table; (id, expires_at) for one
+    // partitioned by expires_at, whose unique keys must hold the partition key.
+    internal IReadOnlyList<string> ConflictKey { get; init; } = ["id"];
+
+    internal string ConflictTarget => "(" + string.Join(", ", ConflictKey) + ")";
+
     internal string? CreateSequenceStatement => Sequence is null ? null : $"CREATE SEQUENCE IF NOT EXISTS {Sequence}{CacheClause};";
 
     internal string? CacheSequenceStatement => Sequence is null ? null : FormattableString.Invariant($"ALTER SEQUENCE {Sequence} CACHE {SequenceCache};");
@@ -33,8 +48,10 @@ internal sealed record TableShape(
         {
             var nameWidth = Columns.Max(static c => c.Name.Length);
             var typeWidth = Columns.Max(static c => c.Type.Length);
-            var lines = Columns.Select(c => $"    {c.Name.PadRight(nameWidth)} {c.Type.PadRight(typeWidth)} {c.Constraint}");
-            return $"CREATE TABLE IF NOT EXISTS {QualifiedName} (\n{string.Join(",\n", lines)}\n);";
+            var lines = Columns.Select(c => $"    {c.Name.PadRight(nameWidth)} {c.Type.PadRight(typeWidth)} {c.Constraint}")
+                .Concat(Constraints.Select(static c => "    " + c));
+            var partition = PartitionBy is null ? "" : " " + PartitionBy;
+            return $"CREATE TABLE IF NOT EXISTS {QualifiedName} (\n{string.Join(",\n", lines)}\n){partition};";
         }
     }
 
@@ -69,6 +86,9 @@ internal sealed record ColumnShape(string Name, string Type, string Constraint, 
         };
 
     internal static ColumnShape PrimaryKey(string name, string type) => new(name, type, "PRIMARY KEY", false, false);
+
+    // A key column of a partitioned table, whose unique key is declared over several columns.
+    internal static ColumnShape Key(string name, string type) => new(name, type, "NOT NULL", false, false);
 
     internal static ColumnShape Required(string name, string type) => new(name, type, "NOT NULL", false, false);
 

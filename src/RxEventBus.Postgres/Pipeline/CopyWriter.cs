@@ -41,7 +41,7 @@ internal sealed class CopyWriter(
         $"CREATE TEMP TABLE rxeventbus_staging ON COMMIT DROP AS SELECT {EventTable.Columns} FROM {table.QualifiedName} WITH NO DATA";
     private readonly string _copyIntoStaging = $"COPY rxeventbus_staging ({EventTable.Columns}) FROM STDIN (FORMAT BINARY)";
     private readonly string _insertFromStaging =
-        $"INSERT INTO {table.QualifiedName} ({EventTable.Columns}) SELECT {EventTable.Columns} FROM rxeventbus_staging ON CONFLICT (id) DO NOTHING";
+        $"INSERT INTO {table.QualifiedName} ({EventTable.Columns}) SELECT {EventTable.Columns} FROM rxeventbus_staging ON CONFLICT {table.EventsShape.ConflictTarget} DO NOTHING";
 
     // The rows skipped as duplicates whose id is stored for an event of another topic: not the same event, so not a
     // duplicate, but a different event that the table (one row per id) cannot hold.

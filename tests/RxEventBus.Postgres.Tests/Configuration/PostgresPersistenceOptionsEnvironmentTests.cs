@@ -47,6 +47,7 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
         "EB_PG_TABLE" => options.Table,
         "EB_PG_INDEX_LAYOUT" => options.IndexLayout,
         "EB_PG_PAYLOAD_TYPE" => options.PayloadType,
+        "EB_PG_PARTITION_INTERVAL_IN_MS" => options.PartitionInterval is { } interval ? (long)interval.TotalMilliseconds : "none",
         _ => throw new ArgumentOutOfRangeException(nameof(variable), variable, "not a variable of these tests"),
     };
 
@@ -75,6 +76,7 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
         options.TtlSparesUnreadEvents.Should().BeTrue("the cleaner keeps what a named subscription has not read, unless told otherwise");
         options.IndexLayout.Should().Be(IndexLayout.Default);
         options.PayloadType.Should().Be(PayloadType.Jsonb, "SQL can query inside jsonb payloads");
+        options.PartitionInterval.Should().BeNull("one plain table unless asked");
     }
 
     [Fact]
@@ -107,6 +109,7 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_TTL_SPARES_UNREAD")]
     [InlineData("EB_PG_INDEX_LAYOUT")]
     [InlineData("EB_PG_PAYLOAD_TYPE")]
+    [InlineData("EB_PG_PARTITION_INTERVAL_IN_MS")]
     public void FromVariables_EmptyOrBlankVariable_KeepsTheDefault(string variable)
     {
         var defaults = Bind();
@@ -141,6 +144,7 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_INDEX_LAYOUT", "Full", IndexLayout.Full)]
     [InlineData("EB_PG_PAYLOAD_TYPE", "bytea", PayloadType.Bytea)]
     [InlineData("EB_PG_PAYLOAD_TYPE", " JSON ", PayloadType.Json)]
+    [InlineData("EB_PG_PARTITION_INTERVAL_IN_MS", "86400000", 86_400_000L)]
     public void FromVariables_ValidValue_SetsTheProperty(string variable, string value, object expected)
     {
         Property(Bind((variable, value)), variable).Should().Be(expected);
@@ -242,6 +246,8 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
     [InlineData("EB_PG_INDEX_LAYOUT", "btree", "must be default, full or minimal, but is 'btree'")]
     [InlineData("EB_PG_INDEX_LAYOUT", "1", "must be default, full or minimal")]
     [InlineData("EB_PG_PAYLOAD_TYPE", "text", "must be jsonb, json or bytea, but is 'text'")]
+    [InlineData("EB_PG_PARTITION_INTERVAL_IN_MS", "1d", "must be a positive whole number of milliseconds (e.g. 86400000)")]
+    [InlineData("EB_PG_PARTITION_INTERVAL_IN_MS", "90000", "must be a whole number of minutes from 1 minute to 366 days")]
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "abc", "must be a positive whole number of milliseconds (e.g. 900000)")]
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "0", "must be a positive whole number of milliseconds")]
     [InlineData("EB_PG_DEFAULT_TTL_IN_MS", "15m", "must be a positive whole number of milliseconds")]
