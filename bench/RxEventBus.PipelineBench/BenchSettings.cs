@@ -15,6 +15,9 @@ internal enum BenchMode
     // Issue 12: commit → delivery in another process, with and without the writer's notifications.
     Live,
 
+    // Issue 13: expired rows removed by DELETE (plain table) against DROP of partitions, with a writer running.
+    Retention,
+
     // The child process of the live mode: an EventSubscription from End printing each event's id and receive time.
     Subscriber,
 }
@@ -26,7 +29,7 @@ internal sealed class BenchSettings
     internal const string Usage = """
         dotnet run -c Release --project bench/RxEventBus.PipelineBench -- [options]
 
-          --mode throughput|memory|latency|catchup|live
+          --mode throughput|memory|latency|catchup|live|retention
                                              default throughput (subscriber: the live mode's child process)
           --events N                         events per contender (throughput), default 1000000
           --runs R                           runs of every contender; medians are reported, default 3
@@ -139,7 +142,7 @@ internal sealed class BenchSettings
                 case "--mode":
                     settings.Mode = Enum.TryParse<BenchMode>(value, ignoreCase: true, out var mode)
                         ? mode
-                        : throw new ArgumentException($"--mode must be throughput, memory, latency, catchup or live, not '{value}'.");
+                        : throw new ArgumentException($"--mode must be throughput, memory, latency, catchup, live or retention, not '{value}'.");
                     break;
                 case "--events": settings.Events = Positive(name, value); break;
                 case "--runs": settings.Runs = Positive(name, value); break;

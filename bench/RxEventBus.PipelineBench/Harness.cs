@@ -41,6 +41,7 @@ internal static class Harness
             BenchMode.Latency => await LatencyMode.RunAsync(database, settings),
             BenchMode.CatchUp => await CatchUpMode.RunAsync(database, settings),
             BenchMode.Live => await LiveMode.RunAsync(database, settings),
+            BenchMode.Retention => await RetentionMode.RunAsync(database, settings),
             _ => await ThroughputMode.RunAsync(database, settings),
         };
         Console.WriteLine($"load average at the end: {Machine.LoadAverage()}");

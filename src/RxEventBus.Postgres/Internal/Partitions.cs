@@ -134,32 +134,38 @@ internal static partial class Partitions
         NpgsqlConnection connection, EventTable table, DateTimeOffset now, bool spareUnread, CancellationToken cancellationToken)
     {
         var dropped = new List<string>();
-        foreach (var (name, to) in await RangesAsync(connection, table, cancellationToken).ConfigureAwait(false))
+        var passed = (await RangesAsync(connection, table, cancellationToken).ConfigureAwait(false)).Where(r => r.To <= now.UtcDateTime).ToList();
+        if (passed.Count > 0)
         {
-            if (to > now.UtcDateTime)
-            {
-                continue;
-            }
-
+            // All in one transaction and one DROP: dropping a partition locks the whole table (ACCESS EXCLUSIVE on
+            // it) for the moment the drop takes — a catalog change and the unlinking of files, not a read of the
+            // rows — and each lock first waits for the statements running on the table (a writer's batch) to end.
+            // DETACH … CONCURRENTLY, which would not lock it, is refused while the table has a default partition;
+            // lock_timeout bounds the wait.
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using (transaction.ConfigureAwait(false))
             {
                 await LockAsync(connection, transaction, table, cancellationToken).ConfigureAwait(false);
-                var partition = $"{table.QuotedSchema}.\"{name}\"";
-                if (spareUnread && await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                        $"SELECT EXISTS (SELECT FROM {partition} WHERE (tx, position) > (SELECT tx, position FROM {table.SubscriptionsQualifiedName} ORDER BY tx, position LIMIT 1))",
-                        transaction: transaction,
-                        cancellationToken: cancellationToken)).ConfigureAwait(false))
+                foreach (var (name, _) in passed)
                 {
-                    continue;
+                    var partition = $"{table.QuotedSchema}.\"{name}\"";
+                    if (!spareUnread || !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                            $"SELECT EXISTS (SELECT FROM {partition} WHERE (tx, position) > (SELECT tx, position FROM {table.SubscriptionsQualifiedName} ORDER BY tx, position LIMIT 1))",
+                            transaction: transaction,
+                            cancellationToken: cancellationToken)).ConfigureAwait(false))
+                    {
+                        dropped.Add(name);
+                    }
                 }
 
-                // Dropping a partition locks the whole table (ACCESS EXCLUSIVE on it) for the moment the drop takes: a
-                // catalog change and the unlinking of files, not a read of the rows. DETACH … CONCURRENTLY, which would
-                // not, is refused while the table has a default partition; lock_timeout bounds the wait for the lock.
-                await ExecuteAsync(connection, transaction, $"DROP TABLE {partition}", cancellationToken).ConfigureAwait(false);
+                if (dropped.Count > 0)
+                {
+                    await ExecuteAsync(
+                        connection, transaction, $"DROP TABLE {string.Join(", ", dropped.Select(n => $"{table.QuotedSchema}.\"{n}\""))}", cancellationToken)
+                        .ConfigureAwait(false);
+                }
+
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                dropped.Add(name);
             }
         }
 
