@@ -91,7 +91,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
             Table, _counters, _health, new DeadLetterWriter(_dataSource, Table, _retry, _health), _waiters, _inFlight, _deadLetters,
             SubscriptionEnded, _logger);
         _queue = new EventQueue(options.BufferSize, options.Overflow, options.PublishTimeout, bus.Scheduler, _acknowledger);
-        _mapper = new EventMapper(options.Serializer, options.DefaultTtl);
+        _mapper = new EventMapper(options.Serializer, options.DefaultTtl, Table.Design.Payload);
         _writer = new CopyWriter(_dataSource, Table, _retry, _health, _metrics, _logger, Options.NotifyOnCommit);
         Store = new EventStore(_dataSource, Table, options.Serializer, bus.Scheduler);
         DeadLetterStore = new DeadLetterStore(_dataSource, Table, bus.Scheduler);
