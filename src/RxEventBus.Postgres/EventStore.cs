@@ -387,7 +387,8 @@ public sealed class EventStore
         Ttl = row.Ttl,
     };
 
-    // Dapper reads jsonb through DbDataReader.GetValue, as a string.
+    // Dapper reads the data column through DbDataReader.GetValue: jsonb and json as a string, bytea as a byte[]
+    // (StoredPayload takes either), so the store reads a table of any payload type, whatever its options say.
     private object Deserialize(StoredEvent row) => StoredPayload.Deserialize(_serializer, row.Id, row.Topic, row.Data, "");
 
     // Npgsql reads timestamptz as a UTC DateTime.
@@ -403,7 +404,8 @@ public sealed class EventStore
 
         public string Topic { get; set; } = "";
 
-        public string Data { get; set; } = "";
+        // A string (jsonb, json) or a byte[] (bytea): the column's actual type decides.
+        public object Data { get; set; } = "";
 
         public DateTime? InitializedAt { get; set; }
 
