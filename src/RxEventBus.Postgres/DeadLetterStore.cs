@@ -185,6 +185,20 @@ public sealed class DeadLetterStore
         }
     }
 
+    // The dead letter's payload as stored, byte for byte: StoredDeadLetter.Data is text, and a bytea table's payload
+    // from a serializer of another format would not survive a round trip through UTF-8. Null when there is no dead
+    // letter or no payload.
+    internal async Task<byte[]?> PayloadAsync(Guid id, CancellationToken cancellationToken)
+    {
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await connection.QuerySingleOrDefaultAsync<byte[]?>(new CommandDefinition(
+                $"SELECT data FROM {Table.DeadLettersQualifiedName} WHERE id = @id", new { id },
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Deletes the dead letter of event <paramref name="id"/>.</summary>
     /// <param name="id">The event's id.</param>
     /// <param name="cancellationToken">Cancels the statement.</param>

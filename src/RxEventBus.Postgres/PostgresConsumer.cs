@@ -324,11 +324,17 @@ public sealed class PostgresConsumer : IAsyncDisposable
             return new DeadLetterReplay(id, DeadLetterReplayOutcome.FailedAgain, "its payload could not be serialized, so there is nothing to publish");
         }
 
+        // The bytes as stored, not stored.Data's text: a bytea table's payload need not be UTF-8. None: purged meanwhile.
+        if (await DeadLetterStore.PayloadAsync(id, cancellationToken).ConfigureAwait(false) is not { } payload)
+        {
+            return new DeadLetterReplay(id, DeadLetterReplayOutcome.NotFound);
+        }
+
         var @event = new Event
         {
             Id = stored.Id,
             Topic = stored.Topic,
-            Data = Options.Serializer.Deserialize(stored.Topic, System.Text.Encoding.UTF8.GetBytes(stored.Data)),
+            Data = Options.Serializer.Deserialize(stored.Topic, payload),
             TransactionId = stored.TransactionId,
             InitializedAt = stored.InitializedAt,
             OccurredAt = stored.OccurredAt,

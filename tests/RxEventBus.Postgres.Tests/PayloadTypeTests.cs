@@ -148,6 +148,24 @@ public sealed class PayloadTypeTests(PostgresFixture database) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReplayDeadLetterAsync_NonJsonSerializerIntoBytea_PublishesThePayloadFromTheStoredBytes()
+    {
+        var serializer = new ReadingSerializer();
+        var consumer = await StartAsync("binary_replayed", PayloadType.Bytea, serializer, constraint: "topic <> 'blocked'");
+        var blocked = _bus.CreateEvent("blocked", new Reading(4, 2.5));
+        var refused = () => consumer.PublishAsync(blocked).WaitAsync(Limit);
+        (await refused.Should().ThrowAsync<EventNotPersistedException>()).Which.Outcome.Should().Be(PersistenceOutcome.DeadLettered);
+        await Sql.ExecuteAsync(database.ConnectionString, $"alter table {_schema}.binary_replayed drop constraint refused");
+
+        var replay = await consumer.ReplayDeadLetterAsync(blocked.Id).WaitAsync(Limit);
+
+        replay.Outcome.Should().Be(DeadLetterReplayOutcome.Replayed, "the payload is read from the stored bytes, which are not UTF-8: {0}", replay.Reason);
+        await consumer.StopWithinAsync();
+        (await StoredBytesAsync("binary_replayed", blocked.Id)).Should().Equal(ReadingSerializer.Bytes(new Reading(4, 2.5)));
+        (await consumer.Store.FindAsync(blocked.Id)).Should().Be(blocked);
+    }
+
+    [Fact]
     public async Task Write_NonJsonSerializerIntoJsonb_DeadLettersWhatTheServerRefuses()
     {
         var consumer = await StartAsync("binary_into_jsonb", PayloadType.Jsonb, new ReadingSerializer());
