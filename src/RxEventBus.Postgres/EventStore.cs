@@ -42,7 +42,7 @@ public sealed class EventStore
     /// <summary>Creates a store over <paramref name="table"/>.</summary>
     /// <param name="dataSource">Where the table lives.</param>
     /// <param name="table">The events table.</param>
-    /// <param name="serializer">Turns the stored JSON back into payloads (use the one that wrote them).</param>
+    /// <param name="serializer">Turns the stored payloads (JSON, or a bytea column's bytes) back into objects (use the one that wrote them).</param>
     /// <param name="scheduler">The clock that decides which events have expired.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     public EventStore(NpgsqlDataSource dataSource, EventTable table, IEventSerializer serializer, IScheduler scheduler)
