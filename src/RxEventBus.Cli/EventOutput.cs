@@ -7,7 +7,9 @@ namespace RxEventBus.Cli;
 
 /// <summary>
 /// How <c>rxeventbus query</c> and <c>tail</c> print stored events: tab-separated lines for people and <c>cut</c>,
-/// or JSON.
+/// or JSON. A payload is printed as its JSON; a payload that is not JSON (a <see cref="BinaryPayload"/> from a bytea
+/// table) as <c>base64:&lt;bytes&gt;</c> in lines, and in JSON as a base64 string in <c>data</c> with
+/// <c>"data_encoding": "base64"</c> beside it.
 /// </summary>
 internal static class EventOutput
 {
@@ -131,6 +133,14 @@ internal static class EventOutput
             w.WriteNull("ttl_seconds");
         }
 
+        if (@event.Data is BinaryPayload binary)
+        {
+            w.WriteString("data", binary.Base64);
+            w.WriteString("data_encoding", "base64");
+            w.WriteEndObject();
+            return;
+        }
+
         w.WritePropertyName("data");
         if (@event.Data is JsonElement element)
         {
@@ -158,7 +168,10 @@ internal static class EventOutput
 
     private static string? Time(DateTimeOffset? time) => CommandOptions.Format(time);
 
-    private static string Data(Event @event) => @event.Data is JsonElement element
-        ? element.GetRawText()
-        : JsonSerializer.Serialize(@event.Data, @event.Data.GetType());
+    private static string Data(Event @event) => @event.Data switch
+    {
+        JsonElement element => element.GetRawText(),
+        BinaryPayload binary => "base64:" + binary.Base64,
+        _ => JsonSerializer.Serialize(@event.Data, @event.Data.GetType()),
+    };
 }

@@ -185,6 +185,20 @@ public sealed class DeadLetterStore
         }
     }
 
+    // The dead letter's payload as stored, byte for byte: StoredDeadLetter.Data is text, and a bytea table's payload
+    // from a serializer of another format would not survive a round trip through UTF-8. Null when there is no dead
+    // letter or no payload.
+    internal async Task<byte[]?> PayloadAsync(Guid id, CancellationToken cancellationToken)
+    {
+        var connection = await _connections.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await connection.QuerySingleOrDefaultAsync<byte[]?>(new CommandDefinition(
+                $"SELECT data FROM {Table.DeadLettersQualifiedName} WHERE id = @id", new { id },
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Deletes the dead letter of event <paramref name="id"/>.</summary>
     /// <param name="id">The event's id.</param>
     /// <param name="cancellationToken">Cancels the statement.</param>
@@ -216,16 +230,32 @@ public sealed class DeadLetterStore
         }
     }
 
-    // The stored JSON bytes become jsonb; the expiry is computed as the consumer computes it.
-    private async Task<bool> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, TimeSpan defaultTtl, CancellationToken cancellationToken) =>
-        await connection.ExecuteAsync(new CommandDefinition(
+    // The stored payload bytes become the events table's data column as the table has it — not as this store's
+    // EventTable design says, so that a store configured for another payload type still replays into any table:
+    // the UTF-8 JSON is parsed into jsonb or json, and a bytea column takes the bytes as they are. The expiry is
+    // computed as the consumer computes it.
+    private async Task<bool> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, TimeSpan defaultTtl, CancellationToken cancellationToken)
+    {
+        var dataType = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = @table::regclass AND attname = 'data' AND NOT attisdropped",
+            new { table = Table.QualifiedName },
+            transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var data = dataType switch
+        {
+            "bytea" => "data",
+            "json" => "convert_from(data, 'UTF8')::json",
+            _ => "convert_from(data, 'UTF8')::jsonb",
+        };
+        return await connection.ExecuteAsync(new CommandDefinition(
             $"INSERT INTO {Table.QualifiedName} ({EventTable.Columns}) " +
-            "SELECT id, transaction_id, topic, convert_from(data, 'UTF8')::jsonb, initialized_at, occurred_at, source, ttl, " +
+            $"SELECT id, transaction_id, topic, {data}, initialized_at, occurred_at, source, ttl, " +
             "occurred_at + coalesce(ttl, @defaultTtl) " +
             $"FROM {Table.DeadLettersQualifiedName} WHERE id = @id ON CONFLICT {Table.EventsShape.ConflictTarget} DO NOTHING",
             new { id, defaultTtl },
             transaction,
             cancellationToken: cancellationToken)).ConfigureAwait(false) == 1;
+    }
 
     // The topic of the stored event with this id, when it differs from the dead letter's; null when it is the same event.
     private async Task<string?> StoredTopicAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, CancellationToken cancellationToken) =>

@@ -42,7 +42,7 @@ public sealed class EventStore
     /// <summary>Creates a store over <paramref name="table"/>.</summary>
     /// <param name="dataSource">Where the table lives.</param>
     /// <param name="table">The events table.</param>
-    /// <param name="serializer">Turns the stored JSON back into payloads (use the one that wrote them).</param>
+    /// <param name="serializer">Turns the stored payloads (JSON, or a bytea column's bytes) back into objects (use the one that wrote them).</param>
     /// <param name="scheduler">The clock that decides which events have expired.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     public EventStore(NpgsqlDataSource dataSource, EventTable table, IEventSerializer serializer, IScheduler scheduler)
@@ -431,7 +431,8 @@ public sealed class EventStore
         Ttl = row.Ttl,
     };
 
-    // Dapper reads jsonb through DbDataReader.GetValue, as a string.
+    // Dapper reads the data column through DbDataReader.GetValue: jsonb and json as a string, bytea as a byte[]
+    // (StoredPayload takes either), so the store reads a table of any payload type, whatever its options say.
     private object Deserialize(StoredEvent row) => StoredPayload.Deserialize(_serializer, row.Id, row.Topic, row.Data, "");
 
     // Npgsql reads timestamptz as a UTC DateTime.
@@ -447,7 +448,8 @@ public sealed class EventStore
 
         public string Topic { get; set; } = "";
 
-        public string Data { get; set; } = "";
+        // A string (jsonb, json) or a byte[] (bytea): the column's actual type decides.
+        public object Data { get; set; } = "";
 
         public DateTime? InitializedAt { get; set; }
 

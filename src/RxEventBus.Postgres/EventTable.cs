@@ -41,7 +41,12 @@ public sealed partial class EventTable
     ];
 
     private static ColumnShape[] EventColumns(PayloadType payload) =>
-        [.. EventIdsAndTopic, ColumnShape.Required("data", PayloadColumnType(payload)), .. EventTimesAndSource, ColumnShape.Optional("expires_at", "timestamptz")];
+        [
+            .. EventIdsAndTopic,
+            ColumnShape.Required("data", PayloadColumnType(payload)) with { OtherTypeAdvice = found => PayloadTypeAdvice(payload, found) },
+            .. EventTimesAndSource,
+            ColumnShape.Optional("expires_at", "timestamptz"),
+        ];
 
     // A table partitioned by expires_at cannot have a unique key without it: its key is (id, expires_at), NULLS NOT
     // DISTINCT so that two rows of one id without expiry conflict too. The same event written twice has the same
@@ -316,6 +321,16 @@ public sealed partial class EventTable
                 position,
             ],
         };
+    }
+
+    // The writer sends the payload in the format of the type the design names, so a data column of another type is
+    // refused; when that type is one the library writes, the option that chooses it is the remedy.
+    private static string PayloadTypeAdvice(PayloadType payload, string found)
+    {
+        var option = $"the payload type (PayloadType, EB_PG_PAYLOAD_TYPE) is {PayloadColumnType(payload)}";
+        return Enum.GetValues<PayloadType>().Select(PayloadColumnType).Contains(found, StringComparer.Ordinal)
+            ? $"{option}; set it to {found} to write to this column as it is"
+            : $"{option}, and the library writes only jsonb, json or bytea: migrate the column to one of them";
     }
 
     private static string PayloadColumnType(PayloadType payload) => payload switch

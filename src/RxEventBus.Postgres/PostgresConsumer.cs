@@ -91,7 +91,7 @@ public sealed class PostgresConsumer : IAsyncDisposable
             Table, _counters, _health, new DeadLetterWriter(_dataSource, Table, _retry, _health), _waiters, _inFlight, _deadLetters,
             SubscriptionEnded, _logger);
         _queue = new EventQueue(options.BufferSize, options.Overflow, options.PublishTimeout, bus.Scheduler, _acknowledger);
-        _mapper = new EventMapper(options.Serializer, options.DefaultTtl);
+        _mapper = new EventMapper(options.Serializer, options.DefaultTtl, Table.Design.Payload);
         _writer = new CopyWriter(_dataSource, Table, _retry, _health, _metrics, _logger, Options.NotifyOnCommit);
         Store = new EventStore(_dataSource, Table, options.Serializer, bus.Scheduler);
         DeadLetterStore = new DeadLetterStore(_dataSource, Table, bus.Scheduler);
@@ -330,11 +330,17 @@ public sealed class PostgresConsumer : IAsyncDisposable
             return new DeadLetterReplay(id, DeadLetterReplayOutcome.FailedAgain, "its payload could not be serialized, so there is nothing to publish");
         }
 
+        // The bytes as stored, not stored.Data's text: a bytea table's payload need not be UTF-8. None: purged meanwhile.
+        if (await DeadLetterStore.PayloadAsync(id, cancellationToken).ConfigureAwait(false) is not { } payload)
+        {
+            return new DeadLetterReplay(id, DeadLetterReplayOutcome.NotFound);
+        }
+
         var @event = new Event
         {
             Id = stored.Id,
             Topic = stored.Topic,
-            Data = Options.Serializer.Deserialize(stored.Topic, System.Text.Encoding.UTF8.GetBytes(stored.Data)),
+            Data = Options.Serializer.Deserialize(stored.Topic, payload),
             TransactionId = stored.TransactionId,
             InitializedAt = stored.InitializedAt,
             OccurredAt = stored.OccurredAt,

@@ -188,7 +188,7 @@ public sealed partial class PostgresPersistenceOptions
     /// <summary>How long <c>StopAsync</c>/<c>DisposeAsync</c> waits for the buffer to drain and the writers to finish. Default: 30 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Turns payloads into the JSON stored in the <c>data</c> column, and back. Default: <see cref="JsonEventSerializer"/> with no topic types.</summary>
+    /// <summary>Turns payloads into the bytes stored in the <c>data</c> column, and back: JSON for a jsonb or json column, any bytes for bytea (<see cref="PayloadType"/>). Default: <see cref="JsonEventSerializer"/> with no topic types.</summary>
     public IEventSerializer Serializer { get; set; } = new JsonEventSerializer();
 
     /// <summary>

@@ -4,7 +4,9 @@ namespace RxEventBus.Postgres;
 /// <param name="Id">The event's id.</param>
 /// <param name="TransactionId">The event's transaction id.</param>
 /// <param name="Topic">The event's topic.</param>
-/// <param name="Data">The payload as the JSON the serializer made, or null when it could not be made.</param>
+/// <param name="Data">The payload as the serializer made it, read as UTF-8 text (its JSON), or null when it could not be made.
+/// Bytes that are not UTF-8 (a bytea table's serializer of another format) show as U+FFFD here; both replays use the
+/// stored bytes.</param>
 /// <param name="DataType">The .NET type of the payload.</param>
 /// <param name="InitializedAt">The event's <see cref="Event.InitializedAt"/>, in UTC.</param>
 /// <param name="OccurredAt">The event's <see cref="Event.OccurredAt"/>, in UTC.</param>

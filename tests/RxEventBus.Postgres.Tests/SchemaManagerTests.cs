@@ -236,7 +236,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
         error.Differences.Should().BeEquivalentTo(
             [
                 "Column topic has type character varying(255), expected text or character varying.",
-                "Column data has type bytea, expected jsonb.",
+                "Column data has type bytea, expected jsonb: the payload type (PayloadType, EB_PG_PAYLOAD_TYPE) is jsonb; set it to bytea to write to this column as it is.",
                 "Column initialized_at has type bigint, expected timestamp with time zone.",
                 "Column occurred_at has type bigint, expected timestamp with time zone.",
                 "Column source has type character varying(255), expected text or character varying.",
@@ -244,7 +244,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
             ],
             "each column the consumer cannot write as it is, with the type found and the type expected");
         error.Message.Should().StartWith($"The persistence consumer cannot write to {table.QualifiedName}:\n", "the first line names the table")
-            .And.Contain("- Column data has type bytea, expected jsonb.\n", "each difference has a line")
+            .And.Contain("- Column data has type bytea, expected jsonb: the payload type (PayloadType, EB_PG_PAYLOAD_TYPE) is jsonb; set it to bytea to write to this column as it is.\n", "each difference has a line")
             .And.EndWith("Migrate the table (docs/schema.sql shows the expected definition) or point EB_PG_TABLE at a new table.",
                 "the message ends with what to do");
         (await ColumnsAsync(table.QualifiedName)).Should().NotContain("expires_at", "a table that cannot be fixed is not half-fixed");
@@ -254,14 +254,50 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
     [Theory]
     [InlineData("json")]
     [InlineData("bytea")]
-    [InlineData("text")]
-    public async Task EnsureSchemaAsync_DataIsNotJsonb_Throws(string type)
+    public async Task EnsureSchemaAsync_DataOfAnotherPayloadType_ThrowsNamingTheOptionAndTheColumnsType(string type)
     {
         var table = new EventTable(_schema, "data_" + type);
 
         var error = await EnsureRefusesAsync(table, PreviousColumns.Replace("data jsonb", "data " + type, StringComparison.Ordinal));
 
-        error.Differences.Should().Equal([$"Column data has type {type}, expected jsonb."], "the writer sends jsonb's binary format");
+        error.Differences.Should().Equal(
+            [$"Column data has type {type}, expected jsonb: the payload type (PayloadType, EB_PG_PAYLOAD_TYPE) is jsonb; set it to {type} to write to this column as it is."],
+            "the writer sends the configured type's format, and the option that would match the table is named");
+    }
+
+    [Theory]
+    [InlineData(PayloadType.Json, "jsonb")]
+    [InlineData(PayloadType.Bytea, "json")]
+    [InlineData(PayloadType.Jsonb, "bytea")]
+    public async Task EnsureSchemaAsync_ExistingTableOfAnotherPayloadType_ThrowsAndChangesNothing(PayloadType configured, string existing)
+    {
+        var existingType = Enum.GetValues<PayloadType>().Single(p => p.ToString().Equals(existing, StringComparison.OrdinalIgnoreCase));
+        var name = $"made_{existing}_as_{configured.ToString().ToLowerInvariant()}";
+        var made = new EventTable(_schema, name, new EventTableDesign { Payload = existingType });
+        await SchemaManager.EnsureSchemaAsync(fixture.DataSource, made);
+
+        var act = () => SchemaManager.EnsureSchemaAsync(fixture.DataSource, new EventTable(_schema, name, new EventTableDesign { Payload = configured }));
+
+        var expected = configured.ToString().ToLowerInvariant();
+        var error = (await act.Should().ThrowAsync<SchemaMismatchException>()).Which;
+        error.Differences.Should().Equal(
+            [$"Column data has type {existing}, expected {expected}: the payload type (PayloadType, EB_PG_PAYLOAD_TYPE) is {expected}; set it to {existing} to write to this column as it is."],
+            "a table made with one payload type is not written with another: the writer would send the wrong format");
+        (await ScalarAsync<string>($"SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '{made.QualifiedName}'::regclass AND attname = 'data'"))
+            .Should().Be(existing, "the column is never changed");
+        var verify = () => SchemaManager.VerifySchemaAsync(fixture.DataSource, new EventTable(_schema, name, new EventTableDesign { Payload = configured }));
+        (await verify.Should().ThrowAsync<SchemaMismatchException>()).Which.Differences.Should().Equal(error.Differences, "the check without EnsureSchema says the same");
+    }
+
+    [Fact]
+    public async Task EnsureSchemaAsync_DataOfATypeNoPayloadTypeWrites_ThrowsNamingTheChoices()
+    {
+        var table = new EventTable(_schema, "data_text");
+
+        var error = await EnsureRefusesAsync(table, PreviousColumns.Replace("data jsonb", "data text", StringComparison.Ordinal));
+
+        error.Differences.Should().Equal(
+            ["Column data has type text, expected jsonb: the payload type (PayloadType, EB_PG_PAYLOAD_TYPE) is jsonb, and the library writes only jsonb, json or bytea: migrate the column to one of them."]);
     }
 
     [Theory]

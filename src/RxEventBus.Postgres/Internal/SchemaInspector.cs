@@ -109,7 +109,8 @@ internal static class SchemaInspector
             var actual = columns[found];
             if (!expected.AcceptedTypes.Contains(actual.Type))
             {
-                differences.Add(shape.Sentence($"column {expected.Name} has type {actual.Type}, expected {string.Join(" or ", expected.AcceptedTypes)}"));
+                var advice = expected.OtherTypeAdvice is { } advise ? ": " + advise(actual.Type) : "";
+                differences.Add(shape.Sentence($"column {expected.Name} has type {actual.Type}, expected {string.Join(" or ", expected.AcceptedTypes)}{advice}"));
             }
 
             if (actual.Generated)

@@ -77,6 +77,10 @@ internal sealed record ColumnShape(string Name, string Type, string Constraint, 
 
     internal bool AddWithoutDefault { get; init; }
 
+    // What to do about a column of another type, given the type found (format_type's spelling), when an option
+    // decides the expected type; appended to the difference's sentence.
+    internal Func<string, string>? OtherTypeAdvice { get; init; }
+
     internal static ColumnShape FilledByDatabase(string name, string type, string nullability, string value, bool exactDefault, bool addWithoutDefault) =>
         new(name, type, $"{nullability} DEFAULT {value}", false, true)
         {

@@ -34,6 +34,16 @@ internal sealed class CopyWriter(
     ILogger logger,
     bool notify)
 {
+    // The data column's type as the table's design names it: the schema check at start (SchemaManager) refuses a
+    // table whose column has another type, so this is the column's type too. The staging table is made from the
+    // table, so it has the same.
+    private readonly NpgsqlDbType _dataType = table.Design.Payload switch
+    {
+        PayloadType.Json => NpgsqlDbType.Json,
+        PayloadType.Bytea => NpgsqlDbType.Bytea,
+        _ => NpgsqlDbType.Jsonb,
+    };
+
     private readonly string _copyIntoTable = $"COPY {table.QualifiedName} ({EventTable.Columns}) FROM STDIN (FORMAT BINARY)";
     // Only the columns the consumer writes, with their types and nothing else: LIKE would copy tx's NOT NULL
     // without its default, and refuse every staged row.
@@ -185,7 +195,7 @@ internal sealed class CopyWriter(
             await ExecuteAsync(connection, transaction, _createStaging, cancellationToken).ConfigureAwait(false);
         }
 
-        await CopyRowsAsync(connection, throughStaging ? _copyIntoStaging : _copyIntoTable, rows, cancellationToken).ConfigureAwait(false);
+        await CopyRowsAsync(connection, throughStaging ? _copyIntoStaging : _copyIntoTable, _dataType, rows, cancellationToken).ConfigureAwait(false);
         var inserted = rows.Count;
         Dictionary<(Guid, string), string>? otherTopics = null;
         if (throughStaging)
@@ -238,7 +248,8 @@ internal sealed class CopyWriter(
         return found;
     }
 
-    private static async Task CopyRowsAsync(NpgsqlConnection connection, string copy, IReadOnlyList<EventRow> rows, CancellationToken cancellationToken)
+    private static async Task CopyRowsAsync(
+        NpgsqlConnection connection, string copy, NpgsqlDbType dataType, IReadOnlyList<EventRow> rows, CancellationToken cancellationToken)
     {
         var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false);
         RowWriteException? refused = null;
@@ -248,7 +259,7 @@ internal sealed class CopyWriter(
             {
                 try
                 {
-                    await WriteRowAsync(importer, rows[i], cancellationToken).ConfigureAwait(false);
+                    await WriteRowAsync(importer, rows[i], dataType, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is ArgumentException or InvalidCastException or OverflowException or FormatException or NotSupportedException)
                 {
@@ -283,7 +294,7 @@ internal sealed class CopyWriter(
         }
     }
 
-    private static async Task WriteRowAsync(NpgsqlBinaryImporter importer, EventRow row, CancellationToken cancellationToken)
+    private static async Task WriteRowAsync(NpgsqlBinaryImporter importer, EventRow row, NpgsqlDbType dataType, CancellationToken cancellationToken)
     {
         var @event = row.Event;
 
@@ -297,7 +308,7 @@ internal sealed class CopyWriter(
         await importer.WriteAsync(@event.Id, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
         await WriteNullableAsync(importer, @event.TransactionId, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
         await importer.WriteAsync(@event.Topic, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-        await importer.WriteAsync(row.Data, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
+        await importer.WriteAsync(row.Data, dataType, cancellationToken).ConfigureAwait(false);
         await WriteNullableAsync(importer, initializedAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
         await WriteNullableAsync(importer, occurredAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
         if (@event.Source is null)

@@ -4,9 +4,10 @@ namespace RxEventBus.Postgres.Pipeline;
 
 // The map stage: each event becomes a row, or a dead letter when it can never be stored. Checks here what
 // PostgreSQL would refuse for the whole batch — text columns cannot hold NUL, and jsonb cannot hold the \u0000
-// escape — so one bad event never fails a batch. A dead letter keeps the JSON when it could be made, so that
-// it is stored with it.
-internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultTtl)
+// escape (json keeps the escape as text, bytea keeps bytes: only a jsonb table refuses it) — so one bad event
+// never fails a batch. A dead letter keeps the payload when it could be made, so that it is stored with it.
+// `payload` is the type of the table's data column (its design, which the schema check at start holds it to).
+internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultTtl, PayloadType payload = PayloadType.Jsonb)
 {
     internal async ValueTask<MappedEvent> MapAsync(TrackedEvent delivery, long sequence, CancellationToken cancellationToken)
     {
@@ -29,7 +30,7 @@ internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultT
             return MappedEvent.Dead(delivery, sequence, data, textProblem, PostgresErrorCodes.CharacterNotInRepertoire, null);
         }
 
-        if (JsonProblem(data) is { } jsonProblem)
+        if (payload == PayloadType.Jsonb && JsonbProblem(data) is { } jsonProblem)
         {
             return MappedEvent.Dead(delivery, sequence, data, jsonProblem, PostgresErrorCodes.UntranslatableCharacter, null);
         }
@@ -69,7 +70,7 @@ internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultT
     // JSON escapes NUL as \u0000, which jsonb refuses ("unsupported Unicode escape sequence"). A match
     // preceded by an odd number of backslashes is a real escape; an even number means the text held a
     // literal backslash followed by "u0000", which jsonb stores fine.
-    private static string? JsonProblem(byte[] json)
+    private static string? JsonbProblem(byte[] json)
     {
         var span = json.AsSpan();
         for (var at = span.IndexOf("\\u0000"u8); at >= 0;)
@@ -94,7 +95,7 @@ internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultT
 }
 
 // The map stage's output: a row to write, or (DeadLetter set) an event to store as a dead letter; its Row
-// then holds the JSON if it could be made (else no bytes).
+// then holds the payload if it could be made (else no bytes).
 internal readonly record struct MappedEvent(EventRow Row, DeadLetter? DeadLetter)
 {
     internal TrackedEvent Delivery => Row.Delivery;

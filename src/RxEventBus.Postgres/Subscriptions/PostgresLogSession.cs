@@ -43,9 +43,10 @@ internal sealed class PostgresLogSession : ILogSession
         // snapshot's xmin has ended, so its rows are visible to this very statement or were rolled back, and
         // any row that becomes visible later has tx >= xmin and sorts after everything read here (ADR 0004).
         // The LEFT JOIN returns the fence even when no row qualifies. One range scan of (tx, position), and one
-        // index probe for `held`: committed rows (this snapshot sees no others) beyond the fence.
+        // index probe for `held`: committed rows (this snapshot sees no others) beyond the fence. `data` is read as
+        // bytes whatever its type (ReadRow), so the session reads a jsonb, json or bytea table alike.
         _pageSql = $"""
-            SELECT f.fence, e.tx, e.position, e.id, e.transaction_id, e.topic, e.data::text, e.initialized_at,
+            SELECT f.fence, e.tx, e.position, e.id, e.transaction_id, e.topic, e.data, e.initialized_at,
                    e.occurred_at, e.source, e.ttl, f.held
             FROM (SELECT x.fence, EXISTS (SELECT FROM {table.QualifiedName} WHERE tx >= x.fence) AS held
                   FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS fence) x) f
@@ -283,6 +284,8 @@ internal sealed class PostgresLogSession : ILogSession
     internal static string LeaderKey(EventTable table, string name) => "RxEventBus.Postgres subscription " + table.QualifiedName + " " + name;
 
 
+    // The payload as bytes, as the serializer made them: Npgsql hands jsonb (without its version byte) and json out as
+    // their UTF-8 text, and bytea as it is stored.
     private static StoredRow ReadRow(NpgsqlDataReader reader, string topic) => new(
         reader.GetGuid(3),
         reader.IsDBNull(4) ? null : reader.GetGuid(4),
