@@ -250,7 +250,7 @@ public sealed class PartitionTests(PostgresFixture fixture) : IAsyncLifetime
         var e = bus.CreateEvent("orders", new Payload(1, "orders"));
 
         bus.Publish(e);
-        await Wait.UntilAsync(() => consumer.Statistics.Persisted == 1, "the first write");
+        await Wait.UntilAsync(() => consumer.Statistics.Persisted == 1 && bus.Diagnostics.PendingEvents == 0, "the first write, answered");
         bus.Publish(e);
         await Wait.UntilAsync(() => consumer.Statistics.Duplicates == 1, "the second write, found a duplicate");
 

@@ -45,6 +45,10 @@ public sealed class PayloadTypeTests(PostgresFixture database) : IAsyncLifetime
         var refund = _bus.CreateEvent("refunds", new Order(8, "back")) with { Ttl = TimeSpan.FromMinutes(5) };
 
         await consumer.PublishAsync(order).WaitAsync(Limit);
+
+        // The write is awaited before the consumer answers the bus (completed); publishing the same id again before
+        // that is refused by the bus as a duplicate pending event.
+        await Wait.UntilAsync(() => _bus.Diagnostics.PendingEvents == 0, "the consumer answers the first publish");
         await consumer.PublishAsync(order).WaitAsync(Limit);
         var refused = () => consumer.PublishAsync(refund).WaitAsync(Limit);
         (await refused.Should().ThrowAsync<EventNotPersistedException>()).Which.Outcome.Should().Be(PersistenceOutcome.DeadLettered);
