@@ -58,7 +58,7 @@ CREATE TABLE IF NOT EXISTS "public"."events" (
     position       bigint      NULL DEFAULT nextval('"public"."events_position_seq"'::regclass)
 );
 ALTER SEQUENCE "public"."events_position_seq" OWNED BY "public"."events".position;
-CREATE INDEX IF NOT EXISTS "events_occurred_at_idx" ON "public"."events" (occurred_at DESC);
+CREATE INDEX IF NOT EXISTS "events_occurred_at_idx" ON "public"."events" (occurred_at);
 CREATE INDEX IF NOT EXISTS "events_topic_idx" ON "public"."events" (topic);
 CREATE INDEX IF NOT EXISTS "events_transaction_id_idx" ON "public"."events" (transaction_id) WHERE transaction_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS "events_expires_at_idx" ON "public"."events" USING brin (expires_at);

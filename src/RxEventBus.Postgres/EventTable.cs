@@ -242,7 +242,8 @@ public sealed partial class EventTable
     /// event's fields in native types plus <c>expires_at</c> (when the row's ttl runs out, computed at write
     /// time so TTL deletion is one index range scan), <c>tx</c> (the writing transaction, default
     /// <c>pg_current_xact_id()</c>) and <c>position</c> (default <c>nextval</c> of the sequence, which it owns),
-    /// and its indexes on <c>occurred_at DESC</c>, <c>topic</c>, <c>transaction_id</c>, <c>expires_at</c> and
+    /// and the indexes of its <see cref="EventTableDesign.Indexes"/> layout (by default B-trees on <c>occurred_at</c>,
+    /// <c>topic</c> and <c>transaction_id</c>, BRIN on <c>expires_at</c>) and
     /// <c>(tx, position)</c>; the dead-letter table (<see cref="DeadLetterColumns"/>) and its indexes on
     /// <c>last_failed_at DESC</c> and <c>topic</c>; the subscriptions' checkpoint table
     /// (<see cref="SubscriptionsTable"/>). <c>docs/schema.sql</c> is this script for the default names.
@@ -290,6 +291,10 @@ public sealed partial class EventTable
     /// <inheritdoc/>
     public override string ToString() => QualifiedName;
 
+    // occurred_at ascending: rows arrive in about increasing time, and PostgreSQL inserts an increasing key at a
+    // B-tree's rightmost leaf without descending from the root (its fast path); a DESC index puts every new row at the
+    // leftmost leaf instead, which cost twice as much per row (docs/benchmarks.md, issue 13). Either serves ORDER BY
+    // occurred_at in both directions.
     // The events table's secondary indexes for a layout, "<table>_<column>_idx" whatever the access method, so that
     // a table created with one layout has, under another, each index the second one names (CREATE INDEX IF NOT
     // EXISTS finds it by name; a B-tree serves every query a BRIN index does). (tx, position) is in every layout:
@@ -301,7 +306,7 @@ public sealed partial class EventTable
         {
             IndexLayout.Full =>
             [
-                Index(qualifiedName, table + "_occurred_at_idx", "(occurred_at DESC)", "reading events in time order"),
+                Index(qualifiedName, table + "_occurred_at_idx", "(occurred_at)", "reading events in time order"),
                 Index(qualifiedName, table + "_topic_idx", "(topic)", "counting and filtering by topic"),
                 Index(qualifiedName, table + "_transaction_id_idx", "(transaction_id)", "finding events by transaction id"),
                 Index(qualifiedName, table + "_expires_at_idx", "(expires_at)", "deleting expired events"),
@@ -314,7 +319,7 @@ public sealed partial class EventTable
             ],
             _ =>
             [
-                Index(qualifiedName, table + "_occurred_at_idx", "(occurred_at DESC)", "reading events in time order"),
+                Index(qualifiedName, table + "_occurred_at_idx", "(occurred_at)", "reading events in time order"),
                 Index(qualifiedName, table + "_topic_idx", "(topic)", "counting and filtering by topic"),
                 Index(qualifiedName, table + "_transaction_id_idx", "(transaction_id) WHERE transaction_id IS NOT NULL", "finding events by transaction id"),
                 Index(qualifiedName, table + "_expires_at_idx", "USING brin (expires_at)", "deleting expired events"),

@@ -42,7 +42,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
         (await IndexesAsync(table.Table)).Should().BeEquivalentTo(new Dictionary<string, string>
         {
             ["events_pkey"] = "btree (id)",
-            ["events_occurred_at_idx"] = "btree (occurred_at DESC)",
+            ["events_occurred_at_idx"] = "btree (occurred_at)",
             ["events_topic_idx"] = "btree (topic)",
             ["events_transaction_id_idx"] = "btree (transaction_id) WHERE (transaction_id IS NOT NULL)",
             ["events_expires_at_idx"] = "brin (expires_at)",
@@ -53,7 +53,7 @@ public sealed partial class SchemaManagerTests(PostgresFixture fixture) : IAsync
     [Theory]
     [InlineData(IndexLayout.Full, new[]
     {
-        "events_pkey: btree (id)", "events_occurred_at_idx: btree (occurred_at DESC)", "events_topic_idx: btree (topic)",
+        "events_pkey: btree (id)", "events_occurred_at_idx: btree (occurred_at)", "events_topic_idx: btree (topic)",
         "events_transaction_id_idx: btree (transaction_id)", "events_expires_at_idx: btree (expires_at)",
         "events_tx_position_idx: btree (tx, \"position\")",
     })]
