@@ -146,12 +146,22 @@ internal static partial class Partitions
             await using (transaction.ConfigureAwait(false))
             {
                 await LockAsync(connection, transaction, table, cancellationToken).ConfigureAwait(false);
+
+                // The slowest subscription's checkpoint, read once; none (or not sparing): every passed partition goes.
+                var slowest = spareUnread
+                    ? await connection.QuerySingleOrDefaultAsync<(string Tx, long Position)?>(new CommandDefinition(
+                        $"SELECT tx::text, position FROM {table.SubscriptionsQualifiedName} ORDER BY tx, position LIMIT 1",
+                        transaction: transaction,
+                        cancellationToken: cancellationToken)).ConfigureAwait(false)
+                    : null;
                 foreach (var (name, _) in passed)
                 {
+                    // One probe of the partition's (tx, position) index: is any row above the slowest checkpoint?
                     var partition = $"{table.QuotedSchema}.\"{name}\"";
-                    if (!spareUnread || !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-                            $"SELECT EXISTS (SELECT FROM {partition} WHERE (tx, position) > (SELECT tx, position FROM {table.SubscriptionsQualifiedName} ORDER BY tx, position LIMIT 1))",
-                            transaction: transaction,
+                    if (slowest is not { } checkpoint || !await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                            $"SELECT EXISTS (SELECT FROM {partition} WHERE (tx, position) > (@tx::xid8, @position))",
+                            new { tx = checkpoint.Tx, position = checkpoint.Position },
+                            transaction,
                             cancellationToken: cancellationToken)).ConfigureAwait(false))
                     {
                         dropped.Add(name);
