@@ -266,21 +266,7 @@ public sealed class PartitionTests(PostgresFixture fixture) : IAsyncLifetime
         return subscription;
     }
 
-    private static async Task<List<Event>> TakeAsync(EventSubscription subscription, int count)
-    {
-        var events = new List<Event>();
-        using var limit = new CancellationTokenSource(Limit);
-        await foreach (var e in subscription.ReadAsync(limit.Token))
-        {
-            events.Add(e);
-            if (events.Count == count)
-            {
-                break;
-            }
-        }
-
-        return events;
-    }
+    private static Task<List<Event>> TakeAsync(EventSubscription subscription, int count) => SubscriptionReads.TakeAsync(subscription, count, Limit);
 
     private async Task<List<string>> PartitionsAsync()
     {
@@ -341,15 +327,7 @@ public sealed class PartitionTests(PostgresFixture fixture) : IAsyncLifetime
             $"INSERT INTO {_table.SubscriptionsQualifiedName} (name, tx, position) VALUES ('{name}', '{position.Transaction}'::xid8, {position.Sequence}) " +
             "ON CONFLICT (name) DO UPDATE SET tx = excluded.tx, position = excluded.position");
 
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var command = fixture.DataSource.CreateCommand(sql);
-        await command.ExecuteNonQueryAsync();
-    }
+    private Task ExecuteAsync(string sql) => Sql.ExecuteAsync(fixture.ConnectionString, sql);
 
-    private async Task<T> ScalarAsync<T>(string sql)
-    {
-        await using var command = fixture.DataSource.CreateCommand(sql);
-        return (T)(await command.ExecuteScalarAsync())!;
-    }
+    private Task<T> ScalarAsync<T>(string sql) => Sql.ScalarAsync<T>(fixture.ConnectionString, sql);
 }

@@ -228,21 +228,7 @@ public sealed class PayloadTypeTests(PostgresFixture database) : IAsyncLifetime
     private Task<string> StoredTextAsync(string table, Guid id) =>
         Sql.ScalarAsync<string>(database.ConnectionString, $"select data::text from {_schema}.{table} where id = '{id}'");
 
-    private static async Task<List<Event>> TakeAsync(EventSubscription subscription, int count)
-    {
-        var events = new List<Event>();
-        using var limit = new CancellationTokenSource(Limit);
-        await foreach (var e in subscription.ReadAsync(limit.Token))
-        {
-            events.Add(e);
-            if (events.Count == count)
-            {
-                break;
-            }
-        }
-
-        return events;
-    }
+    private static Task<List<Event>> TakeAsync(EventSubscription subscription, int count) => SubscriptionReads.TakeAsync(subscription, count, Limit);
 
     private sealed record Order(int Number, string Note);
 
