@@ -78,10 +78,11 @@ internal sealed class BenchDatabase : IAsyncDisposable
     }
 
     // A fresh, empty table for one contender, and the dirty pages of the previous one flushed first, so that
-    // no contender pays for its predecessor's checkpoint.
-    internal async Task<EventTable> FreshTableAsync(string schema)
+    // no contender pays for its predecessor's checkpoint. `design`: the index layout and payload type
+    // (--layout, --payload); null for the library's default.
+    internal async Task<EventTable> FreshTableAsync(string schema, EventTableDesign? design = null)
     {
-        var table = new EventTable(schema, "events");
+        var table = new EventTable(schema, "events", design ?? EventTableDesign.Default);
         await ExecuteAsync($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
         await ExecuteAsync(table.CreateScript);
         await ExecuteAsync("CHECKPOINT");
@@ -92,6 +93,37 @@ internal sealed class BenchDatabase : IAsyncDisposable
     {
         await using var command = DataSource.CreateCommand($"SELECT count(*) FROM {table.QualifiedName}");
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    internal async Task<long> LongAsync(string sql)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    // The plan PostgreSQL picks for `query`, its nodes on one line ("Limit / Index Scan Backward using …"):
+    // EXPLAIN without ANALYZE, so it costs a planning and nothing more.
+    internal async Task<string> PlanAsync(string query)
+    {
+        var nodes = new List<string>();
+        await using var command = DataSource.CreateCommand("EXPLAIN " + query);
+        await using var reader = await command.ExecuteReaderAsync();
+        var first = true;
+        while (await reader.ReadAsync())
+        {
+            var line = reader.GetString(0);
+            if (!first && !line.Contains("->", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            first = false;
+            var node = line.Replace("->", "", StringComparison.Ordinal).Trim();
+            var cost = node.IndexOf("  (cost=", StringComparison.Ordinal);
+            nodes.Add(cost < 0 ? node : node[..cost]);
+        }
+
+        return string.Join(" / ", nodes);
     }
 
     internal Task DropAsync(EventTable table) => ExecuteAsync($"DROP SCHEMA IF EXISTS \"{table.Schema}\" CASCADE");
