@@ -50,6 +50,7 @@ internal sealed class BenchSettings
           --notify on|off|both               (d): NotifyOnCommit, default on; live mode: the variants to
                                              measure, default both
           --database-url URL                 postgres://… or Host=…; default: a throwaway EmbeddedPostgres
+                                             (a server on this machine: its CPU is measured too)
           --batch-size N                     (c), (d): events per batch (MaxBatchSize), default 10000
           --pool-size N                      (c), (d): writers (PoolSize), default 1
           --buffer-size N                    (c), (d): events buffered before the batcher (BufferSize), default 20000
