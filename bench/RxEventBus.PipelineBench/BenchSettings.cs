@@ -34,10 +34,12 @@ internal sealed class BenchSettings
 
           --mode throughput|memory|latency|catchup|live|sustained|queries
                                              default throughput (subscriber: the live mode's child process)
-          --events N                         events per contender (throughput), default 1000000
+          --events N                         events per contender (throughput), events written (sustained),
+                                             rows the table is filled with (queries), default 1000000
           --runs R                           runs of every contender; medians are reported, default 3
           --contenders a,a-seed,b,c,d        default a,a-seed,b,c,d (a-seed: raw COPY into the seed's table
-                                             layout: data bytea, times bigint, 3 B-trees); also a-async, a-pk, bus, the replicas
+                                             layout: data bytea, times bigint, 3 B-trees); also a-async,
+                                             a-pk, bus, the replicas
                                              p-async, p-sync, p-nodb, d-pre12 ((d) into the table as it was
                                              before issue 12, without tx/position, no NOTIFY) and d-noindex
                                              ((d) into today's table without its (tx, position) index);
