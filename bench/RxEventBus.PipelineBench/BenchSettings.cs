@@ -20,6 +20,12 @@ internal enum BenchMode
 
     // The child process of the live mode: an EventSubscription from End printing each event's id and receive time.
     Subscriber,
+
+    // Issue 13: (d) writing N events into one fresh table of a layout; rows/s per slice, CPU and size per row.
+    Sustained,
+
+    // Issue 13: the store's queries through EventStore and EventSubscription on a table of N rows, p50/p99.
+    Queries,
 }
 
 // The command line. Every knob of (d) and (c) has a flag, so tuning needs no rebuild; the defaults are the
@@ -29,11 +35,14 @@ internal sealed class BenchSettings
     internal const string Usage = """
         dotnet run -c Release --project bench/RxEventBus.PipelineBench -- [options]
 
-          --mode throughput|memory|latency|catchup|live|retention
+          --mode throughput|memory|latency|catchup|live|sustained|queries|retention
                                              default throughput (subscriber: the live mode's child process)
-          --events N                         events per contender (throughput), default 1000000
+          --events N                         events per contender (throughput), events written (sustained),
+                                             rows the table is filled with (queries), default 1000000
           --runs R                           runs of every contender; medians are reported, default 3
-          --contenders a,b,c,d               default a,b,c,d; also a-async, a-pk, bus, the replicas
+          --contenders a,a-seed,b,c,d        default a,a-seed,b,c,d (a-seed: raw COPY into the seed's table
+                                             layout: data bytea, times bigint, 3 B-trees); also a-async,
+                                             a-pk, bus, the replicas
                                              p-async, p-sync, p-nodb, d-pre12 ((d) into the table as it was
                                              before issue 12, without tx/position, no NOTIFY) and d-noindex
                                              ((d) into today's table without its (tx, position) index);
@@ -46,6 +55,7 @@ internal sealed class BenchSettings
           --notify on|off|both               (d): NotifyOnCommit, default on; live mode: the variants to
                                              measure, default both
           --database-url URL                 postgres://… or Host=…; default: a throwaway EmbeddedPostgres
+                                             (a server on this machine: its CPU is measured too)
           --batch-size N                     (c), (d): events per batch (MaxBatchSize), default 10000
           --pool-size N                      (c), (d): writers (PoolSize), default 1
           --buffer-size N                    (c), (d): events buffered before the batcher (BufferSize), default 20000
@@ -61,13 +71,23 @@ internal sealed class BenchSettings
                                              sub-named (a new Name per run: leads, stores checkpoints);
                                              KEY@page=N: the subscription's PageSize (default: the library's)
           --warmup-seconds N                 live mode: publishing before the measured seconds, default 2
-          --table SCHEMA.TABLE               subscriber mode (the live mode's child): the table to follow
+          --layout default|full|minimal      the index layout of our table wherever a mode creates it
+                                             (IndexLayout), default default
+          --payload jsonb                    the data column's type (PayloadType); only jsonb for now
+          --slice N                          sustained mode: rows per reported slice, default 1000000
+          --keep                             sustained and queries modes: leave the table in place at the end
+                                             (useful with --database-url: queries --table can then read it)
+          --query-runs N                     queries mode: timed runs of each query, default 200
+          --query-seconds N                  queries mode: stop a query's runs after this many seconds (at
+                                             least 5 runs), default 20
+          --table SCHEMA.TABLE               subscriber mode (the live mode's child): the table to follow;
+                                             queries mode: an existing table of N rows to query (not filled)
           --count N                          subscriber mode: exit 0 after N events
         Exits 1 when a contender's row count is not the number of events, 2 on bad arguments.
         """;
 
     internal static readonly string[] KnownContenders =
-        ["a", "a-async", "a-pk", "b", "c", "d", "d-pre12", "d-noindex", "p-async", "p-sync", "p-nodb", "bus"];
+        ["a", "a-seed", "a-async", "a-pk", "b", "c", "d", "d-pre12", "d-noindex", "p-async", "p-sync", "p-nodb", "bus"];
 
     internal static readonly string[] KnownReaders = ["raw", "raw-parse", "sub", "sub-named", "sub-typed", "sub-bytes", "sub-none"];
 
@@ -77,7 +97,24 @@ internal sealed class BenchSettings
 
     internal int Runs { get; private set; } = 3;
 
-    internal IReadOnlyList<string> Contenders { get; private set; } = ["a", "b", "c", "d"];
+    internal IReadOnlyList<string> Contenders { get; private set; } = ["a", "a-seed", "b", "c", "d"];
+
+    // Issue 13: the design of our table wherever a mode creates it (and what (d)'s consumer is told it is).
+    internal IndexLayout Layout { get; private set; } = IndexLayout.Default;
+
+    internal PayloadType Payload { get; private set; } = PayloadType.Jsonb;
+
+    internal EventTableDesign Design => new() { Indexes = Layout, Payload = Payload };
+
+    internal string LayoutName => Layout.ToString().ToLowerInvariant();
+
+    internal int Slice { get; private set; } = 1_000_000;
+
+    internal bool Keep { get; private set; }
+
+    internal int QueryRuns { get; private set; } = 200;
+
+    internal int QuerySeconds { get; private set; } = 20;
 
     internal string? DatabaseUrl { get; private set; }
 
@@ -131,6 +168,12 @@ internal sealed class BenchSettings
                 throw new ArgumentException("");
             }
 
+            if (name == "--keep")
+            {
+                settings.Keep = true;
+                continue;
+            }
+
             if (i + 1 >= args.Length)
             {
                 throw new ArgumentException($"{name} needs a value.");
@@ -142,7 +185,7 @@ internal sealed class BenchSettings
                 case "--mode":
                     settings.Mode = Enum.TryParse<BenchMode>(value, ignoreCase: true, out var mode)
                         ? mode
-                        : throw new ArgumentException($"--mode must be throughput, memory, latency, catchup, live or retention, not '{value}'.");
+                        : throw new ArgumentException($"--mode must be throughput, memory, latency, catchup, live, sustained, queries or retention, not '{value}'.");
                     break;
                 case "--events": settings.Events = Positive(name, value); break;
                 case "--runs": settings.Runs = Positive(name, value); break;
@@ -208,6 +251,24 @@ internal sealed class BenchSettings
                         : throw new ArgumentException($"--table must be SCHEMA.TABLE, not '{value}'.");
                     break;
                 case "--count": settings.SubscriberCount = Positive(name, value); break;
+                case "--layout":
+                    settings.Layout = value switch
+                    {
+                        "default" => IndexLayout.Default,
+                        "full" => IndexLayout.Full,
+                        "minimal" => IndexLayout.Minimal,
+                        _ => throw new ArgumentException($"--layout must be default, full or minimal, not '{value}'."),
+                    };
+                    break;
+                case "--payload":
+                    // The raw COPY contenders write data as jsonb (CopyRows); json and bytea come when they can write those.
+                    settings.Payload = value == "jsonb"
+                        ? PayloadType.Jsonb
+                        : throw new ArgumentException($"--payload must be jsonb for now, not '{value}'.");
+                    break;
+                case "--slice": settings.Slice = Positive(name, value); break;
+                case "--query-runs": settings.QueryRuns = Positive(name, value); break;
+                case "--query-seconds": settings.QuerySeconds = Positive(name, value); break;
                 default: throw new ArgumentException($"Unknown option {name}.");
             }
         }

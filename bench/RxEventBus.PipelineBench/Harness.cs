@@ -42,6 +42,8 @@ internal static class Harness
             BenchMode.CatchUp => await CatchUpMode.RunAsync(database, settings),
             BenchMode.Live => await LiveMode.RunAsync(database, settings),
             BenchMode.Retention => await RetentionMode.RunAsync(database, settings),
+            BenchMode.Sustained => await SustainedMode.RunAsync(database, settings),
+            BenchMode.Queries => await QueryMode.RunAsync(database, settings),
             _ => await ThroughputMode.RunAsync(database, settings),
         };
         Console.WriteLine($"load average at the end: {Machine.LoadAverage()}");

@@ -23,6 +23,59 @@ public sealed class PipelineBenchSmokeTests(ITestOutputHelper output)
         exitCode.Should().Be(0, "the harness exits 1 when a contender's row count is wrong");
         printed.Should().Contain("every contender stored exactly 10,000 rows in every run");
         printed.Should().Contain("| d/a |").And.Contain("| d/b |").And.Contain("| d/c |", "the ratios the issue asks for are reported");
+        printed.Should().Contain("| d/a-seed |", "issue 13: (d) against raw COPY into the seed's table layout is in every default run");
+    }
+
+    [Fact]
+    public async Task Throughput_SeedLayoutAndMinimalLayout_TablesAreWhatTheyClaim()
+    {
+        var (exitCode, printed) = await RunAsync("--events", "3000", "--runs", "1", "--contenders", "a-seed,a,d,a-pk", "--layout", "minimal");
+
+        exitCode.Should().Be(0, "a-seed's count is taken from its own table, and a-pk drops only the indexes the layout has");
+        printed.Should().Contain("our table: IndexLayout Minimal");
+        printed.Should().Contain("| d/a-seed |").And.Contain("| d/a |");
+    }
+
+    [Theory]
+    [InlineData("default", "events_expires_at_idx USING brin (expires_at); events_occurred_at_idx USING btree (occurred_at DESC); events_pkey USING btree (id); events_topic_idx USING btree (topic); events_transaction_id_idx USING btree (transaction_id) WHERE (transaction_id IS NOT NULL); events_tx_position_idx")]
+    [InlineData("full", "events_expires_at_idx USING btree (expires_at); events_occurred_at_idx USING btree (occurred_at DESC); events_pkey USING btree (id); events_topic_idx USING btree (topic); events_transaction_id_idx USING btree (transaction_id); events_tx_position_idx")]
+    [InlineData("minimal", "events_expires_at_idx USING brin (expires_at); events_pkey USING btree (id); events_tx_position_idx")]
+    public async Task Sustained_SmallSlices_ReportsEverySliceAndSizesOfTheLayoutsTable(string layout, string indexes)
+    {
+        var (exitCode, printed) = await RunAsync(
+            "--mode", "sustained", "--events", "5000", "--slice", "1000", "--batch-size", "500", "--layout", layout);
+
+        exitCode.Should().Be(0, "the sustained mode exits 1 when the table does not hold every event");
+        printed.Should().Contain("indexes at the end: " + indexes, "the consumer writes into the table of --layout, and adds no index of another");
+        printed.Should().Contain("| 5 | 5,000 |", "every slice of 1,000 rows is reported, the last included");
+        printed.Should().Contain("first slice").And.Contain("last slice");
+        printed.Should().Contain("| total (pg_total_relation_size) |").And.Contain("| all indexes (pg_indexes_size) |");
+        printed.Should().Contain("row count: exactly 5,000 rows stored");
+    }
+
+    [Theory]
+    [InlineData("default", "using events_transaction_id_idx")]
+    [InlineData("minimal", "Seq Scan on events")]
+    public async Task Queries_SmallTable_EveryQueryReturnsWhatTheTableHoldsWithItsPlan(string layout, string transactionPlan)
+    {
+        var (exitCode, printed) = await RunAsync(
+            "--mode", "queries", "--events", "20000", "--query-runs", "5", "--query-seconds", "1", "--layout", layout);
+
+        exitCode.Should().Be(0, "the queries mode exits 1 when a call's result differs from what the table holds");
+        printed.Should().Contain("results: every call returned what the table holds");
+        foreach (var query in new[]
+                 {
+                     "| FindAsync(id) | 5 |", "| FindAllByTransactionIdAsync(tx, 1, 100) | 5 |", "| CountPerTopicAsync() | 5 |",
+                     "| CountPerTopicAsync(T) | 5 |", "| AllAsync(1, 100, T) | 5 |", "| CountAsync(T) | 5 |",
+                     "| ReadAsync(Since T), first 1,000 | 5 |", "| EventSubscription catch-up of 10,000 from a checkpoint | 5 |",
+                 })
+        {
+            printed.Should().Contain(query);
+        }
+
+        printed.Should().Contain("(200 rows at or after it, the newest 1%)");
+        printed.Should().MatchRegex(@"\| FindAllByTransactionIdAsync\(tx, 1, 100\) \|[^\n]*" + System.Text.RegularExpressions.Regex.Escape(transactionPlan),
+            "the plan shown is the layout's: the transaction id index, or none");
     }
 
     [Fact]
@@ -96,6 +149,8 @@ public sealed class PipelineBenchSmokeTests(ITestOutputHelper output)
     [InlineData("--mode", "subscriber")]
     [InlineData("--notify", "maybe")]
     [InlineData("--order", "random")]
+    [InlineData("--layout", "huge")]
+    [InlineData("--payload", "xml")]
     public async Task BadArguments_ExitTwoWithUsage(string name, string value)
     {
         var (exitCode, _) = await RunAsync(name, value);

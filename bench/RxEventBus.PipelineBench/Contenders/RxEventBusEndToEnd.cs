@@ -44,6 +44,8 @@ internal sealed class RxEventBusEndToEnd(ContenderContext context, bool preIssue
         ConnectionString = database.ConnectionString,
         Schema = table.Schema,
         Table = table.Table,
+        IndexLayout = table.Design.Indexes,
+        PayloadType = table.Design.Payload,
         MaxBatchSize = settings.BatchSize,
         PoolSize = settings.PoolSize,
         DatabasePoolSize = Math.Max(settings.PoolSize, 10),

@@ -11,6 +11,7 @@ namespace RxEventBus.PipelineBench.Infrastructure;
 internal sealed class BenchDatabase : IAsyncDisposable
 {
     private readonly EmbeddedPostgres? _server;
+    private int? _localPostmaster;
 
     private BenchDatabase(string connectionString, EmbeddedPostgres? server)
     {
@@ -24,7 +25,9 @@ internal sealed class BenchDatabase : IAsyncDisposable
     // Shared by the harness's own statements and contenders (a) to (c); (d) builds its own from the options.
     internal NpgsqlDataSource DataSource { get; }
 
-    internal string Description => _server is null ? "--database-url" : $"EmbeddedPostgres at 127.0.0.1:{_server.Port} ({_server.DataDirectory})";
+    internal string Description => _server is null
+        ? "--database-url" + (_localPostmaster is { } pid ? $" (a server on this machine, postmaster {pid}: its CPU is measured)" : "")
+        : $"EmbeddedPostgres at 127.0.0.1:{_server.Port} ({_server.DataDirectory})";
 
     // The postmaster's pid, to measure the server's CPU time; null when the database is not ours.
     internal int? ServerPid
@@ -33,7 +36,7 @@ internal sealed class BenchDatabase : IAsyncDisposable
         {
             if (_server is null)
             {
-                return null;
+                return _localPostmaster;
             }
 
             var first = File.ReadLines(Path.Combine(_server.DataDirectory, "postmaster.pid")).FirstOrDefault();
@@ -45,7 +48,9 @@ internal sealed class BenchDatabase : IAsyncDisposable
     {
         if (!string.IsNullOrWhiteSpace(databaseUrl))
         {
-            return new BenchDatabase(DatabaseUrl.ToConnectionString(databaseUrl), null);
+            var database = new BenchDatabase(DatabaseUrl.ToConnectionString(databaseUrl), null);
+            database._localPostmaster = await database.LocalPostmasterAsync();
+            return database;
         }
 
         var server = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
@@ -65,6 +70,28 @@ internal sealed class BenchDatabase : IAsyncDisposable
         return new BenchDatabase(server.ConnectionString, server);
     }
 
+    // A server on this machine (a cluster started by hand for runs that keep a table between invocations): the
+    // parent of this session's backend, when /proc shows that backend as a postgres process; null otherwise.
+    private async Task<int?> LocalPostmasterAsync()
+    {
+        var backend = await ScalarAsync("SELECT pg_backend_pid()");
+        try
+        {
+            var status = $"/proc/{backend}/status";
+            if (!File.Exists(status) || File.ReadLines(status).FirstOrDefault()?.Contains("postgres", StringComparison.Ordinal) != true)
+            {
+                return null;
+            }
+
+            var ppid = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("PPid:", StringComparison.Ordinal))?["PPid:".Length..].Trim();
+            return int.TryParse(ppid, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     internal async Task<string> ScalarAsync(string sql)
     {
         await using var command = DataSource.CreateCommand(sql);
@@ -78,10 +105,11 @@ internal sealed class BenchDatabase : IAsyncDisposable
     }
 
     // A fresh, empty table for one contender, and the dirty pages of the previous one flushed first, so that
-    // no contender pays for its predecessor's checkpoint.
-    internal async Task<EventTable> FreshTableAsync(string schema)
+    // no contender pays for its predecessor's checkpoint. `design`: the index layout and payload type
+    // (--layout, --payload); null for the library's default.
+    internal async Task<EventTable> FreshTableAsync(string schema, EventTableDesign? design = null)
     {
-        var table = new EventTable(schema, "events");
+        var table = new EventTable(schema, "events", design ?? EventTableDesign.Default);
         await ExecuteAsync($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
         await ExecuteAsync(table.CreateScript);
         await ExecuteAsync("CHECKPOINT");
@@ -92,6 +120,37 @@ internal sealed class BenchDatabase : IAsyncDisposable
     {
         await using var command = DataSource.CreateCommand($"SELECT count(*) FROM {table.QualifiedName}");
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    internal async Task<long> LongAsync(string sql)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    // The plan PostgreSQL picks for `query`, its nodes on one line ("Limit / Index Scan Backward using …"):
+    // EXPLAIN without ANALYZE, so it costs a planning and nothing more.
+    internal async Task<string> PlanAsync(string query)
+    {
+        var nodes = new List<string>();
+        await using var command = DataSource.CreateCommand("EXPLAIN " + query);
+        await using var reader = await command.ExecuteReaderAsync();
+        var first = true;
+        while (await reader.ReadAsync())
+        {
+            var line = reader.GetString(0);
+            if (!first && !line.Contains("->", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            first = false;
+            var node = line.Replace("->", "", StringComparison.Ordinal).Trim();
+            var cost = node.IndexOf("  (cost=", StringComparison.Ordinal);
+            nodes.Add(cost < 0 ? node : node[..cost]);
+        }
+
+        return string.Join(" / ", nodes);
     }
 
     internal Task DropAsync(EventTable table) => ExecuteAsync($"DROP SCHEMA IF EXISTS \"{table.Schema}\" CASCADE");

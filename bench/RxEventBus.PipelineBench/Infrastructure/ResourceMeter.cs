@@ -100,7 +100,7 @@ internal sealed class ResourceMeter : IDisposable
 
     // utime+stime of the postmaster and its live children, plus cutime+cstime of the postmaster (the children
     // it has reaped). Clock ticks are 100 a second on Linux.
-    private static double ServerCpuSeconds(int? postmaster)
+    internal static double ServerCpuSeconds(int? postmaster)
     {
         if (postmaster is not { } pid || !OperatingSystem.IsLinux())
         {
