@@ -1,3 +1,4 @@
+using RxEventBus.PipelineBench.Infrastructure;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -70,11 +71,11 @@ internal sealed class SeedLayoutCopy(ContenderContext context) : Contender(conte
                 var e = row.Event;
                 importer.StartRow();
                 importer.Write(e.Id, NpgsqlDbType.Uuid);
-                WriteNullable(importer, e.TransactionId, NpgsqlDbType.Uuid);
+                CopyRows.WriteNullable(importer, e.TransactionId, NpgsqlDbType.Uuid);
                 importer.Write(e.Topic, NpgsqlDbType.Text);
                 importer.Write(row.Data, NpgsqlDbType.Bytea);
-                WriteNullable(importer, Microseconds(row.InitializedAt), NpgsqlDbType.Bigint);
-                WriteNullable(importer, Microseconds(row.OccurredAt), NpgsqlDbType.Bigint);
+                CopyRows.WriteNullable(importer, Microseconds(row.InitializedAt), NpgsqlDbType.Bigint);
+                CopyRows.WriteNullable(importer, Microseconds(row.OccurredAt), NpgsqlDbType.Bigint);
                 if (e.Source is null)
                 {
                     importer.WriteNull();
@@ -84,7 +85,7 @@ internal sealed class SeedLayoutCopy(ContenderContext context) : Contender(conte
                     importer.Write(e.Source, NpgsqlDbType.Text);
                 }
 
-                WriteNullable(importer, e.Ttl is { } ttl ? ttl.Ticks / TimeSpan.TicksPerMicrosecond : (long?)null, NpgsqlDbType.Bigint);
+                CopyRows.WriteNullable(importer, e.Ttl is { } ttl ? ttl.Ticks / TimeSpan.TicksPerMicrosecond : (long?)null, NpgsqlDbType.Bigint);
             }
 
             written = await importer.CompleteAsync();
@@ -96,17 +97,4 @@ internal sealed class SeedLayoutCopy(ContenderContext context) : Contender(conte
 
     private static long? Microseconds(DateTimeOffset? time) =>
         time is { } t ? (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond : null;
-
-    private static void WriteNullable<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type)
-        where T : struct
-    {
-        if (value is { } v)
-        {
-            importer.Write(v, type);
-        }
-        else
-        {
-            importer.WriteNull();
-        }
-    }
 }

@@ -110,7 +110,7 @@ internal static class CopyRows
         await WriteNullableAsync(importer, row.ExpiresAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
     }
 
-    private static void WriteNullable<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type)
+    internal static void WriteNullable<T>(NpgsqlBinaryImporter importer, T? value, NpgsqlDbType type)
         where T : struct
     {
         if (value is { } v)

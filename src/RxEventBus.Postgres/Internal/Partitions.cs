@@ -61,32 +61,31 @@ internal static partial class Partitions
         NpgsqlConnection connection, EventTable table, DateTimeOffset now, TimeSpan ahead, CancellationToken cancellationToken)
     {
         var interval = table.Design.PartitionInterval ?? throw new InvalidOperationException($"{table.QualifiedName} is not partitioned.");
+
+        // The latest expiry waiting in the default partition: its rows get their partitions too.
+        var waiting = await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
+            $"SELECT max(expires_at) FROM {table.DefaultPartitionQualifiedName}", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var until = now + ahead;
+        if (waiting is { } latest && new DateTimeOffset(DateTime.SpecifyKind(latest, DateTimeKind.Utc)) > until)
         {
-            // The latest expiry waiting in the default partition: its rows get their partitions too.
-            var waiting = await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
-                $"SELECT max(expires_at) FROM {table.DefaultPartitionQualifiedName}", cancellationToken: cancellationToken)).ConfigureAwait(false);
-            var until = now + ahead;
-            if (waiting is { } latest && new DateTimeOffset(DateTime.SpecifyKind(latest, DateTimeKind.Utc)) > until)
-            {
-                until = new DateTimeOffset(DateTime.SpecifyKind(latest, DateTimeKind.Utc));
-            }
-
-            var made = new List<string>();
-            var existing = await NamesAsync(connection, table, cancellationToken).ConfigureAwait(false);
-            foreach (var start in RangesFor(now, until, interval))
-            {
-                var name = table.PartitionName(start);
-                if (existing.Contains(name)
-                    || !await CreateAsync(connection, table, start, start + interval, cancellationToken).ConfigureAwait(false))
-                {
-                    continue;
-                }
-
-                made.Add(name);
-            }
-
-            return made;
+            until = new DateTimeOffset(DateTime.SpecifyKind(latest, DateTimeKind.Utc));
         }
+
+        var made = new List<string>();
+        var existing = await NamesAsync(connection, table, cancellationToken).ConfigureAwait(false);
+        foreach (var start in RangesFor(now, until, interval))
+        {
+            var name = table.PartitionName(start);
+            if (existing.Contains(name)
+                || !await CreateAsync(connection, table, start, start + interval, cancellationToken).ConfigureAwait(false))
+            {
+                continue;
+            }
+
+            made.Add(name);
+        }
+
+        return made;
     }
 
     // One partition, in its own transaction under the schema lock; false when another instance made it meanwhile.
