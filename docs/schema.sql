@@ -8,10 +8,12 @@
 -- PostgreSQL's 63 bytes for the longest table name allowed, 40 characters, and end in "_dl_idx" so that no
 -- events index of any table in the schema can have the same name.)
 --
--- Events table: event_bus_postgres's columns, in native types. data is the payload as JSON; times are UTC; expires_at
--- is occurred_at + (ttl, or EB_PG_DEFAULT_TTL_IN_MS when the event has none), computed when the row is
--- written (NULL when occurred_at is NULL: such rows never expire), so deleting expired rows is one range scan
--- of "events_expires_at_idx".
+-- Events table: event_bus_postgres's columns, in native types. data is the payload as the serializer made it
+-- (by default its JSON's UTF-8 bytes; EB_PG_PAYLOAD_TYPE chooses bytea, json or jsonb, docs/persistence.md
+-- "Payload types"); times are UTC; expires_at is occurred_at + (ttl, or EB_PG_DEFAULT_TTL_IN_MS when the event has
+-- none), computed when the row is written (NULL when occurred_at is NULL: such rows never expire), so deleting
+-- expired rows is one range scan of "events_expires_at_idx" (BRIN, summarized as each block range fills). The
+-- indexes are the default layout's (EB_PG_INDEX_LAYOUT, docs/persistence.md "Index layouts").
 --
 -- Dead-letter table: one row per event the consumer can never write to the events table (its payload does
 -- not serialize, or the database refuses the row), keyed by the event's id. It holds the event's columns,
@@ -48,7 +50,7 @@ CREATE TABLE IF NOT EXISTS "public"."events" (
     id             uuid        PRIMARY KEY,
     transaction_id uuid        NULL,
     topic          text        NOT NULL,
-    data           jsonb       NOT NULL,
+    data           bytea       NOT NULL,
     initialized_at timestamptz NULL,
     occurred_at    timestamptz NULL,
     source         text        NULL,
@@ -59,9 +61,8 @@ CREATE TABLE IF NOT EXISTS "public"."events" (
 );
 ALTER SEQUENCE "public"."events_position_seq" OWNED BY "public"."events".position;
 CREATE INDEX IF NOT EXISTS "events_occurred_at_idx" ON "public"."events" (occurred_at);
-CREATE INDEX IF NOT EXISTS "events_topic_idx" ON "public"."events" (topic);
 CREATE INDEX IF NOT EXISTS "events_transaction_id_idx" ON "public"."events" (transaction_id) WHERE transaction_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS "events_expires_at_idx" ON "public"."events" USING brin (expires_at);
+CREATE INDEX IF NOT EXISTS "events_expires_at_idx" ON "public"."events" USING brin (expires_at) WITH (autosummarize = on);
 CREATE INDEX IF NOT EXISTS "events_tx_position_idx" ON "public"."events" (tx, position);
 
 CREATE TABLE IF NOT EXISTS "public"."events_dead_letters" (

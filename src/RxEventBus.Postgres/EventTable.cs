@@ -242,8 +242,8 @@ public sealed partial class EventTable
     /// event's fields in native types plus <c>expires_at</c> (when the row's ttl runs out, computed at write
     /// time so TTL deletion is one index range scan), <c>tx</c> (the writing transaction, default
     /// <c>pg_current_xact_id()</c>) and <c>position</c> (default <c>nextval</c> of the sequence, which it owns),
-    /// and the indexes of its <see cref="EventTableDesign.Indexes"/> layout (by default B-trees on <c>occurred_at</c>,
-    /// <c>topic</c> and <c>transaction_id</c>, BRIN on <c>expires_at</c>) and
+    /// and the indexes of its <see cref="EventTableDesign.Indexes"/> layout (by default B-trees on <c>occurred_at</c>
+    /// and <c>transaction_id</c>, BRIN on <c>expires_at</c>) and
     /// <c>(tx, position)</c>; the dead-letter table (<see cref="DeadLetterColumns"/>) and its indexes on
     /// <c>last_failed_at DESC</c> and <c>topic</c>; the subscriptions' checkpoint table
     /// (<see cref="SubscriptionsTable"/>). <c>docs/schema.sql</c> is this script for the default names.
@@ -302,6 +302,11 @@ public sealed partial class EventTable
     private static IndexShape[] EventIndexes(string qualifiedName, string table, IndexLayout layout)
     {
         var position = Index(qualifiedName, table + "_tx_position_idx", "(tx, position)", "reading the events in order (subscriptions)");
+
+        // autosummarize: each block range is summarized (by autovacuum) as soon as it fills, not only at the next
+        // VACUUM; a range not yet summarized is read by every scan of the index, so a DELETE of expired rows would
+        // otherwise read all pages written since the last vacuum.
+        var expiresAtBrin = Index(qualifiedName, table + "_expires_at_idx", "USING brin (expires_at) WITH (autosummarize = on)", "deleting expired events");
         return layout switch
         {
             IndexLayout.Full =>
@@ -315,14 +320,13 @@ public sealed partial class EventTable
             IndexLayout.Minimal =>
             [
                 position,
-                Index(qualifiedName, table + "_expires_at_idx", "USING brin (expires_at)", "deleting expired events"),
+                expiresAtBrin,
             ],
             _ =>
             [
                 Index(qualifiedName, table + "_occurred_at_idx", "(occurred_at)", "reading events in time order"),
-                Index(qualifiedName, table + "_topic_idx", "(topic)", "counting and filtering by topic"),
                 Index(qualifiedName, table + "_transaction_id_idx", "(transaction_id) WHERE transaction_id IS NOT NULL", "finding events by transaction id"),
-                Index(qualifiedName, table + "_expires_at_idx", "USING brin (expires_at)", "deleting expired events"),
+                expiresAtBrin,
                 position,
             ],
         };

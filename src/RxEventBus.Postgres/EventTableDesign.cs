@@ -7,14 +7,14 @@ namespace RxEventBus.Postgres;
 /// </summary>
 public sealed record EventTableDesign
 {
-    /// <summary>The design of a table made with no options: <see cref="IndexLayout.Default"/>, <see cref="PayloadType.Jsonb"/>.</summary>
+    /// <summary>The design of a table made with no options: <see cref="IndexLayout.Default"/>, <see cref="PayloadType.Bytea"/>.</summary>
     public static EventTableDesign Default { get; } = new();
 
     /// <summary>The secondary indexes (<see cref="IndexLayout"/>).</summary>
     public IndexLayout Indexes { get; init; } = IndexLayout.Default;
 
     /// <summary>The type of the <c>data</c> column (<see cref="PayloadType"/>).</summary>
-    public PayloadType Payload { get; init; } = PayloadType.Jsonb;
+    public PayloadType Payload { get; init; } = PayloadType.Bytea;
 
     /// <summary>
     /// Null (the default): one plain table. Otherwise the table is partitioned by range of <c>expires_at</c>, one

@@ -106,9 +106,10 @@ public sealed partial class PostgresPersistenceOptions
     /// <summary>
     /// <c>EB_PG_PAYLOAD_TYPE</c> (<c>jsonb</c>, <c>json</c> or <c>bytea</c>). The type of the events table's
     /// <c>data</c> column when the library creates it (<see cref="RxEventBus.Postgres.PayloadType"/>); an existing
-    /// table whose column has another type is refused. Default: <see cref="PayloadType.Jsonb"/>.
+    /// table whose column has another type is refused (a table made while the default was jsonb needs <c>jsonb</c>
+    /// here). Default: <see cref="PayloadType.Bytea"/>, the cheapest to write.
     /// </summary>
-    public PayloadType PayloadType { get; set; } = PayloadType.Jsonb;
+    public PayloadType PayloadType { get; set; } = PayloadType.Bytea;
 
     /// <summary>
     /// The events table these options name, with the design they ask for (<see cref="Schema"/>, <see cref="Table"/>,

@@ -265,7 +265,7 @@ public sealed class DeadLettersCommandTests(PostgresFixture postgres, ITestOutpu
         await SchemaManager.EnsureSchemaAsync(postgres.DataSource, new EventTable(_schema, table));
         if (refuse13)
         {
-            await ExecuteAsync($"alter table {_schema}.{table} add constraint refused check ((data->>'Number')::int <> 13)");
+            await ExecuteAsync($"alter table {_schema}.{table} add constraint refused check ((convert_from(data, 'UTF8')::jsonb->>'Number')::int <> 13)");
         }
 
         return table;

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 
 namespace RxEventBus.Cli.Tests;
 
-// query and tail over a bytea table, run with the default options (EB_PG_PAYLOAD_TYPE unset, so jsonb): they follow
+// query and tail over a bytea table, run with the default options: they follow
 // the column's actual type, print a JSON payload as JSON and bytes that are not JSON as base64.
 [Collection(SharedPostgres.Name)]
 public sealed class PayloadTypeOutputTests(PostgresFixture postgres, ITestOutputHelper output)

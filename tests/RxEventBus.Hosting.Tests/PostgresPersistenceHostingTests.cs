@@ -155,7 +155,7 @@ public sealed class PostgresPersistenceHostingTests(PostgresFixture database) : 
         await host.StartAsync();
         await host.StopAsync();
 
-        (await Sql.ScalarAsync<string>(database.ConnectionString, $"select string_agg(data->>'Number', ',' order by (data->>'Number')::int) from {_schema}.lifecycle"))
+        (await Sql.ScalarAsync<string>(database.ConnectionString, $"select string_agg(convert_from(data, 'UTF8')::jsonb->>'Number', ',' order by (convert_from(data, 'UTF8')::jsonb->>'Number')::int) from {_schema}.lifecycle"))
             .Should().Be("1,2", "the consumer starts before any hosted service starts and drains after every one has stopped");
     }
 

@@ -206,7 +206,7 @@ public sealed class ConsumerStateTests(PostgresFixture database) : IAsyncLifetim
     public async Task StartAsync_OlderTableLackingColumns_AddsThemLogsItAndWrites()
     {
         await Sql.ExecuteAsync(database.ConnectionString,
-            $"create table {_schema}.older (id uuid primary key, transaction_id uuid, topic text not null, data jsonb not null, occurred_at timestamptz)");
+            $"create table {_schema}.older (id uuid primary key, transaction_id uuid, topic text not null, data bytea not null, occurred_at timestamptz)");
         var consumer = Consumer("older", o => new PostgresPersistenceOptions
         {
             ConnectionString = o.ConnectionString, Schema = o.Schema, Table = o.Table, MaxBatchSize = 1, MaxBatchDelay = o.MaxBatchDelay,

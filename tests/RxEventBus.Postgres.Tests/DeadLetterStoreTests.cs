@@ -38,6 +38,7 @@ public sealed class DeadLetterStoreTests(PostgresFixture database) : IAsyncLifet
             MaxBatchDelay = TimeSpan.FromHours(1),
             AutoDeleteWithTtl = false,
             Serializer = new JsonEventSerializer().MapTopic<Order>("orders").MapTopic<Order>("refunds"),
+            PayloadType = PayloadType.Jsonb, // the check constraints below look inside the payload
         });
         _cleanup.Add(consumer);
         await SchemaManager.EnsureSchemaAsync(database.DataSource, consumer.Table);

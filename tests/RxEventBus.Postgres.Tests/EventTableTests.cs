@@ -53,7 +53,7 @@ public sealed partial class EventTableTests
 
         var names = CreatedNames(table.CreateScript);
 
-        names.Should().HaveCount(11, "three tables, five indexes on the events and two on the dead letters, one sequence");
+        names.Should().HaveCount(10, "three tables, four indexes on the events and two on the dead letters, one sequence");
         names.Should().Contain(table.DeadLettersTable);
         names.Should().OnlyContain(
             n => Encoding.UTF8.GetByteCount(n) <= 63, "PostgreSQL cuts longer identifiers silently, which could make two names one");
@@ -67,7 +67,7 @@ public sealed partial class EventTableTests
             .Concat(CreatedNames(new EventTable("public", "events_dl").CreateScript))
             .ToList();
 
-        names.Should().HaveCount(22).And.OnlyHaveUniqueItems(
+        names.Should().HaveCount(20).And.OnlyHaveUniqueItems(
             "CREATE INDEX IF NOT EXISTS would silently skip an index whose name another table's index holds");
     }
 

@@ -86,18 +86,18 @@ public sealed partial class SchemaManagerTests
     [Fact]
     public async Task VerifySchemaAsync_SecondaryIndexMissing_WarnsAndChangesNothing()
     {
-        var table = await EnsuredThenAsync("unindexed", t => $"DROP INDEX {t.Schema}.unindexed_topic_idx; DROP INDEX {t.Schema}.unindexed_last_failed_at_dl_idx");
+        var table = await EnsuredThenAsync("unindexed", t => $"DROP INDEX {t.Schema}.unindexed_transaction_id_idx; DROP INDEX {t.Schema}.unindexed_last_failed_at_dl_idx");
 
         var report = await SchemaManager.VerifySchemaAsync(fixture.DataSource, table);
 
         report.Warnings.Should().Equal(
             [
-                "index unindexed_topic_idx is missing: writes work, but counting and filtering by topic is slow without it.",
+                "index unindexed_transaction_id_idx is missing: writes work, but finding events by transaction id is slow without it.",
                 "index unindexed_last_failed_at_dl_idx is missing: writes work, but listing the newest dead letters is slow without it.",
             ],
             "writes work without a secondary index, so it is a warning, not an error");
         report.Changes.Should().BeEmpty();
-        (await IndexesAsync(table.Table)).Keys.Should().NotContain("unindexed_topic_idx", "Verify creates nothing");
+        (await IndexesAsync(table.Table)).Keys.Should().NotContain("unindexed_transaction_id_idx", "Verify creates nothing");
     }
 
     [Fact]

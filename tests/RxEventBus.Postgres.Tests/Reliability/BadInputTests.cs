@@ -30,6 +30,9 @@ public sealed class BadInputTests(PostgresFixture database) : IAsyncLifetime
             MaxBatchSize = 100,
             MaxBatchDelay = TimeSpan.FromHours(1),
             Serializer = new JsonEventSerializer().MapTopic<Note>(NastyTopic).MapTopic<Note>("orders"),
+            // The strictest payload type: what jsonb refuses (NUL) must be dead-lettered, not lost (PayloadTypeTests
+            // has the other types).
+            PayloadType = PayloadType.Jsonb,
         });
         _consumer.DeadLetters.Subscribe(d =>
         {

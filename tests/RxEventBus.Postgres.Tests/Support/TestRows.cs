@@ -4,7 +4,8 @@ using NpgsqlTypes;
 namespace RxEventBus.Postgres.Tests.Support;
 
 /// <summary>
-/// Writes events the way the consumer's COPY writer does — binary COPY, payload as UTF-8 JSON into jsonb,
+/// Writes events the way the consumer's COPY writer does — binary COPY, payload as UTF-8 JSON in the table's payload
+/// type (binary COPY does not check it: jsonb's format written into a bytea column would be stored as it came),
 /// UTC times, expires_at = occurred_at + (ttl ?? default ttl) — so the store can be tested without the
 /// write pipeline.
 /// </summary>
@@ -25,7 +26,7 @@ internal static class TestRows
             await writer.WriteAsync(e.Id, NpgsqlDbType.Uuid);
             await WriteNullableAsync(writer, e.TransactionId, NpgsqlDbType.Uuid);
             await writer.WriteAsync(e.Topic, NpgsqlDbType.Text);
-            await writer.WriteAsync(await serializer.SerializeAsync(e, CancellationToken.None), NpgsqlDbType.Jsonb);
+            await writer.WriteAsync(await serializer.SerializeAsync(e, CancellationToken.None), PayloadDbType(table));
             await WriteNullableAsync(writer, e.InitializedAt?.ToUniversalTime(), NpgsqlDbType.TimestampTz);
             await WriteNullableAsync(writer, occurredAt, NpgsqlDbType.TimestampTz);
             await WriteNullableAsync(writer, e.Source, NpgsqlDbType.Text);
@@ -35,6 +36,13 @@ internal static class TestRows
 
         return await writer.CompleteAsync();
     }
+
+    internal static NpgsqlDbType PayloadDbType(EventTable table) => table.Design.Payload switch
+    {
+        PayloadType.Json => NpgsqlDbType.Json,
+        PayloadType.Bytea => NpgsqlDbType.Bytea,
+        _ => NpgsqlDbType.Jsonb,
+    };
 
     internal static async Task<long> CountAsync(NpgsqlDataSource dataSource, EventTable table)
     {
