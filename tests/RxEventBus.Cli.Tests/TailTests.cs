@@ -198,7 +198,7 @@ public sealed class TailTests(PostgresFixture postgres, ITestOutputHelper output
     private Task InsertAsync(string schema, int count, string topic) => Sql.ExecuteAsync(
         postgres.ConnectionString,
         $"INSERT INTO \"{schema}\".events (id, topic, data, occurred_at, source) " +
-        $"SELECT gen_random_uuid(), '{topic}', convert_to(json_build_object('n', n)::text, 'UTF8'), now(), 'sql' FROM generate_series(1, {count}) AS n");
+        $"SELECT gen_random_uuid(), '{topic}', convert_to(jsonb_build_object('n', n)::text, 'UTF8'), now(), 'sql' FROM generate_series(1, {count}) AS n");
 
     private async Task<IReadOnlyList<(Guid Id, string Position)>> RowsAsync(string schema)
     {

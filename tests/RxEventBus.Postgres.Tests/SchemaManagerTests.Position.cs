@@ -94,7 +94,7 @@ public sealed partial class SchemaManagerTests
         await CreateTableAsync(table.QualifiedName, PreviousColumns);
         await ExecuteAsync($"""
             INSERT INTO {table.QualifiedName} (id, topic, data, occurred_at)
-            SELECT gen_random_uuid(), 'orders', convert_to(json_build_object('n', g)::text, 'UTF8'), now() FROM generate_series(1, {OldRows}) g
+            SELECT gen_random_uuid(), 'orders', convert_to(jsonb_build_object('n', g)::text, 'UTF8'), now() FROM generate_series(1, {OldRows}) g
             """);
         var fileNode = await FileNodeAsync(table);
 

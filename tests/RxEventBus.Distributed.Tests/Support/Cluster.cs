@@ -77,7 +77,7 @@ public sealed class TestDatabase(EmbeddedPostgres server, string name)
         await connection.OpenAsync();
         await using var insert = new NpgsqlCommand(
             $"INSERT INTO {Table.QualifiedName} (id, topic, data) " +
-            "SELECT gen_random_uuid(), @topic, convert_to(json_build_object('n', n)::text, 'UTF8') FROM generate_series(1, @count) AS n",
+            "SELECT gen_random_uuid(), @topic, convert_to(jsonb_build_object('n', n)::text, 'UTF8') FROM generate_series(1, @count) AS n",
             connection);
         insert.Parameters.AddWithValue("topic", topic);
         insert.Parameters.AddWithValue("count", count);

@@ -74,7 +74,7 @@ internal static class Tailed
                 "-X", "-q", "-v", "ON_ERROR_STOP=1",
                 "-h", "127.0.0.1", "-p", cluster.Server.Port.ToString(CultureInfo.InvariantCulture), "-U", "postgres", "-d", database.Name,
                 "-c", "BEGIN",
-                "-c", $"INSERT INTO {database.Table.QualifiedName} (id, topic, data) SELECT gen_random_uuid(), '{topic}', convert_to(json_build_object('n', n)::text, 'UTF8') FROM generate_series(1, {count}) AS n",
+                "-c", $"INSERT INTO {database.Table.QualifiedName} (id, topic, data) SELECT gen_random_uuid(), '{topic}', convert_to(jsonb_build_object('n', n)::text, 'UTF8') FROM generate_series(1, {count}) AS n",
                 "-c", string.Create(CultureInfo.InvariantCulture, $"SELECT pg_sleep({hold.TotalSeconds})"),
                 "-c", "COMMIT",
             ],

@@ -445,7 +445,7 @@ public sealed class EventSubscriptionTests(PostgresFixture fixture) : IAsyncLife
         await using var insert = new NpgsqlCommand(
             $"""
             INSERT INTO {_table.QualifiedName} (id, topic, data)
-            SELECT gen_random_uuid(), $1, convert_to(json_build_object('N', g)::text, 'UTF8') FROM generate_series($2::int, $3::int) g ORDER BY g
+            SELECT gen_random_uuid(), $1, convert_to(jsonb_build_object('N', g)::text, 'UTF8') FROM generate_series($2::int, $3::int) g ORDER BY g
             """,
             connection,
             transaction);
