@@ -18,7 +18,7 @@ internal static class CatchUpMode
 
     internal static async Task<int> RunAsync(BenchDatabase database, BenchSettings settings)
     {
-        var table = await database.FreshTableAsync("bench_catchup");
+        var table = await database.FreshTableAsync("bench_catchup", settings.Design);
         var count = settings.Events;
         var options = RxEventBusEndToEnd.Options(database, table, settings, TimeSpan.FromMilliseconds(settings.BatchDelayMs));
         Console.WriteLine($"writing {count:N0} events with the consumer {RxEventBusEndToEnd.Describe(options)} …");
