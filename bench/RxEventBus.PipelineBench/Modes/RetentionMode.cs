@@ -24,7 +24,7 @@ internal static class RetentionMode
         var expired = settings.Events;
         var live = Math.Max(1, expired / 10);
         Console.WriteLine(string.Create(Invariant,
-            $"retention: {expired:N0} expired + {live:N0} live rows, cleaned by DELETE (plain table) and by DROP (one-hour partitions), while a writer inserts batches of {WriterBatch:N0}"));
+            $"retention: {expired:N0} expired + {live:N0} live rows, cleaned by DELETE (plain table) and by DROP (one-hour partitions), while a writer inserts batches of {WriterBatch:N0}; IndexLayout {settings.Layout}, PayloadType {settings.Payload}"));
         var results = new Dictionary<string, List<double>> { ["delete"] = [], ["drop"] = [] };
         for (var run = 1; run <= settings.Runs; run++)
         {
