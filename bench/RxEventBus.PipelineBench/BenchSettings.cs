@@ -73,7 +73,11 @@ internal sealed class BenchSettings
           --warmup-seconds N                 live mode: publishing before the measured seconds, default 2
           --layout default|full|minimal      the index layout of our table wherever a mode creates it
                                              (IndexLayout), default default
-          --payload jsonb                    the data column's type (PayloadType); only jsonb for now
+          --payload jsonb|json|bytea         the data column's type (PayloadType) of our table wherever a mode
+                                             creates it; every contender writing into it sends that type
+                                             (the same UTF-8 JSON bytes), d-pre12's table has it too, and
+                                             throughput checks each table's column and a stored payload;
+                                             default: the library's (EventTableDesign.Default)
           --slice N                          sustained mode: rows per reported slice, default 1000000
           --keep                             sustained and queries modes: leave the table in place at the end
                                              (useful with --database-url: queries --table can then read it)
@@ -102,7 +106,10 @@ internal sealed class BenchSettings
     // Issue 13: the design of our table wherever a mode creates it (and what (d)'s consumer is told it is).
     internal IndexLayout Layout { get; private set; } = IndexLayout.Default;
 
-    internal PayloadType Payload { get; private set; } = PayloadType.Jsonb;
+    // The library's default unless --payload names one: the harness assumes no particular default.
+    internal PayloadType Payload { get; private set; } = EventTableDesign.Default.Payload;
+
+    internal string PayloadName => Payload.ToString().ToLowerInvariant();
 
     internal EventTableDesign Design => new() { Indexes = Layout, Payload = Payload };
 
@@ -261,10 +268,13 @@ internal sealed class BenchSettings
                     };
                     break;
                 case "--payload":
-                    // The raw COPY contenders write data as jsonb (CopyRows); json and bytea come when they can write those.
-                    settings.Payload = value == "jsonb"
-                        ? PayloadType.Jsonb
-                        : throw new ArgumentException($"--payload must be jsonb for now, not '{value}'.");
+                    settings.Payload = value switch
+                    {
+                        "jsonb" => PayloadType.Jsonb,
+                        "json" => PayloadType.Json,
+                        "bytea" => PayloadType.Bytea,
+                        _ => throw new ArgumentException($"--payload must be jsonb, json or bytea, not '{value}'."),
+                    };
                     break;
                 case "--slice": settings.Slice = Positive(name, value); break;
                 case "--query-runs": settings.QueryRuns = Positive(name, value); break;

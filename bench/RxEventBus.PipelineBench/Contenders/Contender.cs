@@ -18,6 +18,9 @@ internal abstract class Contender : IAsyncDisposable
     // False for the stage-isolation contenders that write nothing: their count is checked on the bus instead.
     internal virtual bool WritesRows => true;
 
+    // The type its table's data column has, and each payload it writes: our table's (--payload); a-seed's own.
+    internal virtual string DataColumnType => CopyRows.ColumnType(Context.Table.Design.Payload);
+
     protected ContenderContext Context { get; }
 
     // Changes to the fresh table a diagnostic contender needs, before anything is timed.
@@ -43,4 +46,7 @@ internal sealed record ContenderContext(BenchDatabase Database, EventTable Table
     internal NpgsqlDataSource DataSource => Database.DataSource;
 
     internal string CopyCommand => CopyRows.CopyCommand(Table);
+
+    // The data column's type in our table: the one the table was created with (--payload).
+    internal NpgsqlTypes.NpgsqlDbType DataType => CopyRows.DataType(Table.Design.Payload);
 }

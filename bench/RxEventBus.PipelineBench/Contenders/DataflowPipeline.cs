@@ -26,7 +26,7 @@ internal sealed class DataflowPipeline(ContenderContext context) : Contender(con
         var batch = new BatchBlock<BenchRow>(settings.BatchSize, new GroupingDataflowBlockOptions { BoundedCapacity = settings.BatchSize });
         var write = new ActionBlock<BenchRow[]>(
             async rows => Interlocked.Add(ref written, (long)await CopyRows.CopyBatchAsync(
-                Context.DataSource, Context.CopyCommand, rows, Values, RowWriting.Sync, CancellationToken.None)),
+                Context.DataSource, Context.CopyCommand, Context.DataType, rows, Values, RowWriting.Sync, CancellationToken.None)),
             new ExecutionDataflowBlockOptions { BoundedCapacity = settings.PoolSize, MaxDegreeOfParallelism = settings.PoolSize });
         var link = new DataflowLinkOptions { PropagateCompletion = true };
         using var _ = buffer.LinkTo(map, link);

@@ -139,6 +139,7 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
             await CopyRows.CopyBatchAsync(
                 Context.DataSource,
                 Context.CopyCommand,
+                Context.DataType,
                 rows,
                 static r => new RowValues(r.Event, r.Data, r.InitializedAt, r.OccurredAt, r.ExpiresAt),
                 writer == PrototypeWriter.Sync ? RowWriting.Sync : RowWriting.Async,

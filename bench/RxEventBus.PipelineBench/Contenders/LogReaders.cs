@@ -14,12 +14,17 @@ namespace RxEventBus.PipelineBench.Contenders;
 // show what each part of the per-event work costs.
 internal static class LogReaders
 {
-    // The columns of PostgresLogSession's page query, in its order; data as text, as it reads it.
+    // The columns of PostgresLogSession's page query, in its order; data as text (json, jsonb), or as its bytes
+    // in a bytea table (as text it would come as hex, twice the bytes, and a reader would have to decode it).
     internal const string Columns = "tx, position, id, transaction_id, topic, data::text, initialized_at, occurred_at, source, ttl";
+
+    internal const string ByteaColumns = "tx, position, id, transaction_id, topic, data, initialized_at, occurred_at, source, ttl";
+
+    private static string ColumnsOf(EventTable table) => table.Design.Payload == PayloadType.Bytea ? ByteaColumns : Columns;
 
     internal static string Describe(string key, int pageSize) => key switch
     {
-        "raw" => $"SELECT {Columns} FROM t ORDER BY tx, position: one statement, NpgsqlDataReader, every column read",
+        "raw" => $"SELECT {Columns} FROM t ORDER BY tx, position: one statement, NpgsqlDataReader, every column read (data as bytes in a bytea table)",
         "raw-parse" => "raw, plus JsonSerializer.Deserialize<JsonElement> of each row's data (what a raw reader pays to get (sub)'s payload)",
         "sub" => $"EventSubscription.ReadAsync from Beginning, JsonEventSerializer (payload as JsonElement), PageSize {pageSize}",
         "sub-named" => $"sub with a new Name per run (leader lock, a checkpoint stored every 1,000 events), PageSize {pageSize}",
@@ -44,7 +49,7 @@ internal static class LogReaders
         _ => throw new ArgumentException($"Unknown reader '{key}'."),
     };
 
-    internal static string RawQuery(EventTable table) => $"SELECT {Columns} FROM {table.QualifiedName} ORDER BY tx, position";
+    internal static string RawQuery(EventTable table) => $"SELECT {ColumnsOf(table)} FROM {table.QualifiedName} ORDER BY tx, position";
 
     private static async Task<(long Count, Guid Last)> RawAsync(NpgsqlDataSource dataSource, EventTable table, long? limit, bool parse)
     {
@@ -55,6 +60,7 @@ internal static class LogReaders
         long count = 0;
         long checksum = 0;
         var last = Guid.Empty;
+        var bytes = table.Design.Payload == PayloadType.Bytea;
         while (await reader.ReadAsync())
         {
             var tx = reader.GetFieldValue<ulong>(0);
@@ -62,18 +68,20 @@ internal static class LogReaders
             last = reader.GetGuid(2);
             Guid? transactionId = reader.IsDBNull(3) ? null : reader.GetGuid(3);
             var topic = reader.GetString(4);
-            var data = reader.GetString(5);
+            var text = bytes ? null : reader.GetString(5);
+            var utf8 = bytes ? reader.GetFieldValue<byte[]>(5) : null;
             DateTime? initializedAt = reader.IsDBNull(6) ? null : reader.GetDateTime(6);
             DateTime? occurredAt = reader.IsDBNull(7) ? null : reader.GetDateTime(7);
             var source = reader.IsDBNull(8) ? null : reader.GetString(8);
             TimeSpan? ttl = reader.IsDBNull(9) ? null : reader.GetFieldValue<TimeSpan>(9);
             if (parse)
             {
-                checksum += JsonSerializer.Deserialize<JsonElement>(data).ValueKind == JsonValueKind.Object ? 1 : 0;
+                var element = utf8 is null ? JsonSerializer.Deserialize<JsonElement>(text!) : JsonSerializer.Deserialize<JsonElement>(utf8);
+                checksum += element.ValueKind == JsonValueKind.Object ? 1 : 0;
             }
 
             // Every value is used, so none of the reads can be skipped.
-            checksum += (long)tx + position + topic.Length + data.Length + (source?.Length ?? 0) + (transactionId.HasValue ? 1 : 0) +
+            checksum += (long)tx + position + topic.Length + (text?.Length ?? utf8!.Length) + (source?.Length ?? 0) + (transactionId.HasValue ? 1 : 0) +
                 (initializedAt?.Ticks ?? 0) + (occurredAt?.Ticks ?? 0) + (ttl?.Ticks ?? 0);
             count++;
         }

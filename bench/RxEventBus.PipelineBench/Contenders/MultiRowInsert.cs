@@ -70,7 +70,7 @@ internal sealed class MultiRowInsert(ContenderContext context) : Contender(conte
             $"INSERT INTO {Context.Table.QualifiedName} ({EventTable.Columns}) VALUES {values} ON CONFLICT DO NOTHING", _connection);
         NpgsqlDbType[] types =
         [
-            NpgsqlDbType.Uuid, NpgsqlDbType.Uuid, NpgsqlDbType.Text, NpgsqlDbType.Jsonb, NpgsqlDbType.TimestampTz,
+            NpgsqlDbType.Uuid, NpgsqlDbType.Uuid, NpgsqlDbType.Text, Context.DataType, NpgsqlDbType.TimestampTz,
             NpgsqlDbType.TimestampTz, NpgsqlDbType.Text, NpgsqlDbType.Interval, NpgsqlDbType.TimestampTz,
         ];
         for (var r = 0; r < rows; r++)

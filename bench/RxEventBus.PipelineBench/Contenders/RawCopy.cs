@@ -38,7 +38,7 @@ internal sealed class RawCopy(ContenderContext context, RowWriting writing, bool
         for (var offset = 0; offset < rows.Length; offset += BatchSize)
         {
             var batch = new ArraySegment<BenchRow>(rows, offset, Math.Min(BatchSize, rows.Length - offset));
-            written += await CopyRows.CopyBatchAsync(Context.DataSource, Context.CopyCommand, batch, Values, writing, CancellationToken.None);
+            written += await CopyRows.CopyBatchAsync(Context.DataSource, Context.CopyCommand, Context.DataType, batch, Values, writing, CancellationToken.None);
         }
 
         return (long)written;

@@ -16,6 +16,9 @@ internal sealed class SeedLayoutCopy(ContenderContext context) : Contender(conte
 
     internal override string Key => "a-seed";
 
+    // The seed's layout, whatever --payload says.
+    internal override string DataColumnType => "bytea";
+
     internal override string Description =>
         "raw binary COPY as (a), into the seed's table layout: data bytea, times bigint, B-trees on occurred_at, topic, transaction_id";
 

@@ -122,6 +122,51 @@ internal sealed class BenchDatabase : IAsyncDisposable
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
+    // What the data column of `table` is and holds, checked against `columnType` (jsonb, json or bytea) after a
+    // contender wrote `sample` into it: null when the column is of that type (information_schema), the stored
+    // value is too (pg_typeof) and it is the sample's payload (bytea and json: the same bytes; jsonb: the same
+    // JSON value); otherwise what differs. A contender that ignored --payload fails here, even where the server
+    // took what it sent (jsonb's version byte and text are valid bytea).
+    internal async Task<string?> CheckDataAsync(EventTable table, string columnType, BenchRow sample)
+    {
+        if (await DataColumnTypeAsync(table) is var found && found != columnType)
+        {
+            return $"its data column is {found ?? "missing"}, not {columnType}";
+        }
+
+        var same = columnType switch
+        {
+            "bytea" => "data = convert_to($2, 'UTF8')",
+            "json" => "data::text = $2",
+            _ => "data = $2::jsonb",
+        };
+        await using (var command = DataSource.CreateCommand($"SELECT pg_typeof(data)::text, {same} FROM {table.QualifiedName} WHERE id = $1"))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = sample.Event.Id });
+            command.Parameters.Add(new NpgsqlParameter { Value = System.Text.Encoding.UTF8.GetString(sample.Data) });
+            await using var reader = await command.ExecuteReaderAsync();
+            if (!await reader.ReadAsync())
+            {
+                return $"event {sample.Event.Id} is not in it";
+            }
+
+            var stored = reader.GetString(0);
+            return stored != columnType ? $"event {sample.Event.Id}'s data is {stored}, not {columnType}"
+                : !reader.GetBoolean(1) ? $"event {sample.Event.Id}'s data is not the payload it was given as {columnType}"
+                : null;
+        }
+    }
+
+    // The data column's type as information_schema names it (jsonb, json, bytea), null when there is none.
+    internal async Task<string?> DataColumnTypeAsync(EventTable table)
+    {
+        await using var command = DataSource.CreateCommand(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'data'");
+        command.Parameters.Add(new NpgsqlParameter { Value = table.Schema });
+        command.Parameters.Add(new NpgsqlParameter { Value = table.Table });
+        return await command.ExecuteScalarAsync() as string;
+    }
+
     internal async Task<long> LongAsync(string sql)
     {
         await using var command = DataSource.CreateCommand(sql);

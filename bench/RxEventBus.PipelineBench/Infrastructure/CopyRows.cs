@@ -23,9 +23,29 @@ internal static class CopyRows
     internal static string CopyCommand(EventTable table) =>
         $"COPY {table.QualifiedName} ({EventTable.Columns}) FROM STDIN (FORMAT BINARY)";
 
+    // The data column's NpgsqlDbType for the table's payload type, as CopyWriter picks it: the same UTF-8 JSON
+    // bytes go out whatever the type. A payload type this harness does not know is refused, never written as jsonb.
+    internal static NpgsqlDbType DataType(PayloadType payload) => payload switch
+    {
+        PayloadType.Jsonb => NpgsqlDbType.Jsonb,
+        PayloadType.Json => NpgsqlDbType.Json,
+        PayloadType.Bytea => NpgsqlDbType.Bytea,
+        _ => throw new NotSupportedException($"The harness cannot write payload type {payload}: jsonb, json or bytea."),
+    };
+
+    // The data column's SQL type for the payload type (EventTable.CreateScript's; PreIssue12Table uses it too).
+    internal static string ColumnType(PayloadType payload) => payload switch
+    {
+        PayloadType.Jsonb => "jsonb",
+        PayloadType.Json => "json",
+        PayloadType.Bytea => "bytea",
+        _ => throw new NotSupportedException($"The harness cannot write payload type {payload}: jsonb, json or bytea."),
+    };
+
     internal static async Task<ulong> CopyBatchAsync<TRow>(
         NpgsqlDataSource dataSource,
         string copyCommand,
+        NpgsqlDbType dataType,
         IReadOnlyList<TRow> rows,
         Func<TRow, RowValues> values,
         RowWriting writing,
@@ -43,14 +63,14 @@ internal static class CopyRows
             {
                 for (var i = 0; i < rows.Count; i++)
                 {
-                    WriteRow(importer, values(rows[i]));
+                    WriteRow(importer, values(rows[i]), dataType);
                 }
             }
             else
             {
                 for (var i = 0; i < rows.Count; i++)
                 {
-                    await WriteRowAsync(importer, values(rows[i]), cancellationToken).ConfigureAwait(false);
+                    await WriteRowAsync(importer, values(rows[i]), dataType, cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -62,15 +82,15 @@ internal static class CopyRows
     }
 
     // The prototype of the recommended CopyWriter change: the same values, the same NpgsqlDbTypes, the same
-    // order as CopyWriter.WriteRowAsync, through the synchronous API.
-    internal static void WriteRow(NpgsqlBinaryImporter importer, in RowValues row)
+    // order as CopyWriter.WriteRowAsync, through the synchronous API. `dataType`: DataType(the table's payload).
+    internal static void WriteRow(NpgsqlBinaryImporter importer, in RowValues row, NpgsqlDbType dataType)
     {
         var @event = row.Event;
         importer.StartRow();
         importer.Write(@event.Id, NpgsqlDbType.Uuid);
         WriteNullable(importer, @event.TransactionId, NpgsqlDbType.Uuid);
         importer.Write(@event.Topic, NpgsqlDbType.Text);
-        importer.Write(row.Data, NpgsqlDbType.Jsonb);
+        importer.Write(row.Data, dataType);
         WriteNullable(importer, row.InitializedAt, NpgsqlDbType.TimestampTz);
         WriteNullable(importer, row.OccurredAt, NpgsqlDbType.TimestampTz);
         if (@event.Source is null)
@@ -87,14 +107,14 @@ internal static class CopyRows
     }
 
     // A line-for-line copy of CopyWriter.WriteRowAsync (src/RxEventBus.Postgres/Pipeline/CopyWriter.cs).
-    internal static async Task WriteRowAsync(NpgsqlBinaryImporter importer, RowValues row, CancellationToken cancellationToken)
+    internal static async Task WriteRowAsync(NpgsqlBinaryImporter importer, RowValues row, NpgsqlDbType dataType, CancellationToken cancellationToken)
     {
         var @event = row.Event;
         await importer.StartRowAsync(cancellationToken).ConfigureAwait(false);
         await importer.WriteAsync(@event.Id, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
         await WriteNullableAsync(importer, @event.TransactionId, NpgsqlDbType.Uuid, cancellationToken).ConfigureAwait(false);
         await importer.WriteAsync(@event.Topic, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-        await importer.WriteAsync(row.Data, NpgsqlDbType.Jsonb, cancellationToken).ConfigureAwait(false);
+        await importer.WriteAsync(row.Data, dataType, cancellationToken).ConfigureAwait(false);
         await WriteNullableAsync(importer, row.InitializedAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
         await WriteNullableAsync(importer, row.OccurredAt, NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
         if (@event.Source is null)

@@ -18,7 +18,7 @@ internal static class CatchUpMode
 
     internal static async Task<int> RunAsync(BenchDatabase database, BenchSettings settings)
     {
-        var table = await database.FreshTableAsync("bench_catchup");
+        var table = await database.FreshTableAsync("bench_catchup", settings.Design);
         var count = settings.Events;
         var options = RxEventBusEndToEnd.Options(database, table, settings, TimeSpan.FromMilliseconds(settings.BatchDelayMs));
         Console.WriteLine($"writing {count:N0} events with the consumer {RxEventBusEndToEnd.Describe(options)} …");
@@ -42,8 +42,9 @@ internal static class CatchUpMode
         var transactions = await database.ScalarAsync($"SELECT count(DISTINCT tx) FROM {table.QualifiedName}");
         var tableSize = await database.ScalarAsync($"SELECT pg_size_pretty(pg_table_size('{table.QualifiedName}'))");
         var indexSize = await database.ScalarAsync($"SELECT pg_size_pretty(pg_relation_size('\"{table.Schema}\".\"{table.Table}_tx_position_idx\"'))");
+        var dataType = await database.DataColumnTypeAsync(table);
         Console.WriteLine(string.Create(Invariant,
-            $"written in {writing.Elapsed.TotalSeconds:F1} s, then VACUUM ANALYZE: {stored:N0} rows, {transactions} transactions, table {tableSize}, (tx, position) index {indexSize}"));
+            $"written in {writing.Elapsed.TotalSeconds:F1} s, then VACUUM ANALYZE: {stored:N0} rows, {transactions} transactions, table {tableSize}, (tx, position) index {indexSize}, data column {dataType}"));
         Console.WriteLine($"raw query plan: {await PlanAsync(database, LogReaders.RawQuery(table))}");
 
         // Untimed, once per reader: the JIT's first tiers and the first connections are not what is measured.

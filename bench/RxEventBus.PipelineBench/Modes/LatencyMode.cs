@@ -16,7 +16,7 @@ internal static class LatencyMode
 
     internal static async Task<int> RunAsync(BenchDatabase database, BenchSettings settings)
     {
-        var table = await database.FreshTableAsync("bench_latency");
+        var table = await database.FreshTableAsync("bench_latency", settings.Design);
         var commitTimestamps = await database.ScalarAsync("SHOW track_commit_timestamp") == "on";
         if (!commitTimestamps)
         {

@@ -30,7 +30,7 @@ internal static class LiveMode
         var commitTimestamps = await database.ScalarAsync("SHOW track_commit_timestamp") == "on";
         var warmUp = settings.Rate * settings.WarmUpSeconds;
         var measured = settings.Rate * settings.Seconds;
-        var options = RxEventBusEndToEnd.Options(database, new EventTable("bench_live", "events"), settings, TimeSpan.FromMilliseconds(settings.LatencyDelayMs));
+        var options = RxEventBusEndToEnd.Options(database, new EventTable("bench_live", "events", settings.Design), settings, TimeSpan.FromMilliseconds(settings.LatencyDelayMs));
         Console.WriteLine($"per run and variant: {warmUp:N0} events of warm-up then {measured:N0} measured, at {settings.Rate:N0}/s; consumer {RxEventBusEndToEnd.Describe(options)}");
         Console.WriteLine($"subscriber: another process (dotnet {Path.GetFileName(typeof(LiveMode).Assembly.Location)} --mode subscriber), EventSubscription from End, " +
             $"the library's defaults (PageSize {new EventSubscriptionOptions().PageSize}, MinPollInterval {new EventSubscriptionOptions().MinPollInterval.TotalMilliseconds} ms, " +
@@ -88,13 +88,13 @@ internal static class LiveMode
 
     private static async Task<LiveResult> MeasureAsync(BenchDatabase database, BenchSettings settings, bool notify, bool commitTimestamps, int warmUp, int measured)
     {
-        var table = await database.FreshTableAsync("bench_live");
+        var table = await database.FreshTableAsync("bench_live", settings.Design);
         var total = warmUp + measured;
         var received = new ConcurrentDictionary<Guid, long>();
         var subscriberStats = "n/a";
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var allReceived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var child = StartSubscriber(database, table, total);
+        using var child = StartSubscriber(database, table, settings, total);
         var stderr = child.StandardError.ReadToEndAsync();
         var stdout = Task.Run(async () =>
         {
@@ -236,7 +236,7 @@ internal static class LiveMode
     }
 
     // `dotnet <this dll>`: the harness itself, from the same build, in its subscriber mode.
-    private static Process StartSubscriber(BenchDatabase database, EventTable table, int count)
+    private static Process StartSubscriber(BenchDatabase database, EventTable table, BenchSettings settings, int count)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
@@ -247,7 +247,7 @@ internal static class LiveMode
         foreach (var argument in new[]
         {
             typeof(LiveMode).Assembly.Location, "--mode", "subscriber", "--database-url", database.ConnectionString,
-            "--table", $"{table.Schema}.{table.Table}", "--count", count.ToString(Invariant),
+            "--table", $"{table.Schema}.{table.Table}", "--count", count.ToString(Invariant), "--payload", settings.PayloadName,
         })
         {
             start.ArgumentList.Add(argument);

@@ -20,7 +20,7 @@ internal static class MemoryMode
         var exitCode = 0;
         foreach (var count in settings.MemoryEvents)
         {
-            var table = await database.FreshTableAsync("bench_memory");
+            var table = await database.FreshTableAsync("bench_memory", settings.Design);
             await database.SlowDownAsync(table, settings.SlowMs);
             var options = RxEventBusEndToEnd.Options(database, table, settings, TimeSpan.FromMilliseconds(settings.BatchDelayMs));
             Measurement measurement;
@@ -69,7 +69,7 @@ internal static class MemoryMode
         }
 
         Console.WriteLine();
-        Console.WriteLine("options: " + RxEventBusEndToEnd.Describe(RxEventBusEndToEnd.Options(database, new EventTable("bench_memory", "events"), settings, TimeSpan.FromMilliseconds(settings.BatchDelayMs))));
+        Console.WriteLine("options: " + RxEventBusEndToEnd.Describe(RxEventBusEndToEnd.Options(database, new EventTable("bench_memory", "events", settings.Design), settings, TimeSpan.FromMilliseconds(settings.BatchDelayMs))));
         Console.WriteLine($"bound (docs/persistence.md): BufferSize + (PoolSize + 1) × MaxBatchSize = {settings.BufferSize + ((settings.PoolSize + 1) * settings.BatchSize):N0} events");
         return exitCode;
     }

@@ -35,7 +35,12 @@ internal static class QueryMode
         {
             var parts = existing.Split('.');
             table = new EventTable(parts[0], parts[1], settings.Design);
-            Console.WriteLine($"querying the existing table {table.QualifiedName} (--table), as IndexLayout {settings.Layout}");
+            Console.WriteLine($"querying the existing table {table.QualifiedName} (--table), as IndexLayout {settings.Layout}, PayloadType {settings.Payload}");
+            if (await database.DataColumnTypeAsync(table) is var found && found != CopyRows.ColumnType(settings.Payload))
+            {
+                Console.WriteLine($"the table's data column is {found ?? "missing"}, not {CopyRows.ColumnType(settings.Payload)}: pass the --payload it was made with");
+                return 1;
+            }
         }
         else
         {
@@ -154,9 +159,10 @@ internal static class QueryMode
 
     private static async Task FillAsync(BenchDatabase database, EventTable table, int count)
     {
-        Console.WriteLine($"filling {table.QualifiedName} (IndexLayout {table.Design.Indexes}) with {count:N0} events by raw binary COPY, {BatchSize:N0} a transaction …");
+        Console.WriteLine($"filling {table.QualifiedName} (IndexLayout {table.Design.Indexes}, PayloadType {table.Design.Payload}) with {count:N0} events by raw binary COPY, {BatchSize:N0} a transaction …");
         var clock = Stopwatch.StartNew();
         var copy = CopyRows.CopyCommand(table);
+        var dataType = CopyRows.DataType(table.Design.Payload);
         var start = DateTimeOffset.UtcNow;
         var batch = new BenchRow[BatchSize];
         var transactionId = Guid.Empty;
@@ -175,7 +181,7 @@ internal static class QueryMode
                 batch[j] = Workload.Map(Workload.CreateEvent(i, at) with { Topic = Topics[i % Topics.Length], TransactionId = transactionId });
             }
 
-            await CopyRows.CopyBatchAsync(database.DataSource, copy, new ArraySegment<BenchRow>(batch, 0, n), Values, RowWriting.Sync, CancellationToken.None);
+            await CopyRows.CopyBatchAsync(database.DataSource, copy, dataType, new ArraySegment<BenchRow>(batch, 0, n), Values, RowWriting.Sync, CancellationToken.None);
         }
 
         Console.WriteLine(string.Create(Invariant, $"filled in {clock.Elapsed.TotalSeconds:F1} s ({count / clock.Elapsed.TotalSeconds:N0} rows/s; {Topics.Length} topics, {EventsPerTransaction} events per transaction id)"));

@@ -24,14 +24,14 @@ internal static class RetentionMode
         var expired = settings.Events;
         var live = Math.Max(1, expired / 10);
         Console.WriteLine(string.Create(Invariant,
-            $"retention: {expired:N0} expired + {live:N0} live rows, cleaned by DELETE (plain table) and by DROP (one-hour partitions), while a writer inserts batches of {WriterBatch:N0}"));
+            $"retention: {expired:N0} expired + {live:N0} live rows, cleaned by DELETE (plain table) and by DROP (one-hour partitions), while a writer inserts batches of {WriterBatch:N0}; IndexLayout {settings.Layout}, PayloadType {settings.Payload}"));
         var results = new Dictionary<string, List<double>> { ["delete"] = [], ["drop"] = [] };
         for (var run = 1; run <= settings.Runs; run++)
         {
             string[] order = run % 2 == 1 ? ["delete", "drop"] : ["drop", "delete"];
             foreach (var kind in order)
             {
-                var ms = await CleanAsync(database, kind == "drop", expired, live, run);
+                var ms = await CleanAsync(database, settings.Design, kind == "drop", expired, live, run);
                 if (ms < 0)
                 {
                     return 1;
@@ -49,7 +49,7 @@ internal static class RetentionMode
     }
 
     // Returns the cleanup's time in ms, or -1 when the rows left are not the live ones.
-    private static async Task<double> CleanAsync(BenchDatabase database, bool partitioned, long expired, long live, int run)
+    private static async Task<double> CleanAsync(BenchDatabase database, EventTableDesign design, bool partitioned, long expired, long live, int run)
     {
         // The cleanup's clock is the start of the current hour, and every expired row expires before it: the whole
         // N rows are in partitions whose range has passed, so DELETE and DROP remove the same rows.
@@ -57,7 +57,7 @@ internal static class RetentionMode
         var now = new DateTimeOffset(wall.Year, wall.Month, wall.Day, wall.Hour, 0, 0, TimeSpan.Zero);
         var schema = partitioned ? "bench_retention_drop" : "bench_retention_delete";
         await database.ExecuteAsync($"DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
-        var table = new EventTable(schema, "events", new EventTableDesign { PartitionInterval = partitioned ? TimeSpan.FromHours(1) : null });
+        var table = new EventTable(schema, "events", design with { PartitionInterval = partitioned ? TimeSpan.FromHours(1) : null });
         await SchemaManager.EnsureSchemaAsync(database.DataSource, table);
         if (partitioned)
         {

@@ -13,7 +13,7 @@ internal static class SubscriberMode
     internal static async Task<int> RunAsync(BenchSettings settings)
     {
         var parts = settings.SubscriberTable!.Split('.');
-        var table = new EventTable(parts[0], parts[1]);
+        var table = new EventTable(parts[0], parts[1], settings.Design);
         await using var dataSource = Npgsql.NpgsqlDataSource.Create(DatabaseUrl.ToConnectionString(settings.DatabaseUrl!));
         await using var subscription = new EventSubscription(
             dataSource, table, new JsonEventSerializer(), new EventSubscriptionOptions { From = SubscriptionStart.End });

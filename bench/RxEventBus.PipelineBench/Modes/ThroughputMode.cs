@@ -16,7 +16,7 @@ internal static class ThroughputMode
         Console.WriteLine($"generating {settings.Events:N0} events …");
         var workload = Workload.Generate(settings.Events);
         Console.WriteLine($"payload: {workload.MeanPayloadBytes:F1} bytes of JSON on average, e.g. {System.Text.Encoding.UTF8.GetString(workload.Rows[0].Data)}");
-        Console.WriteLine($"our table: IndexLayout {settings.Layout}, PayloadType {settings.Payload} (a-seed and d-pre12 have tables of their own)");
+        Console.WriteLine($"our table: IndexLayout {settings.Layout}, PayloadType {settings.Payload} (a-seed has a table of its own, data bytea; d-pre12's is the table of before issue 12 with this data type)");
         Console.WriteLine();
 
         var results = settings.Contenders.ToDictionary(k => k, _ => new List<Measurement>());
@@ -61,6 +61,11 @@ internal static class ThroughputMode
                     failures.Add($"run {run}, {key}: {stored:N0} rows stored (expected {expected:N0}), {seen:N0} events seen through (expected {workload.Count:N0})");
                 }
 
+                if (contender.WritesRows && await database.CheckDataAsync(table, contender.DataColumnType, workload.Rows[0]) is { } wrongData)
+                {
+                    failures.Add($"run {run}, {key}: {wrongData}");
+                }
+
                 await database.DropAsync(table);
                 results[key].Add(measurement);
                 Console.WriteLine(string.Create(Invariant,
@@ -96,13 +101,14 @@ internal static class ThroughputMode
         if (failures.Count != 0)
         {
             Console.WriteLine();
-            Console.WriteLine("ROW COUNT MISMATCH:");
+            Console.WriteLine("ROW COUNT OR DATA MISMATCH:");
             failures.ForEach(f => Console.WriteLine("  " + f));
             return 1;
         }
 
         Console.WriteLine();
         Console.WriteLine($"row counts: every contender stored exactly {workload.Count:N0} rows in every run");
+        Console.WriteLine($"data column: {settings.PayloadName} in every writing contender's table (a-seed: bytea), the first event's payload stored as given");
         return 0;
     }
 
