@@ -37,9 +37,9 @@ public sealed class PipelineBenchSmokeTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData("default", "events_expires_at_idx USING brin (expires_at); events_occurred_at_idx USING btree (occurred_at); events_pkey USING btree (id); events_topic_idx USING btree (topic); events_transaction_id_idx USING btree (transaction_id) WHERE (transaction_id IS NOT NULL); events_tx_position_idx")]
+    [InlineData("default", "events_expires_at_idx USING brin (expires_at) WITH (autosummarize='on'); events_occurred_at_idx USING btree (occurred_at); events_pkey USING btree (id); events_transaction_id_idx USING btree (transaction_id) WHERE (transaction_id IS NOT NULL); events_tx_position_idx")]
     [InlineData("full", "events_expires_at_idx USING btree (expires_at); events_occurred_at_idx USING btree (occurred_at); events_pkey USING btree (id); events_topic_idx USING btree (topic); events_transaction_id_idx USING btree (transaction_id); events_tx_position_idx")]
-    [InlineData("minimal", "events_expires_at_idx USING brin (expires_at); events_pkey USING btree (id); events_tx_position_idx")]
+    [InlineData("minimal", "events_expires_at_idx USING brin (expires_at) WITH (autosummarize='on'); events_pkey USING btree (id); events_tx_position_idx")]
     public async Task Sustained_SmallSlices_ReportsEverySliceAndSizesOfTheLayoutsTable(string layout, string indexes)
     {
         var (exitCode, printed) = await RunAsync(
