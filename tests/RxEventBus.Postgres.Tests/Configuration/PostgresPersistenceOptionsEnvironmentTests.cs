@@ -59,7 +59,7 @@ public sealed class PostgresPersistenceOptionsEnvironmentTests
         options.Enabled.Should().BeTrue("the seed persists unless told not to");
         options.MinDemand.Should().Be(75);
         options.MaxBatchSize.Should().Be(5_000, "not the seed's 100: a commit per 100 events runs slower than the seed's INSERT (docs/benchmarks.md)");
-        options.PoolSize.Should().Be(1);
+        options.PoolSize.Should().Be(2);
         options.BufferSize.Should().Be(10_000, "not the seed's 200: room for two batches");
         options.Topics.Should().Equal(".*");
         options.DefaultTtl.Should().Be(TimeSpan.FromMilliseconds(900_000));
