@@ -43,6 +43,7 @@ public sealed class PersistenceTelemetryTests(PostgresFixture database) : IAsync
             Schema = _schema,
             Table = table,
             MaxBatchSize = maxBatchSize,
+            PoolSize = 1, // one writer: the tests follow batches in the order they were cut, and one held batch stops all writing
             BufferSize = bufferSize,
             Overflow = overflow,
             MaxBatchDelay = TimeSpan.FromHours(1),
