@@ -101,7 +101,7 @@ public sealed class ServiceRegistrationTests
     public void AddPostgresPersistence_CodeSettings_WinOverConfigurationAndMayGiveTheDatabase()
     {
         var serializer = new JsonEventSerializer();
-        var configuration = Configuration(("EB_PG_TABLE", "configured"), ("EB_PG_POOL_SIZE", "2"));
+        var configuration = Configuration(("EB_PG_TABLE", "configured"), ("EB_PG_POOL_SIZE", "3"));
         using var provider = new ServiceCollection().AddRxEventBus()
             .AddPostgresPersistence(configuration, options =>
             {
@@ -116,7 +116,7 @@ public sealed class ServiceRegistrationTests
 
         options.ConnectionString.Should().Be("Host=db.example;Username=app", "code may give the database that configuration does not");
         options.Table.Should().Be("from_code", "code wins over configuration");
-        options.PoolSize.Should().Be(2, "what code leaves alone keeps its configured value");
+        options.PoolSize.Should().Be(3, "what code leaves alone keeps its configured value");
         options.Topics.Should().Equal(["^orders$"]);
         options.Serializer.Should().BeSameAs(serializer);
     }

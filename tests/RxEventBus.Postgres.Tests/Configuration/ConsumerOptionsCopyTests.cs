@@ -12,7 +12,7 @@ public sealed class ConsumerOptionsCopyTests
         {
             ConnectionString = "Host=127.0.0.1;Port=1;Database=none",
             Topics = ["orders"],
-            PoolSize = 2,
+            PoolSize = 3,
             MaxBatchSize = 100,
         };
         await using var consumer = new PostgresConsumer(bus, options);
@@ -22,7 +22,7 @@ public sealed class ConsumerOptionsCopyTests
         options.Topics = ["payments"];
 
         consumer.Options.Should().NotBeSameAs(options);
-        consumer.Options.PoolSize.Should().Be(2);
+        consumer.Options.PoolSize.Should().Be(3);
         consumer.Options.MaxBatchSize.Should().Be(100);
         consumer.Options.Topics.Should().Equal("orders");
     }
