@@ -31,7 +31,7 @@ internal static class BusEndpoints
             Consumer = sources.Consumer is { } consumer ? Consumer(consumer) : null,
             Store = sources.Store is not null,
             DeadLetters = sources.DeadLetters is not null,
-            Table = sources.Table?.QualifiedName,
+            Table = sources.Table is { } table ? $"{table.Schema}.{table.Table}" : null,
             ActionsEnabled = state.Options.EnableActions,
             At = DashboardJson.Utc(bus.Scheduler.Now),
         });
