@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using RxEventBus.Dashboard.Tests.Support;
+using RxEventBus.Postgres.Tests.Support;
 
 namespace RxEventBus.Dashboard.Tests;
 
@@ -8,12 +9,13 @@ public sealed class LiveStreamTests : IAsyncLifetime
 {
     // A topic no other test publishes to: the publish counter is process-wide.
     private readonly string _topic = $"live-{Guid.NewGuid():N}";
+    private readonly CountingScheduler _scheduler = new();
     private EventBus _bus = null!;
     private DashboardHost _host = null!;
 
     public async Task InitializeAsync()
     {
-        _bus = new EventBus(new EventBusOptions { Topics = [_topic] });
+        _bus = new EventBus(new EventBusOptions { Topics = [_topic], Scheduler = _scheduler });
         _host = await DashboardHost.StartAsync(s => s.AddSingleton(_bus), o => o.LiveInterval = TimeSpan.FromMilliseconds(100));
     }
 
@@ -43,14 +45,15 @@ public sealed class LiveStreamTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Live_ClientGoesAway_TheStreamStopsListening()
+    public async Task Live_ClientGoesAway_TheStreamEndsAndItsTimerIsDisposed()
     {
         var stream = await SseStream.OpenAsync(_host.Client, DashboardHost.Prefix + "/api/live");
         await stream.NextAsync();
+        _scheduler.ActiveTimers.Should().Be(1, "the open stream ticks on the bus's scheduler");
 
         await stream.DisposeAsync();
 
-        // The endpoint disposes its MeterListener and timer when RequestAborted fires; a new stream still works.
+        await Wait.UntilAsync(() => _scheduler.ActiveTimers == 0, "the endpoint ends when RequestAborted fires, and disposes its timer");
         await using var again = await SseStream.OpenAsync(_host.Client, DashboardHost.Prefix + "/api/live");
         (await again.NextAsync()).Event.Should().Be("metrics");
     }
