@@ -74,8 +74,12 @@ public sealed partial class PackageContentTests(PackedPackages packages)
         var project = Packable.Named(name);
         using var package = new PackageFile(packages.PackagePath(project));
 
-        var groups = package.Descendants("group");
+        // The nuspec has a group per framework under <dependencies>, and under <frameworkReferences> when the project
+        // references a shared framework (RxEventBus.Dashboard: Microsoft.AspNetCore.App).
+        var groups = package.Descendants("group").Where(g => g.Parent?.Name.LocalName == "dependencies");
         groups.Select(g => (string?)g.Attribute("targetFramework")).Should().Equal(["net10.0"], "the libraries target net10.0 only");
+        package.Descendants("frameworkReference").Select(f => (string)f.Attribute("name")!).Should().BeEquivalentTo(project.FrameworkReferences,
+            $"an app restoring {name} must run on every shared framework it references ({name}.csproj), and on no other");
         var dependencies = package.Descendants("dependency")
             .ToDictionary(d => (string)d.Attribute("id")!, d => (string)d.Attribute("version")!);
 

@@ -15,6 +15,7 @@ public sealed record PackableProject(
     string? ToolCommandName,
     string AssemblyName,
     IReadOnlyList<string> Dependencies,
+    IReadOnlyList<string> FrameworkReferences,
     bool HasReadme)
 {
     /// <summary>The repository's root: the folder above the test's output that holds RxEventBus.sln.</summary>
@@ -92,6 +93,7 @@ public sealed record PackableProject(
             ToolCommandName: Property("ToolCommandName"),
             AssemblyName: Property("AssemblyName") ?? Path.GetFileNameWithoutExtension(csproj),
             Dependencies: dependencies,
+            FrameworkReferences: xml.Descendants("FrameworkReference").Select(r => (string)r.Attribute("Include")!).ToList(),
             HasReadme: File.Exists(Path.Combine(directory, "README.md")));
     }
 
