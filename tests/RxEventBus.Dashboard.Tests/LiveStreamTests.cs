@@ -58,6 +58,22 @@ public sealed class LiveStreamTests : IAsyncLifetime
         (await again.NextAsync()).Event.Should().Be("metrics");
     }
 
+    [Fact]
+    public async Task Live_AppStopsWhileAPageIsOpen_TheStreamEndsAndTheStopDoesNotWaitForTheClient()
+    {
+        var stream = await SseStream.OpenAsync(_host.Client, DashboardHost.Prefix + "/api/live");
+        await stream.NextAsync();
+
+        // The client stays connected; only the app's stopping can end the endpoint. Without it, StopAsync waits for the
+        // request until the host's ShutdownTimeout (30 s by default) runs out.
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var stopping = _host.App.StopAsync(bounded.Token);
+        await Wait.UntilAsync(() => _scheduler.ActiveTimers == 0, "the endpoint ends on ApplicationStopping and disposes its timer");
+        await stopping;
+        bounded.IsCancellationRequested.Should().BeFalse("the stop ended the stream itself, not the 20 s bound");
+        await stream.DisposeAsync();
+    }
+
     private long Published(System.Text.Json.JsonElement metrics) =>
         metrics.GetProperty("topics").EnumerateArray().Single(t => t.Str("topic") == _topic).GetProperty("published").GetInt64();
 }

@@ -3,6 +3,8 @@ using System.Reactive.Linq;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using RxEventBus.Postgres;
 
 namespace RxEventBus.Dashboard.Internal;
@@ -19,11 +21,19 @@ internal static class StreamEndpoints
         api.MapGet("/tail", (HttpContext context) => TailAsync(context, state));
     }
 
+    // A stream ends when its client goes away or when the app stops: an open page must not hold the host's shutdown
+    // for its whole ShutdownTimeout (a browser keeps an EventSource open, and reconnects, for as long as it shows the page).
+    private static CancellationTokenSource StreamEnd(HttpContext context) =>
+        context.RequestServices.GetService<IHostApplicationLifetime>() is { } lifetime
+            ? CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping)
+            : CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+
     private static async Task LiveAsync(HttpContext context, DashboardState state)
     {
         var sources = state.Sources;
         var bus = sources.Bus;
-        var stop = context.RequestAborted;
+        using var end = StreamEnd(context);
+        var stop = end.Token;
         using var meters = new LiveMeters(sources.Table is { } table ? $"{table.Schema}.{table.Table}" : null);
 
         // Ticks come from the bus's scheduler (library code reads no clock); a slow client skips ticks rather than
@@ -113,7 +123,8 @@ internal static class StreamEndpoints
             return;
         }
 
-        var stop = context.RequestAborted;
+        using var end = StreamEnd(context);
+        var stop = end.Token;
         // Anonymous, from the end: it shows what commits from now on, by any instance, and stores no checkpoint.
         var subscription = new EventSubscription(dataSource, table, new PrintablePayloads(sources.Serializer),
             new EventSubscriptionOptions { From = SubscriptionStart.End }, sources.Bus.Scheduler);
