@@ -16,7 +16,13 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
 
     public async Task InitializeAsync() => _schema = await database.CreateSchemaAsync("browser");
 
-    public async Task DisposeAsync() => await Cleanup.DisposeAllAsync(_cleanup);
+    public async Task DisposeAsync()
+    {
+        // Close the page first: the dashboard's streams end when their client goes, not when the app stops, so
+        // an open page would hold the server's shutdown for its whole timeout.
+        chromium.LeavePage();
+        await Cleanup.DisposeAllAsync(_cleanup);
+    }
 
     private async Task<DashboardServer> ServeAsync(string table, string[]? topics = null,
         Action<PostgresPersistenceOptions>? configure = null, Func<PostgresPersistenceOptions, Task>? beforeStart = null)

@@ -25,6 +25,9 @@ public sealed class Chromium : IAsyncLifetime
     /// <summary>The browser; throws, with the reason, if it could not be installed or started.</summary>
     public ChromeDriver Driver => _driver ?? throw new InvalidOperationException(_failure ?? "The browser fixture is not initialized.");
 
+    /// <summary>Leaves the current page (closing its Server-Sent-Event streams), if the browser runs.</summary>
+    public void LeavePage() => _driver?.Navigate().GoToUrl("about:blank");
+
     public async Task InitializeAsync()
     {
         var driverPath = Path.Combine(DriverDirectory, DriverFile);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RxEventBus.Postgres;
 using RxEventBus.Postgres.Tests.Support;
@@ -56,6 +57,9 @@ internal sealed class DashboardServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
+        // A backstop: a stream still open when the app stops (a test that failed before leaving the page) holds
+        // StopAsync until this timeout.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(bus).AddSingleton(consumer);
         var app = builder.Build();
         app.MapRxEventBusDashboard(Prefix, o =>
