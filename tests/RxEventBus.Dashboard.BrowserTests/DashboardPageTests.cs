@@ -128,6 +128,82 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
         (await server.Consumer.DeadLetterStore.FindAsync(refused.Id)).Should().BeNull();
     }
 
+    private const string Script = "<script>window.__pwned=1</script>";
+    private const string Img = "<img src=x onerror=\"window.__pwned=2\">";
+
+    [Fact]
+    public async Task Escaping_MarkupInTopicPayloadAndSource_IsShownAsText_AndNothingRuns()
+    {
+        var server = await ServeAsync("escaped", ["orders", Script, Img]);
+        var driver = chromium.Driver;
+        driver.Navigate().GoToUrl(server.PageUrl);
+        TailIsLive(server, driver);
+
+        var hostile = server.Bus.CreateEvent(Script, new Note(Script + Img)) with { Source = Img };
+        server.Bus.Publish(hostile);
+        var other = server.Bus.CreateEvent(Img, new Note(Img)) with { Source = Script };
+        server.Bus.Publish(other);
+        await Wait.UntilAsync(() => server.Consumer.Statistics.Persisted >= 3, "the consumer stored both events");
+
+        // The live tail: both rows arrive, topic and source as text.
+        var tailRow = driver.Until(d => d.FindElements(By.CssSelector($"#tail tr[data-id='{hostile.Id}']")).FirstOrDefault(),
+            "the hostile event arrives in the live tail", () => driver.TextOf("#tail") ?? "");
+        tailRow.Text.Should().Contain(Script).And.Contain(Img);
+        driver.Until(d => d.FindElements(By.CssSelector($"#tail tr[data-id='{other.Id}']")).FirstOrDefault(), "the second one too");
+
+        // The live view's topics table and the stored counts name the topics literally.
+        // (Read in one script call: the live view rebuilds the table on every message.)
+        driver.UntilTrue(d => driver.Texts("#topics tbody td.topic").Contains(Script) && driver.Texts("#topics tbody td.topic").Contains(Img),
+            "the topics table lists both topics by name", () => driver.TextOf("#topics tbody") ?? "");
+        driver.FindElement(By.CssSelector("#counts-since option[value='86400']")).Click(); // reloads the counts now
+        driver.UntilTrue(d => driver.Texts("#counts .bar-label").Contains(Img) && driver.Texts("#counts .bar-label").Contains(Script),
+            "the stored counts name the topics",
+            () => driver.TextOf("#counts") ?? "");
+
+        // Search by topic, then open the detail.
+        driver.FindElement(By.Id("search-topic")).SendKeys(Script);
+        driver.FindElement(By.CssSelector("#search-form button[type=submit]")).Click();
+        var result = driver.Until(d => d.FindElements(By.CssSelector($"#results tr[data-id='{hostile.Id}']")).FirstOrDefault(),
+            "the search finds the event by its topic", () => driver.TextOf("#results") + " " + driver.TextOf("#search-error"));
+        driver.All("#results tbody tr").Should().HaveCount(1, "only the event on that topic");
+        result.Text.Should().Contain(Script).And.Contain(Img);
+        result.Click();
+        driver.UntilTrue(d => d.TextOf("#detail-id") == hostile.Id.ToString(), "the detail shows the event");
+        driver.TextOf("#detail-data").Should().Contain(Script)
+            .And.Contain(Img.Replace("\"", "\\\"", StringComparison.Ordinal), "the payload is printed as text (JSON, quotes escaped)");
+        driver.TextOf("#detail-fields").Should().Contain(Script).And.Contain(Img, "topic and source are printed as text");
+
+        driver.ExecuteScript("return typeof window.__pwned;").Should().Be("undefined", "no markup from the data ran");
+        driver.ExecuteScript("return Array.from(document.scripts).map(s => s.getAttribute('src') || s.textContent).join('|');")
+            .Should().Be("assets/app.js", "the page's own script is the only script element");
+        driver.ExecuteScript("return document.images.length + document.querySelectorAll('[onerror]').length;")
+            .Should().Be(0L, "no img (or onerror attribute) from the data is in the DOM");
+    }
+
+    /// <summary>
+    /// Waits until the page's live tail (which follows the table from the moment it connects, and shows nothing of its
+    /// state) receives events: publishes a marker on orders, waits a bounded time for its row, and publishes another
+    /// if the subscription was not live yet.
+    /// </summary>
+    private static void TailIsLive(DashboardServer server, OpenQA.Selenium.Chrome.ChromeDriver driver)
+    {
+        var deadline = DateTime.UtcNow + Page.Timeout;
+        while (true)
+        {
+            var marker = server.Bus.Publish("orders", new Order(-1));
+            var wait = new OpenQA.Selenium.Support.UI.WebDriverWait(driver, TimeSpan.FromSeconds(2)) { PollingInterval = TimeSpan.FromMilliseconds(50) };
+            try
+            {
+                wait.Until(d => d.FindElements(By.CssSelector($"#tail tr[data-id='{marker.Id}']")).Count > 0);
+                return;
+            }
+            catch (WebDriverTimeoutException) when (DateTime.UtcNow < deadline)
+            {
+                // Published before the tail's subscription was live: try again with a new marker.
+            }
+        }
+    }
+
     private sealed class BusDisposer(EventBus bus) : IAsyncDisposable
     {
         public ValueTask DisposeAsync()
@@ -139,3 +215,5 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
 }
 
 internal sealed record Order(int Number);
+
+internal sealed record Note(string Text);

@@ -31,12 +31,18 @@ internal static class Page
     public static void UntilTrue(this ChromeDriver driver, Func<IWebDriver, bool> condition, string because, Func<string>? lastSeen = null) =>
         driver.Until(d => condition(d) ? "yes" : null, because, lastSeen);
 
-    /// <summary>The text of the first element <paramref name="css"/> selects, or null when there is none.</summary>
-    public static string? TextOf(this IWebDriver driver, string css)
-    {
-        var found = driver.FindElements(By.CssSelector(css));
-        return found.Count == 0 ? null : found[0].Text;
-    }
+    /// <summary>
+    /// The rendered text of the first element <paramref name="css"/> selects, or null when there is none — read in one
+    /// script call, since the live view replaces its elements on every message (a found element can go stale).
+    /// </summary>
+    public static string? TextOf(this IWebDriver driver, string css) =>
+        (string?)((IJavaScriptExecutor)driver).ExecuteScript(
+            "var e = document.querySelector(arguments[0]); return e ? e.innerText.trim() : null;", css);
+
+    /// <summary>The text content of every element <paramref name="css"/> selects, read in one script call.</summary>
+    public static IReadOnlyList<string> Texts(this ChromeDriver driver, string css) =>
+        ((IEnumerable<object>)driver.ExecuteScript("return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent);", css)!)
+            .Select(o => (string)o).ToList();
 
     public static ReadOnlyCollection<IWebElement> All(this IWebDriver driver, string css) => driver.FindElements(By.CssSelector(css));
 
