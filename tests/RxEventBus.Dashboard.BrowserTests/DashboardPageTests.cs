@@ -1,0 +1,219 @@
+using OpenQA.Selenium;
+using RxEventBus.Dashboard.BrowserTests.Support;
+using RxEventBus.Postgres;
+using RxEventBus.Postgres.Tests.Support;
+using RxEventBus.Tests.Common;
+
+namespace RxEventBus.Dashboard.BrowserTests;
+
+// The page in headless Chromium against a Kestrel server, a real bus and a real PostgresConsumer: every assertion
+// reads what the browser shows (the DOM after the page's own script ran), and each waits, bounded, for it.
+[Collection(SharedBrowser.Name)]
+public sealed class DashboardPageTests(PostgresFixture database, Chromium chromium) : IAsyncLifetime
+{
+    private readonly List<IAsyncDisposable> _cleanup = [];
+    private string _schema = "";
+
+    public async Task InitializeAsync() => _schema = await database.CreateSchemaAsync("browser");
+
+    public async Task DisposeAsync()
+    {
+        // Close the page first: the dashboard's streams end when their client goes, not when the app stops, so
+        // an open page would hold the server's shutdown for its whole timeout.
+        chromium.LeavePage();
+        await Cleanup.DisposeAllAsync(_cleanup);
+    }
+
+    private async Task<DashboardServer> ServeAsync(string table, string[]? topics = null,
+        Action<PostgresPersistenceOptions>? configure = null, Func<PostgresPersistenceOptions, Task>? beforeStart = null)
+    {
+        var bus = new EventBus(new EventBusOptions { Topics = topics ?? ["orders", "refunds"] });
+        var server = await DashboardServer.StartAsync(database, bus, _schema, table, configure, beforeStart);
+        _cleanup.Add(new BusDisposer(bus));
+        _cleanup.Add(server);
+        return server;
+    }
+
+    private Task<long> StoredAsync(string table, string topic) =>
+        Sql.ScalarAsync<long>(database.ConnectionString, $"select count(*) from {_schema}.{table} where topic = '{topic}'");
+
+    [Fact]
+    public async Task Page_ShowsTheCountsPerTopicTheStoreHas()
+    {
+        var server = await ServeAsync("counted");
+        for (var i = 0; i < 7; i++)
+        {
+            server.Bus.Publish("orders", new Order(i));
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            server.Bus.Publish("refunds", new Order(i));
+        }
+
+        await Wait.UntilAsync(() => server.Consumer.Statistics.Persisted == 10, "the consumer wrote all ten events");
+        var orders = await StoredAsync("counted", "orders");
+        var refunds = await StoredAsync("counted", "refunds");
+        (orders, refunds).Should().Be((7L, 3L));
+
+        var driver = chromium.Driver;
+        driver.Navigate().GoToUrl(server.PageUrl);
+
+        driver.UntilTrue(d => d.All("#counts .bar-row").Count == 2, "the page shows a bar for each stored topic",
+            () => driver.TextOf("#counts") ?? "(no #counts)");
+        Page.Number(driver.TextOf("#counts .bar-row[data-topic=orders] .bar-count")).Should().Be(orders);
+        Page.Number(driver.TextOf("#counts .bar-row[data-topic=refunds] .bar-count")).Should().Be(refunds);
+        driver.TextOf("#counts .bar-row[data-topic=orders] .bar-label").Should().Be("orders");
+    }
+
+    [Fact]
+    public async Task LiveView_Moves_WhileEventsArePublished()
+    {
+        var server = await ServeAsync("live");
+        var driver = chromium.Driver;
+        driver.Navigate().GoToUrl(server.PageUrl);
+        driver.UntilTrue(d => d.TextOf("#consumer-state") == "running", "the consumer badge says running",
+            () => driver.TextOf("#consumer-state") ?? "(none)");
+        driver.UntilTrue(d => d.TextOf("#topics tr[data-topic=orders] .published") == "0", "the live view lists orders, none published yet",
+            () => driver.TextOf("#topics tbody") ?? "(none)");
+
+        // Publish one at a time, each after the page showed the one before: the figures move with the bus.
+        for (var published = 1; published <= 3; published++)
+        {
+            server.Bus.Publish("orders", new Order(published));
+            var expected = published;
+            driver.UntilTrue(
+                d => Page.Number(d.TextOf("#topics tr[data-topic=orders] .published")) == expected
+                    && Page.Number(d.TextOf("#rows-written")) == expected,
+                $"the page shows {expected} published on orders and {expected} rows written",
+                () => $"published {driver.TextOf("#topics tr[data-topic=orders] .published")}, rows written {driver.TextOf("#rows-written")}");
+        }
+
+        driver.TextOf("#consumer-state").Should().Be("running");
+        driver.TextOf("#live-state").Should().Be("live");
+        Page.Number(driver.TextOf("#topics tr[data-topic=refunds] .published")).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task DeadLetter_ReplayedFromThePage_LeavesTheListAndIsStored()
+    {
+        const string table = "replayed";
+        var server = await ServeAsync(table,
+            configure: o => o.PayloadType = PayloadType.Jsonb, // the check constraint looks inside the payload
+            beforeStart: async o =>
+            {
+                await SchemaManager.EnsureSchemaAsync(database.DataSource, o.ToEventTable());
+                await Sql.ExecuteAsync(database.ConnectionString,
+                    $"alter table {_schema}.{table} add constraint refused check ((data->>'Number')::int <> 13)");
+            });
+        var refused = server.Bus.Publish("orders", new Order(13));
+        await Wait.UntilAsync(() => server.Consumer.Statistics.DeadLettered == 1, "the event is dead-lettered");
+        await Sql.ExecuteAsync(database.ConnectionString, $"alter table {_schema}.{table} drop constraint refused");
+        var row = $"#dead-letter-list tr.dead-letter[data-id='{refused.Id}']";
+
+        var driver = chromium.Driver;
+        driver.Navigate().GoToUrl(server.PageUrl);
+        var replay = driver.Until(d => d.FindElement(By.CssSelector(row + " button.replay")), "the dead letter is listed with a Replay button",
+            () => driver.TextOf("#dead-letters") ?? "(none)");
+        driver.TextOf(row + " .reason").Should().Contain("23514", "the row shows why PostgreSQL refused it");
+        replay.Click();
+        var confirm = driver.Until(d => d.SwitchTo().Alert(), "the page asks for confirmation");
+        confirm.Text.Should().Contain(refused.Id.ToString());
+        confirm.Accept();
+
+        driver.UntilTrue(d => d.All(row).Count == 0, "the replayed dead letter leaves the list", () => driver.TextOf("#dead-letters") ?? "");
+        driver.TextOf("#action-result").Should().Contain("replayed");
+        (await Sql.ScalarAsync<long>(database.ConnectionString, $"select count(*) from {_schema}.{table} where id = '{refused.Id}'"))
+            .Should().Be(1, "the replayed event is in the events table");
+        (await server.Consumer.DeadLetterStore.FindAsync(refused.Id)).Should().BeNull();
+    }
+
+    private const string Script = "<script>window.__pwned=1</script>";
+    private const string Img = "<img src=x onerror=\"window.__pwned=2\">";
+
+    [Fact]
+    public async Task Escaping_MarkupInTopicPayloadAndSource_IsShownAsText_AndNothingRuns()
+    {
+        var server = await ServeAsync("escaped", ["orders", Script, Img]);
+        var driver = chromium.Driver;
+        driver.Navigate().GoToUrl(server.PageUrl);
+        TailIsLive(server, driver);
+
+        var hostile = server.Bus.CreateEvent(Script, new Note(Script + Img)) with { Source = Img };
+        server.Bus.Publish(hostile);
+        var other = server.Bus.CreateEvent(Img, new Note(Img)) with { Source = Script };
+        server.Bus.Publish(other);
+        await Wait.UntilAsync(() => server.Consumer.Statistics.Persisted >= 3, "the consumer stored both events");
+
+        // The live tail: both rows arrive, topic and source as text.
+        var tailRow = driver.Until(d => d.FindElements(By.CssSelector($"#tail tr[data-id='{hostile.Id}']")).FirstOrDefault(),
+            "the hostile event arrives in the live tail", () => driver.TextOf("#tail") ?? "");
+        tailRow.Text.Should().Contain(Script).And.Contain(Img);
+        driver.Until(d => d.FindElements(By.CssSelector($"#tail tr[data-id='{other.Id}']")).FirstOrDefault(), "the second one too");
+
+        // The live view's topics table and the stored counts name the topics literally.
+        // (Read in one script call: the live view rebuilds the table on every message.)
+        driver.UntilTrue(d => driver.Texts("#topics tbody td.topic").Contains(Script) && driver.Texts("#topics tbody td.topic").Contains(Img),
+            "the topics table lists both topics by name", () => driver.TextOf("#topics tbody") ?? "");
+        driver.FindElement(By.CssSelector("#counts-since option[value='86400']")).Click(); // reloads the counts now
+        driver.UntilTrue(d => driver.Texts("#counts .bar-label").Contains(Img) && driver.Texts("#counts .bar-label").Contains(Script),
+            "the stored counts name the topics",
+            () => driver.TextOf("#counts") ?? "");
+
+        // Search by topic, then open the detail.
+        driver.FindElement(By.Id("search-topic")).SendKeys(Script);
+        driver.FindElement(By.CssSelector("#search-form button[type=submit]")).Click();
+        var result = driver.Until(d => d.FindElements(By.CssSelector($"#results tr[data-id='{hostile.Id}']")).FirstOrDefault(),
+            "the search finds the event by its topic", () => driver.TextOf("#results") + " " + driver.TextOf("#search-error"));
+        driver.All("#results tbody tr").Should().HaveCount(1, "only the event on that topic");
+        result.Text.Should().Contain(Script).And.Contain(Img);
+        result.Click();
+        driver.UntilTrue(d => d.TextOf("#detail-id") == hostile.Id.ToString(), "the detail shows the event");
+        driver.TextOf("#detail-data").Should().Contain(Script)
+            .And.Contain(Img.Replace("\"", "\\\"", StringComparison.Ordinal), "the payload is printed as text (JSON, quotes escaped)");
+        driver.TextOf("#detail-fields").Should().Contain(Script).And.Contain(Img, "topic and source are printed as text");
+
+        driver.ExecuteScript("return typeof window.__pwned;").Should().Be("undefined", "no markup from the data ran");
+        driver.ExecuteScript("return Array.from(document.scripts).map(s => s.getAttribute('src') || s.textContent).join('|');")
+            .Should().Be("assets/app.js", "the page's own script is the only script element");
+        driver.ExecuteScript("return document.images.length + document.querySelectorAll('[onerror]').length;")
+            .Should().Be(0L, "no img (or onerror attribute) from the data is in the DOM");
+    }
+
+    /// <summary>
+    /// Waits until the page's live tail (which follows the table from the moment it connects, and shows nothing of its
+    /// state) receives events: publishes a marker on orders, waits a bounded time for its row, and publishes another
+    /// if the subscription was not live yet.
+    /// </summary>
+    private static void TailIsLive(DashboardServer server, OpenQA.Selenium.Chrome.ChromeDriver driver)
+    {
+        var deadline = DateTime.UtcNow + Page.Timeout;
+        while (true)
+        {
+            var marker = server.Bus.Publish("orders", new Order(-1));
+            var wait = new OpenQA.Selenium.Support.UI.WebDriverWait(driver, TimeSpan.FromSeconds(2)) { PollingInterval = TimeSpan.FromMilliseconds(50) };
+            try
+            {
+                wait.Until(d => d.FindElements(By.CssSelector($"#tail tr[data-id='{marker.Id}']")).Count > 0);
+                return;
+            }
+            catch (WebDriverTimeoutException) when (DateTime.UtcNow < deadline)
+            {
+                // Published before the tail's subscription was live: try again with a new marker.
+            }
+        }
+    }
+
+    private sealed class BusDisposer(EventBus bus) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            bus.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
+
+internal sealed record Order(int Number);
+
+internal sealed record Note(string Text);

@@ -1,0 +1,80 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RxEventBus.Postgres;
+using RxEventBus.Postgres.Tests.Support;
+
+namespace RxEventBus.Dashboard.BrowserTests.Support;
+
+/// <summary>
+/// A real Kestrel server on 127.0.0.1 (a free port) with the dashboard mapped at /rxeventbus, actions on, over a
+/// bus and a started <see cref="PostgresConsumer"/> registered as services (as the endpoint tests register them).
+/// </summary>
+internal sealed class DashboardServer : IAsyncDisposable
+{
+    public const string Prefix = "/rxeventbus";
+
+    private readonly WebApplication _app;
+
+    private DashboardServer(WebApplication app, PostgresConsumer consumer, EventBus bus)
+    {
+        _app = app;
+        Consumer = consumer;
+        Bus = bus;
+        PageUrl = app.Urls.Single().TrimEnd('/') + Prefix + "/";
+    }
+
+    /// <summary>The page: http://127.0.0.1:{port}/rxeventbus/.</summary>
+    public string PageUrl { get; }
+
+    public PostgresConsumer Consumer { get; }
+
+    public EventBus Bus { get; }
+
+    public static async Task<DashboardServer> StartAsync(PostgresFixture database, EventBus bus, string schema, string table,
+        Action<PostgresPersistenceOptions>? configure = null, Func<PostgresPersistenceOptions, Task>? beforeStart = null)
+    {
+        var options = new PostgresPersistenceOptions
+        {
+            ConnectionString = database.ConnectionString,
+            Schema = schema,
+            Table = table,
+            MaxBatchSize = 1,
+            AutoDeleteWithTtl = false,
+            RetryJitter = 0,
+        };
+        configure?.Invoke(options);
+        if (beforeStart is not null)
+        {
+            await beforeStart(options);
+        }
+
+        var consumer = new PostgresConsumer(bus, options);
+        await consumer.StartAsync();
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        // A backstop: a stream still open when the app stops (a test that failed before leaving the page) holds
+        // StopAsync until this timeout.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        builder.Services.AddSingleton(bus).AddSingleton(consumer);
+        var app = builder.Build();
+        app.MapRxEventBusDashboard(Prefix, o =>
+        {
+            o.EnableActions = true;
+            o.LiveInterval = TimeSpan.FromMilliseconds(250);
+        });
+        await app.StartAsync();
+        return new DashboardServer(app, consumer, bus);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        await Consumer.DisposeAsync();
+    }
+}
