@@ -115,7 +115,7 @@ internal static class StreamEndpoints
 
         var stop = context.RequestAborted;
         // Anonymous, from the end: it shows what commits from now on, by any instance, and stores no checkpoint.
-        var subscription = new EventSubscription(dataSource, table, new PrintablePayloads(sources.Serializer),
+        var subscription = new EventSubscription(dataSource, table, new PrintablePayloadSerializer(sources.Serializer),
             new EventSubscriptionOptions { From = SubscriptionStart.End }, sources.Bus.Scheduler);
         await using var _ = subscription.ConfigureAwait(false);
 
