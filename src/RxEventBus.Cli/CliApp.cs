@@ -6,7 +6,7 @@ using RxEventBus.Postgres;
 namespace RxEventBus.Cli;
 
 /// <summary>
-/// The <c>rxeventbus</c> command line: <c>demo</c>, <c>query</c>, <c>dead-letters</c> and <c>tail</c>. Runs in-process on a
+/// The <c>rxeventbus</c> command line: <c>demo</c>, <c>query</c>, <c>dead-letters</c>, <c>tail</c> and <c>dashboard</c>. Runs in-process on a
 /// <see cref="CliContext"/>, which is how the tests call it.
 /// </summary>
 internal static class CliApp
@@ -27,6 +27,7 @@ internal static class CliApp
             QueryCommand.Create(context),
             DeadLettersCommand.Create(context),
             TailCommand.Create(context),
+            DashboardCommand.Create(context),
         };
 
         var parse = root.Parse(args);

@@ -13,17 +13,17 @@ internal sealed class DatabaseCommand
 {
     private readonly CliContext _context;
     private readonly PersistenceFlags _flags;
-    private readonly Option<bool> _json;
+    private readonly Option<bool>? _json;
 
     /// <param name="context">Where the subcommands write.</param>
     /// <param name="name">The command, e.g. <c>query</c>.</param>
     /// <param name="description">Its help text.</param>
-    /// <param name="json">The help text of its --json flag.</param>
-    public DatabaseCommand(CliContext context, string name, string description, string json)
+    /// <param name="json">The help text of its --json flag; null for a command without one (<c>dashboard</c>).</param>
+    public DatabaseCommand(CliContext context, string name, string description, string? json)
     {
         _context = context;
         _flags = PersistenceFlags.ForQuery();
-        _json = new Option<bool>("--json") { Description = json, Recursive = true };
+        _json = json is null ? null : new Option<bool>("--json") { Description = json, Recursive = true };
         Command = new Command(name, description);
         foreach (var flag in _flags.All)
         {
@@ -32,13 +32,16 @@ internal sealed class DatabaseCommand
         }
 
         _flags.AddTo(Command);
-        Command.Add(_json);
+        if (_json is not null)
+        {
+            Command.Add(_json);
+        }
     }
 
     public Command Command { get; }
 
     /// <summary>Whether --json was given.</summary>
-    public bool Json(ParseResult parse) => parse.GetValue(_json);
+    public bool Json(ParseResult parse) => _json is not null && parse.GetValue(_json);
 
     /// <summary>
     /// Runs <paramref name="body"/> on the database the flags (or the EB_PG_* variables) name, reporting what it

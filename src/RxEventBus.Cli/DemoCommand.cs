@@ -50,6 +50,17 @@ internal static class DemoCommand
             Description = "Leave the throwaway PostgreSQL running at the end and print its connection string (not with --database-url).",
         };
 
+        var dashboard = new Option<bool>("--dashboard")
+        {
+            Description = "Serve the dashboard (the live bus and consumer, the stored events) while the demo runs, print its URL " +
+                "first, and keep serving after the summary until Ctrl+C. Read-only; loopback only.",
+        };
+        var urls = new Option<string>("--urls")
+        {
+            HelpName = "URL;…",
+            Description = $"With --dashboard: where to listen, on loopback (127.0.0.1, ::1, localhost); port 0 picks a free port. Default: {DashboardServer.DefaultUrls}.",
+        };
+
         var command = new Command(
             "demo",
             "Publish events on the bus and persist every one of them to PostgreSQL, then check the table. Without " +
@@ -61,6 +72,31 @@ internal static class DemoCommand
         flags.AddTo(command);
         command.Add(json);
         command.Add(keep);
+        command.Add(dashboard);
+        command.Add(urls);
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(urls) is not { } given)
+            {
+                return;
+            }
+
+            if (!result.GetValue(dashboard))
+            {
+                result.AddError("--urls says where the demo's dashboard listens: give --dashboard too.");
+                return;
+            }
+
+            try
+            {
+                // The demo's dashboard is loopback only: `rxeventbus dashboard --allow-remote` serves a table further.
+                DashboardServer.CheckUrls(given, allowRemote: false);
+            }
+            catch (CliUsageException e)
+            {
+                result.AddError(e.Message);
+            }
+        });
 
         command.SetAction((parse, _) =>
         {
@@ -71,7 +107,8 @@ internal static class DemoCommand
                 databaseUrl,
                 parse.GetValue(events) is { } count ? ParseEvents(count)!.Value : DefaultEvents,
                 parse.GetValue(json),
-                parse.GetValue(keep));
+                parse.GetValue(keep),
+                parse.GetValue(dashboard) ? DashboardServer.CheckUrls(parse.GetValue(urls) ?? DashboardServer.DefaultUrls, allowRemote: false) : null);
             return CommandRunner.RunAsync(context, "demo", databaseUrl, () => new DemoRun(context, request).RunAsync());
         });
         return command;
@@ -88,4 +125,6 @@ internal static class DemoCommand
 /// <param name="Events">How many events to publish.</param>
 /// <param name="Json">Whether the summary is JSON.</param>
 /// <param name="Keep">Whether the throwaway cluster is kept.</param>
-internal sealed record DemoRequest(ParseResult Parse, PersistenceFlags Flags, string? DatabaseUrl, long Events, bool Json, bool Keep);
+/// <param name="DashboardUrls">Where the dashboard listens (--dashboard); null without one.</param>
+internal sealed record DemoRequest(
+    ParseResult Parse, PersistenceFlags Flags, string? DatabaseUrl, long Events, bool Json, bool Keep, IReadOnlyList<string>? DashboardUrls = null);

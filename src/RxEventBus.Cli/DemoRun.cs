@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using RxEventBus.Postgres;
 
@@ -56,6 +57,20 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         Note($"Database: {database.Description}; table {Name(table)}.");
         await PrepareTableAsync(dataSource, table, options.EnsureSchema, stop.Stopping);
         await using var consumer = new PostgresConsumer(bus, options, dataSource);
+
+        // Declared after the consumer, so it stops first: the page never asks a disposed consumer or data source.
+        await using var dashboard = request.DashboardUrls is { } urls
+            ? await DashboardServer.StartAsync(
+                urls,
+                enableActions: false,
+                services => services.AddSingleton(bus).AddSingleton(consumer).AddSingleton(dataSource),
+                stop.Stopping)
+            : null;
+        if (dashboard is not null)
+        {
+            Note($"Dashboard: {dashboard.Url}");
+        }
+
         await consumer.StartAsync(stop.Stopping);
 
         var transactionId = Guid.CreateVersion7();
@@ -148,6 +163,20 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         else
         {
             summary.WriteText(context.Out);
+        }
+
+        if (dashboard is not null && !stop.IsRequested)
+        {
+            // The page keeps the run's counts and the consumer's last state for the newcomer to look at.
+            Note($"Dashboard stays up: press Ctrl-C to stop ({dashboard.Url}).");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stop.Stopping);
+            }
+            catch (OperationCanceledException) when (stop.IsRequested)
+            {
+                // The summary is out and its exit code stands: stopping the page is no failure.
+            }
         }
 
         return summary.ExitCode;

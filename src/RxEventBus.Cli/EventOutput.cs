@@ -135,7 +135,7 @@ internal static class EventOutput
 
         if (@event.Data is BinaryPayload binary)
         {
-            w.WriteString("data", binary.Base64);
+            w.WriteString("data", binary.ToBase64());
             w.WriteString("data_encoding", "base64");
             w.WriteEndObject();
             return;
@@ -171,7 +171,7 @@ internal static class EventOutput
     private static string Data(Event @event) => @event.Data switch
     {
         JsonElement element => element.GetRawText(),
-        BinaryPayload binary => "base64:" + binary.Base64,
+        BinaryPayload binary => "base64:" + binary.ToBase64(),
         _ => JsonSerializer.Serialize(@event.Data, @event.Data.GetType()),
     };
 }

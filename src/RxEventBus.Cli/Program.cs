@@ -18,3 +18,7 @@ Action<PosixSignalContext> Handle(int exitCode) => signal =>
     signal.Cancel = true;
     stop.Request(exitCode);
 };
+
+// Referencing ASP.NET Core (for the dashboard) brings a generator that makes a top-level Program public, for
+// WebApplicationFactory; the tool has no public API, so Program stays internal.
+internal sealed partial class Program;

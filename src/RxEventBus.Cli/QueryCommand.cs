@@ -89,7 +89,7 @@ internal static class QueryCommand
 
     private static Task<int> Run(DatabaseCommand shared, ParseResult parse, string name, Func<EventStore, CancellationToken, Task<int>> body) =>
         shared.RunAsync(parse, name, session => body(
-            new EventStore(session.DataSource, session.Table, new PrintablePayloads(session.Options.Serializer), Scheduler.Default), session.Stopping));
+            new EventStore(session.DataSource, session.Table, new PrintablePayloadSerializer(session.Options.Serializer), Scheduler.Default), session.Stopping));
 
     private static Option<string> SinceOption() =>
         CommandOptions.TimeOption("--since", "Only events that occurred at or after this time");

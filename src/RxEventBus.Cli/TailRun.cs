@@ -31,7 +31,7 @@ internal sealed class TailRun(CliContext context, DatabaseSession session, TailR
             From = request.FromBeginning ? SubscriptionStart.Beginning : SubscriptionStart.End,
         };
         await using var subscription = new EventSubscription(
-            session.DataSource, session.Table, new PrintablePayloads(session.Options.Serializer), options, Scheduler.Default, new NoticeLogger(Notes));
+            session.DataSource, session.Table, new PrintablePayloadSerializer(session.Options.Serializer), options, Scheduler.Default, new NoticeLogger(Notes));
 
         var name = request.Subscription is { } given ? $"subscription '{given}'" : "an anonymous subscription";
         var start = request.FromBeginning ? "the beginning" : "the end (events committed from now on)";

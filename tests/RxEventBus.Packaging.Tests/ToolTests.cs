@@ -35,5 +35,11 @@ public sealed class ToolTests(PackedPackages packages)
         demo.Output.Should().MatchRegex(@"published\s+1,000 events", "the summary counts the published events");
         demo.Output.Should().MatchRegex(@"in PostgreSQL\s+1,000 rows of this run");
         demo.Output.Should().Contain("OK: all 1,000 published events are in PostgreSQL.");
+
+        // The dashboard runs on the ASP.NET Core shared framework, which the tool's runtimeconfig names: the host
+        // resolves it before Main, so a tool that could not find it would fail here.
+        var dashboard = await ProcessRunner.RunAsync(command, ["dashboard", "--help"], packages.Root, InstallTimeout);
+        dashboard.ExitCode.Should().Be(0, "the installed tool offers the dashboard: {0}", dashboard);
+        dashboard.Output.Should().Contain("--allow-remote").And.Contain("--enable-actions");
     }
 }

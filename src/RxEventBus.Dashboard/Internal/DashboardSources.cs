@@ -40,7 +40,7 @@ internal sealed class DashboardSources : IAsyncDisposable
         Store = store is null
             ? null
             : DataSource is not null
-                ? new EventStore(DataSource, store.Table, new PrintablePayloads(Serializer), Bus.Scheduler)
+                ? new EventStore(DataSource, store.Table, new PrintablePayloadSerializer(Serializer), Bus.Scheduler)
                 : store;
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using RxEventBus.Postgres;
 
 namespace RxEventBus.Dashboard.Internal;
 
@@ -15,7 +16,7 @@ internal static class Payloads
             case null:
                 return new PayloadView(null, null, null, null);
             case BinaryPayload binary:
-                return new PayloadView(null, Convert.ToBase64String(binary.Bytes), null, null);
+                return new PayloadView(null, binary.ToBase64(), null, null);
             case JsonElement element:
                 return new PayloadView(element, null, null, null);
             case byte[] bytes:

@@ -126,7 +126,7 @@ internal static class StreamEndpoints
         using var end = StreamEnd(context);
         var stop = end.Token;
         // Anonymous, from the end: it shows what commits from now on, by any instance, and stores no checkpoint.
-        var subscription = new EventSubscription(dataSource, table, new PrintablePayloads(sources.Serializer),
+        var subscription = new EventSubscription(dataSource, table, new PrintablePayloadSerializer(sources.Serializer),
             new EventSubscriptionOptions { From = SubscriptionStart.End }, sources.Bus.Scheduler);
         await using var _ = subscription.ConfigureAwait(false);
 

@@ -25,10 +25,19 @@ internal static class InProcess
     /// <param name="stop">Fire it to play Ctrl+C.</param>
     /// <param name="onError">Called with each line written to standard error (progress lines under --json).</param>
     /// <param name="args">The command line.</param>
+    public static Task<CliResult> RunAsync(
+        IReadOnlyDictionary<string, string?> environment, StopSignal stop, Action<string>? onError, params string[] args) =>
+        RunAsync(environment, stop, onOut: null, onError, args);
+
+    /// <param name="environment">The variables the run sees.</param>
+    /// <param name="stop">Fire it to play Ctrl+C.</param>
+    /// <param name="onOut">Called with each line written to standard output (the dashboard's URL).</param>
+    /// <param name="onError">Called with each line written to standard error (progress lines under --json).</param>
+    /// <param name="args">The command line.</param>
     public static async Task<CliResult> RunAsync(
-        IReadOnlyDictionary<string, string?> environment, StopSignal stop, Action<string>? onError, params string[] args)
+        IReadOnlyDictionary<string, string?> environment, StopSignal stop, Action<string>? onOut, Action<string>? onError, params string[] args)
     {
-        var output = new StringWriter();
+        var output = new LineWatchingWriter(onOut);
         var error = new LineWatchingWriter(onError);
         var context = new CliContext
         {
