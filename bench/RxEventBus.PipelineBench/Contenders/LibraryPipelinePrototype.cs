@@ -74,7 +74,7 @@ internal sealed class LibraryPipelinePrototype(ContenderContext context, Prototy
         var settings = Context.Settings;
         _bus = new EventBus(new EventBusOptions { Topics = [Workload.Topic] });
         var queue = new EventQueue(settings.BufferSize, OverflowPolicy.Wait, TimeSpan.FromDays(1), _bus.Scheduler, new NoListener());
-        var mapper = new EventMapper(new JsonEventSerializer(), Workload.DefaultTtl);
+        var mapper = new EventMapper(new JsonEventSerializer(), Workload.DefaultTtl, Context.Table.Design.Payload);
         _subscription = _bus.Tracked("postgres", ".*").Subscribe(queue);
         var scheduler = _bus.Scheduler;
         var token = _abort.Token;

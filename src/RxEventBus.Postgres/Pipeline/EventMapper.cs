@@ -7,7 +7,7 @@ namespace RxEventBus.Postgres.Pipeline;
 // escape (json keeps the escape as text, bytea keeps bytes: only a jsonb table refuses it) — so one bad event
 // never fails a batch. A dead letter keeps the payload when it could be made, so that it is stored with it.
 // `payload` is the type of the table's data column (its design, which the schema check at start holds it to).
-internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultTtl, PayloadType payload = PayloadType.Jsonb)
+internal sealed class EventMapper(IEventSerializer serializer, TimeSpan defaultTtl, PayloadType payload)
 {
     internal async ValueTask<MappedEvent> MapAsync(TrackedEvent delivery, long sequence, CancellationToken cancellationToken)
     {
