@@ -99,14 +99,7 @@ internal static class DashboardCommand
             await context.Out.FlushAsync();
             await context.Error.WriteLineAsync(
                 $"rxeventbus dashboard: serving table {name} ({(enableActions ? "actions on" : "read-only")}); press Ctrl+C to stop.");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, session.Stopping);
-            }
-            catch (OperationCanceledException) when (session.Stopping.IsCancellationRequested)
-            {
-                // Ctrl+C or SIGTERM: the normal end of a server.
-            }
+            await StopSignal.UntilStoppedAsync(session.Stopping); // Ctrl+C or SIGTERM: the normal end of a server.
         }
 
         await context.Error.WriteLineAsync("rxeventbus dashboard: stopped.");

@@ -169,14 +169,7 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         {
             // The page keeps the run's counts and the consumer's last state for the newcomer to look at.
             Note($"Dashboard stays up: press Ctrl-C to stop ({dashboard.Url}).");
-            try
-            {
-                await Task.Delay(Timeout.Infinite, stop.Stopping);
-            }
-            catch (OperationCanceledException) when (stop.IsRequested)
-            {
-                // The summary is out and its exit code stands: stopping the page is no failure.
-            }
+            await StopSignal.UntilStoppedAsync(stop.Stopping); // the summary is out and its exit code stands
         }
 
         return summary.ExitCode;

@@ -38,6 +38,17 @@ internal sealed class StopSignal : IDisposable
         }
     }
 
+    /// <summary>Completes, without an exception, once <paramref name="stopping"/> fires: how a command that serves until
+    /// Ctrl+C or SIGTERM waits for it.</summary>
+    public static async Task UntilStoppedAsync(CancellationToken stopping)
+    {
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (stopping.Register(() => stopped.TrySetResult()))
+        {
+            await stopped.Task;
+        }
+    }
+
     public void Dispose()
     {
         _stopping.Dispose();
