@@ -67,6 +67,73 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
     }
 
     [Fact]
+    public async Task Chart_DrawsEachTopicsStoredCountsPerInterval_StackedAndToScale()
+    {
+        var server = await ServeAsync("charted");
+        var now = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        (string Topic, DateTimeOffset At)[] events =
+        [
+            ("orders", now.AddMinutes(-50)), ("orders", now.AddMinutes(-50)),
+            ("orders", now.AddMinutes(-30)), ("refunds", now.AddMinutes(-30)),
+            ("refunds", now.AddMinutes(-10)),
+            ("orders", now.AddHours(-5)), // before the last hour: not in the chart
+        ];
+        foreach (var (topic, at) in events)
+        {
+            server.Bus.Publish(server.Bus.CreateEvent(topic, new Order(1)) with { OccurredAt = at });
+        }
+
+        await Wait.UntilAsync(() => server.Consumer.Statistics.Persisted == events.Length, "the consumer wrote every event");
+
+        var driver = chromium.Driver;
+        driver.Navigate().GoToUrl(server.PageUrl);
+        driver.FindElement(By.CssSelector("#counts-since option:checked")).GetAttribute("value").Should().Be("3600",
+            "the page opens on the last hour: all time counts the whole table");
+        driver.UntilTrue(d => Segments(driver).Sum(s => s.Count) == 5, "the chart shows the last hour's five events",
+            () => string.Join("; ", Segments(driver)));
+
+        // The server chose the width (30 s for an hour); each segment is one topic's count in one interval.
+        var interval = long.Parse(driver.FindElement(By.CssSelector("#timeline svg.chart")).GetAttribute("data-interval-seconds")!,
+            System.Globalization.CultureInfo.InvariantCulture);
+        interval.Should().Be(30);
+        var expected = events.Where(e => e.At > now.AddHours(-1))
+            .GroupBy(e => (e.Topic, Start: DateTimeOffset.FromUnixTimeSeconds(e.At.ToUnixTimeSeconds() / interval * interval)))
+            .Select(g => (g.Key.Topic, g.Key.Start, Count: (long)g.Count()));
+        var segments = Segments(driver);
+        segments.Select(s => (s.Topic, s.Start, s.Count)).Should().BeEquivalentTo(expected);
+
+        // To scale: the highest stack (2 events) fills the chart's 100 units, one event is half of it, and in the
+        // interval with both topics refunds sits on top of orders.
+        segments.Single(s => s.Topic == "orders" && s.Count == 2).Height.Should().BeApproximately(100, 0.01);
+        var mixed = segments.Where(s => s.Start == DateTimeOffset.FromUnixTimeSeconds(now.AddMinutes(-30).ToUnixTimeSeconds() / 30 * 30))
+            .ToDictionary(s => s.Topic);
+        mixed["orders"].Height.Should().BeApproximately(50, 0.01);
+        (mixed["orders"].Y, mixed["refunds"].Y).Should().Be((50, 0), "the second topic is stacked on the first");
+        driver.Texts("#timeline .legend-item").Should().Equal("orders (3)", "refunds (2)");
+
+        // All time runs from the first stored event, 5 hours ago, in a width the server chose (5 min: ≤ 120 bars).
+        driver.FindElement(By.CssSelector("#counts-since option[value='']")).Click();
+        driver.UntilTrue(d => Segments(driver).Sum(s => s.Count) == 6, "all time shows every event",
+            () => string.Join("; ", Segments(driver)));
+        driver.FindElement(By.CssSelector("#timeline svg.chart")).GetAttribute("data-interval-seconds").Should().Be("300");
+        driver.Texts("#timeline .legend-item").Should().Equal("orders (4)", "refunds (2)");
+    }
+
+    private sealed record Segment(string Topic, DateTimeOffset Start, long Count, double Y, double Height);
+
+    // Every bar segment of the chart, read in one script call (the chart is redrawn every 10 s).
+    private static List<Segment> Segments(OpenQA.Selenium.Chrome.ChromeDriver driver) =>
+        ((IEnumerable<object>)driver.ExecuteScript(
+            "return Array.from(document.querySelectorAll('#timeline rect')).map(r => [r.getAttribute('data-topic'), " +
+            "r.getAttribute('data-start'), r.getAttribute('data-count'), r.getAttribute('y'), r.getAttribute('height')]);")!)
+        .Cast<IReadOnlyCollection<object>>()
+        .Select(a => a.Select(o => (string)o).ToArray())
+        .Select(a => new Segment(a[0], DateTimeOffset.Parse(a[1], System.Globalization.CultureInfo.InvariantCulture),
+            long.Parse(a[2], System.Globalization.CultureInfo.InvariantCulture),
+            double.Parse(a[3], System.Globalization.CultureInfo.InvariantCulture), double.Parse(a[4], System.Globalization.CultureInfo.InvariantCulture)))
+        .ToList();
+
+    [Fact]
     public async Task LiveView_Moves_WhileEventsArePublished()
     {
         var server = await ServeAsync("live");
@@ -91,6 +158,8 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
 
         driver.TextOf("#consumer-state").Should().Be("running");
         driver.TextOf("#live-state").Should().Be("live");
+        driver.TextOf("#queued").Should().Be($"0 / {server.Consumer.Options.BufferSize.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)}",
+            "the queue shows its fill against its bound");
         Page.Number(driver.TextOf("#topics tr[data-topic=refunds] .published")).Should().Be(0);
     }
 
@@ -159,6 +228,9 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
         driver.UntilTrue(d => driver.Texts("#counts .bar-label").Contains(Img) && driver.Texts("#counts .bar-label").Contains(Script),
             "the stored counts name the topics",
             () => driver.TextOf("#counts") ?? "");
+        driver.UntilTrue(d => driver.Texts("#timeline .legend-item").Contains(Img + " (1)") && driver.Texts("#timeline .legend-item").Contains(Script + " (1)"),
+            "the chart's legend names the topics", () => driver.TextOf("#timeline") ?? "");
+        driver.Texts("#timeline rect title").Should().Contain(t => t.StartsWith(Script + ": 1 from", StringComparison.Ordinal), "a bar's title names its topic");
 
         // Search by topic, then open the detail.
         driver.FindElement(By.Id("search-topic")).SendKeys(Script);

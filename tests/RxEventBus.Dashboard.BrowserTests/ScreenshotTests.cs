@@ -39,15 +39,20 @@ public sealed class ScreenshotTests(PostgresFixture database, Chromium chromium)
                     $"alter table {_schema}.{table} add constraint refused check ((data->>'Number')::int <> 13)");
             });
         _cleanup.Add(server);
-        // Some history before the page opens: stored events and a dead letter (refused by the check constraint).
-        for (var i = 0; i < 20; i++)
+        // Some history before the page opens, spread over the last hour so the chart has a shape: stored events and
+        // a dead letter (refused by the check constraint).
+        var now = DateTimeOffset.UtcNow;
+        const int history = 600;
+        for (var i = 0; i < history; i++)
         {
-            bus.Publish(i % 4 == 0 ? "refunds" : "orders", new Order(20 + i));
+            // Denser every quarter of an hour, like a workload with a rhythm.
+            var secondsAgo = 3590 - (i * 6) + (int)(60 * Math.Sin(i / 15.0));
+            bus.Publish(bus.CreateEvent(i % 4 == 0 ? "refunds" : "orders", new Order(20 + i)) with { OccurredAt = now.AddSeconds(-secondsAgo) });
         }
 
         bus.Publish("orders", new Order(13));
-        await Wait.UntilAsync(() => server.Consumer.Statistics.DeadLettered == 1 && server.Consumer.Statistics.Persisted == 20,
-            "twenty stored, one dead letter");
+        await Wait.UntilAsync(() => server.Consumer.Statistics.DeadLettered == 1 && server.Consumer.Statistics.Persisted == history,
+            "the history stored, one dead letter");
 
         var driver = chromium.Driver;
         driver.Navigate().GoToUrl(server.PageUrl);
@@ -70,9 +75,11 @@ public sealed class ScreenshotTests(PostgresFixture database, Chromium chromium)
             driver.UntilTrue(d => Page.Number(d.TextOf("#topics tr[data-topic=orders] .published")) == orders, $"the page shows {orders} orders");
         }
 
-        await Wait.UntilAsync(() => server.Consumer.Statistics.Persisted == 20 + markers + published + 12, "all stored");
-        driver.FindElement(By.CssSelector("#counts-since option[value='86400']")).Click(); // reloads the counts now
+        await Wait.UntilAsync(() => server.Consumer.Statistics.Persisted == history + markers + published + 12, "all stored");
+        driver.FindElement(By.CssSelector("#counts-since option[value='86400']")).Click();
+        driver.FindElement(By.CssSelector("#counts-since option[value='3600']")).Click(); // reloads the counts now
         driver.UntilTrue(d => d.All("#counts .bar-row").Count == 3, "three topics counted");
+        driver.UntilTrue(d => driver.Texts("#timeline .legend-item").Count == 3, "the chart shows three topics");
         driver.FindElement(By.Id("search-topic")).SendKeys("shipments");
         driver.FindElement(By.CssSelector("#search-form button[type=submit]")).Click();
         driver.UntilTrue(d => d.All("#results tbody tr").Count == 4, "the shipments found");

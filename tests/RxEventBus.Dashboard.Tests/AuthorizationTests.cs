@@ -32,6 +32,7 @@ public sealed class AuthorizationTests : IAsyncLifetime
         { "GET", "/api/topics/orders/events/8d5e5a0e-0000-0000-0000-000000000001" },
         { "GET", "/api/subscribers" },
         { "GET", "/api/stored/counts" },
+        { "GET", "/api/stored/timeline" },
         { "GET", "/api/stored/events" },
         { "GET", "/api/stored/events/8d5e5a0e-0000-0000-0000-000000000001" },
         { "GET", "/api/dead-letters" },

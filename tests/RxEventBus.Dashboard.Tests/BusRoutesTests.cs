@@ -123,6 +123,7 @@ public sealed class BusRoutesTests : IAsyncLifetime
 
     [Theory]
     [InlineData("/api/stored/counts")]
+    [InlineData("/api/stored/timeline")]
     [InlineData("/api/stored/events")]
     [InlineData("/api/stored/events/8d5e5a0e-0000-0000-0000-000000000000")]
     [InlineData("/api/tail")]

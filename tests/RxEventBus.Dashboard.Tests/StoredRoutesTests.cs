@@ -86,6 +86,91 @@ public sealed class StoredRoutesTests(PostgresFixture database) : IAsyncLifetime
             .GetProperty("detail").GetString().Should().Contain("since");
     }
 
+    private async Task PublishStoredAtAsync(params (string Topic, DateTimeOffset OccurredAt)[] events)
+    {
+        var before = _consumer.Statistics.Persisted;
+        foreach (var (topic, occurredAt) in events)
+        {
+            _bus.Publish(_bus.CreateEvent(topic, new Order(1)) with { OccurredAt = occurredAt });
+        }
+
+        await Wait.UntilAsync(() => _consumer.Statistics.Persisted == before + events.Length, "every event is stored");
+    }
+
+    private static readonly DateTimeOffset Ten = new(2026, 1, 1, 10, 0, 0, TimeSpan.Zero);
+
+    private static (string Topic, long[] Counts, long Total)[] Series(JsonElement timeline) =>
+        timeline.GetProperty("topics").EnumerateArray()
+            .Select(t => (t.Str("topic")!, t.GetProperty("counts").EnumerateArray().Select(c => c.GetInt64()).ToArray(), t.GetProperty("total").GetInt64()))
+            .ToArray();
+
+    private static DateTimeOffset[] Starts(JsonElement timeline) =>
+        timeline.GetProperty("starts").EnumerateArray().Select(s => s.GetDateTimeOffset()).ToArray();
+
+    [Fact]
+    public async Task StoredTimeline_RangeAndInterval_GivesEveryIntervalWithEachTopicsCountsAndZeros()
+    {
+        await PublishStoredAtAsync(
+            ("orders", Ten.AddSeconds(10)), ("orders", Ten.AddSeconds(50)), ("refunds", Ten.AddMinutes(2)),
+            ("orders", Ten.AddMinutes(4).AddSeconds(59)), ("orders", Ten.AddMinutes(5)), ("refunds", Ten.AddMinutes(-1)));
+
+        // since inside the first interval is taken back to that interval's start, so every bar is a whole interval.
+        var timeline = await _host.GetJsonAsync("/api/stored/timeline?since=2026-01-01T10:00:30Z&until=2026-01-01T10:05:00Z&interval=60");
+
+        timeline.GetProperty("intervalSeconds").GetInt64().Should().Be(60);
+        timeline.GetProperty("since").GetDateTimeOffset().Should().Be(Ten);
+        timeline.GetProperty("until").GetDateTimeOffset().Should().Be(Ten.AddMinutes(5));
+        Starts(timeline).Should().Equal(Enumerable.Range(0, 5).Select(i => Ten.AddMinutes(i)));
+        var series = Series(timeline);
+        series.Select(s => s.Topic).Should().Equal("orders", "refunds");
+        series[0].Counts.Should().Equal(2, 0, 0, 0, 1);
+        series[0].Total.Should().Be(3);
+        series[1].Counts.Should().Equal(0, 0, 1, 0, 0);
+        series[1].Total.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task StoredTimeline_NoParameters_RunsFromTheFirstStoredEventToNowInAtMost120Intervals()
+    {
+        var now = DateTimeOffset.UtcNow;
+        await PublishStoredAtAsync(("orders", now.AddHours(-3)), ("orders", now.AddMinutes(-90)), ("refunds", now.AddMinutes(-1)));
+
+        var timeline = await _host.GetJsonAsync("/api/stored/timeline");
+
+        var starts = Starts(timeline);
+        var interval = TimeSpan.FromSeconds(timeline.GetProperty("intervalSeconds").GetInt64());
+        interval.Should().Be(TimeSpan.FromMinutes(2), "the narrowest of the usual widths that covers 3 hours in 120 intervals");
+        starts.Length.Should().BeInRange(90, 120);
+        starts[0].Should().BeOnOrBefore(now.AddHours(-3)).And.BeAfter(now.AddHours(-3) - interval);
+        (starts[^1] + interval).Should().BeAfter(now);
+        Series(timeline).Select(s => (s.Topic, s.Total)).Should().Equal(("orders", 2L), ("refunds", 1L));
+        Series(timeline).Should().OnlyContain(s => s.Counts.Length == starts.Length && s.Counts.Sum() == s.Total);
+    }
+
+    [Fact]
+    public async Task StoredTimeline_EmptyStore_IsTheLastHourWithNoTopics()
+    {
+        var timeline = await _host.GetJsonAsync("/api/stored/timeline");
+
+        timeline.GetProperty("topics").GetArrayLength().Should().Be(0);
+        var span = timeline.GetProperty("until").GetDateTimeOffset() - timeline.GetProperty("since").GetDateTimeOffset();
+        span.Should().BeCloseTo(TimeSpan.FromHours(1), TimeSpan.FromMinutes(1));
+    }
+
+    [Theory]
+    [InlineData("interval=0", "interval")]
+    [InlineData("interval=1.5", "interval")]
+    [InlineData("interval=minute", "interval")]
+    [InlineData("since=yesterday", "since")]
+    [InlineData("since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", "until")]
+    [InlineData("since=2025-01-01T00:00:00Z&until=2026-01-01T00:00:00Z&interval=60", "1000")]
+    public async Task StoredTimeline_BadInput_Is400NamingTheProblem(string query, string named)
+    {
+        var problem = await _host.GetJsonAsync($"/api/stored/timeline?{query}", HttpStatusCode.BadRequest);
+
+        problem.GetProperty("detail").GetString().Should().Contain(named);
+    }
+
     [Fact]
     public async Task StoredEvents_SearchByTopicTransactionIdAndLimit()
     {

@@ -150,6 +150,60 @@ public sealed class EventStoreQueryTests(PostgresFixture fixture) : IAsyncLifeti
     }
 
     [Fact]
+    public async Task CountPerTopicOverTimeAsync_SeveralIntervals_CountsEachTopicPerIntervalAlignedToTheEpoch()
+    {
+        // T0 is a whole hour, so 5-minute intervals start at T0, T0+5 min, …; the events sit on both edges of one.
+        await InsertAsync(
+            fixture.DataSource, _table,
+            Create("orders", T0), Create("orders", T0.AddMinutes(5).AddTicks(-10)), Create("users", T0.AddMinutes(1)),
+            Create("orders", T0.AddMinutes(5)), Create("Zeta", T0.AddMinutes(7)),
+            Create("orders", T0.AddMinutes(20)), Create("users", T0.AddMinutes(-3)), Create("users", null));
+
+        var counts = await _store.CountPerTopicOverTimeAsync(TimeSpan.FromMinutes(5), since: null, until: null);
+
+        counts.Should().Equal(
+            new TopicIntervalCount(T0.AddMinutes(-5), "users", 1),
+            new TopicIntervalCount(T0, "orders", 2),
+            new TopicIntervalCount(T0, "users", 1),
+            new TopicIntervalCount(T0.AddMinutes(5), "Zeta", 1),
+            new TopicIntervalCount(T0.AddMinutes(5), "orders", 1),
+            new TopicIntervalCount(T0.AddMinutes(20), "orders", 1));
+    }
+
+    [Fact]
+    public async Task CountPerTopicOverTimeAsync_SinceAndUntil_CountOnlyEventsInTheHalfOpenRange()
+    {
+        await InsertAsync(
+            fixture.DataSource, _table,
+            Create("orders", T0.AddSeconds(59)), Create("orders", T0.AddMinutes(1)), Create("orders", T0.AddSeconds(90)),
+            Create("orders", T0.AddMinutes(2).AddTicks(-10)), Create("orders", T0.AddMinutes(2)));
+
+        // since falls inside the first interval: that interval counts only what is at or after since.
+        var counts = await _store.CountPerTopicOverTimeAsync(TimeSpan.FromMinutes(1), since: T0.AddSeconds(70), until: T0.AddMinutes(2));
+
+        counts.Should().Equal(new TopicIntervalCount(T0.AddMinutes(1), "orders", 2));
+    }
+
+    [Fact]
+    public async Task CountPerTopicOverTimeAsync_IntervalNotWholeSeconds_Throws()
+    {
+        foreach (var interval in new[] { TimeSpan.Zero, TimeSpan.FromSeconds(-1), TimeSpan.FromMilliseconds(1500) })
+        {
+            var count = () => _store.CountPerTopicOverTimeAsync(interval, since: null, until: null);
+
+            await count.Should().ThrowAsync<ArgumentOutOfRangeException>().WithMessage("*whole number of seconds*");
+        }
+    }
+
+    [Fact]
+    public async Task CountPerTopicOverTimeAsync_UntilBeforeSince_Throws()
+    {
+        var count = () => _store.CountPerTopicOverTimeAsync(TimeSpan.FromMinutes(1), since: T0, until: T0.AddTicks(-10));
+
+        await count.Should().ThrowAsync<ArgumentOutOfRangeException>().WithMessage("*until*since*");
+    }
+
+    [Fact]
     public async Task FindAllByTransactionIdAsync_MixedTransactions_PagesOnlyThatTransactionSince()
     {
         var transaction = Guid.NewGuid();

@@ -6,12 +6,14 @@ using RxEventBus.Postgres;
 
 namespace RxEventBus.Dashboard.Internal;
 
-/// <summary>The stored events: counts per topic, search, one event with its payload.</summary>
+/// <summary>The stored events: counts per topic (in all, and over time: <see cref="StoredTimeline"/>), search, one event with its payload.</summary>
 internal static class StoreEndpoints
 {
     public static void Map(IEndpointRouteBuilder api, DashboardState state)
     {
         api.MapGet("/stored/counts", (string? since, CancellationToken cancellationToken) => CountsAsync(state, since, cancellationToken));
+        api.MapGet("/stored/timeline", (string? since, string? until, string? interval, CancellationToken cancellationToken) =>
+            StoredTimeline.GetAsync(state, since, until, interval, cancellationToken));
         api.MapGet("/stored/events", (string? id, string? transactionId, string? topic, string? since, string? until, string? limit,
             CancellationToken cancellationToken) => SearchAsync(state, new(id, transactionId, topic, since, until, limit), cancellationToken));
         api.MapGet("/stored/events/{id}", (string id, CancellationToken cancellationToken) => FindAsync(state, id, cancellationToken));

@@ -85,7 +85,9 @@
     badge.className = "badge " + state;
     $("consumer-reason").textContent = consumer && consumer.reason ? consumer.reason : "";
     var c = consumer || {};
-    $("queued").textContent = number(c.queued);
+    // The queue's fill against its bound (BufferSize): full means the bus is waiting on the database.
+    $("queued").textContent = number(c.queued) + (c.bufferSize ? " / " + number(c.bufferSize) : "");
+    $("queued").title = c.bufferSize ? (100 * (c.queued || 0) / c.bufferSize).toFixed(1) + "% of the buffer" : "";
     $("batches").textContent = number(c.batches);
     $("rows-written").textContent = number(c.rowsWritten);
     $("last-batch").textContent = c.lastBatchSize === undefined || c.lastBatchSize === null ? "–" : number(c.lastBatchSize) + " events";
@@ -149,9 +151,77 @@
 
   // ---- stored events ----
 
+  // One colour per topic, in the order the timeline lists them (ordinal), repeating after eight.
+  var PALETTE = ["#2f6fed", "#12b76a", "#f79009", "#7a5af8", "#ee46bc", "#06aed4", "#66c61c", "#f04438"];
+
+  function duration(seconds) {
+    return seconds % 86400 === 0 ? seconds / 86400 + " d" : seconds % 3600 === 0 ? seconds / 3600 + " h"
+      : seconds % 60 === 0 ? seconds / 60 + " min" : seconds + " s";
+  }
+
+  // The stored counts per topic over time (api/stored/timeline) as stacked bars, one per interval, in an SVG built
+  // element by element; each bar segment carries its topic, interval start and count, and says them in its title.
+  function showTimeline(query) {
+    getJson("api/stored/timeline" + query).then(function (t) {
+      var box = $("timeline");
+      while (box.firstChild) { box.removeChild(box.firstChild); }
+      var topics = t.topics || [];
+      var starts = t.starts || [];
+      if (topics.length === 0) { return; }
+      var totals = starts.map(function (_, i) { return topics.reduce(function (sum, s) { return sum + s.counts[i]; }, 0); });
+      var max = Math.max.apply(null, totals.concat([1]));
+      var ns = "http://www.w3.org/2000/svg";
+      var width = Math.max(starts.length, 1) * 10;
+      var height = 100;
+      var svg = document.createElementNS(ns, "svg");
+      svg.setAttribute("class", "chart");
+      svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+      svg.setAttribute("preserveAspectRatio", "none");
+      svg.setAttribute("data-interval-seconds", String(t.intervalSeconds));
+      svg.setAttribute("data-max", String(max));
+      starts.forEach(function (start, i) {
+        var top = height;
+        topics.forEach(function (s, k) {
+          var count = s.counts[i];
+          if (!count) { return; }
+          var h = (count / max) * height;
+          top -= h;
+          var rect = document.createElementNS(ns, "rect");
+          rect.setAttribute("x", String(i * 10 + 1));
+          rect.setAttribute("y", top.toFixed(3));
+          rect.setAttribute("width", "8");
+          rect.setAttribute("height", h.toFixed(3));
+          rect.setAttribute("fill", PALETTE[k % PALETTE.length]);
+          rect.setAttribute("data-topic", s.topic);
+          rect.setAttribute("data-start", start);
+          rect.setAttribute("data-count", String(count));
+          var title = document.createElementNS(ns, "title");
+          title.textContent = s.topic + ": " + number(count) + " from " + utc(start) + " (" + duration(t.intervalSeconds) + ")";
+          rect.appendChild(title);
+          svg.appendChild(rect);
+        });
+      });
+      box.appendChild(svg);
+      box.appendChild(el("div", { className: "axis" },
+        el("span", { className: "axis-since" }, utc(t.since)),
+        el("span", { className: "axis-scale" }, "highest bar " + number(max) + " per " + duration(t.intervalSeconds)),
+        el("span", { className: "axis-until" }, utc(t.until))));
+      var legend = el("div", { className: "legend" });
+      topics.forEach(function (s, k) {
+        var swatch = el("span", { className: "swatch" });
+        swatch.style.background = PALETTE[k % PALETTE.length];
+        legend.appendChild(el("span", { className: "legend-item", dataset: { topic: s.topic } }, swatch, s.topic + " (" + number(s.total) + ")"));
+      });
+      box.appendChild(legend);
+    }).catch(storeError);
+  }
+
   function showCounts() {
     var seconds = $("counts-since").value;
     var query = seconds ? "?since=" + encodeURIComponent(new Date(Date.now() - seconds * 1000).toISOString()) : "";
+    // A preset range has its own width (an hour in 30 s bars); for all time the server chooses one.
+    var interval = $("counts-since").selectedOptions[0].getAttribute("data-interval");
+    showTimeline(query + (interval ? "&interval=" + interval : ""));
     getJson("api/stored/counts" + query).then(function (counts) {
       var list = items(counts);
       var max = Math.max.apply(null, list.map(function (c) { return c.count; }).concat([1]));
