@@ -161,6 +161,7 @@ public sealed class StoredRoutesTests(PostgresFixture database) : IAsyncLifetime
     [InlineData("interval=0", "interval")]
     [InlineData("interval=1.5", "interval")]
     [InlineData("interval=minute", "interval")]
+    [InlineData("interval=99999999999", "interval")]
     [InlineData("since=yesterday", "since")]
     [InlineData("since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", "until")]
     [InlineData("since=2025-01-01T00:00:00Z&until=2026-01-01T00:00:00Z&interval=60", "1000")]

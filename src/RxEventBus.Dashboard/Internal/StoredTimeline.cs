@@ -17,6 +17,8 @@ internal static class StoredTimeline
     /// <summary>How many intervals an answer may have when the caller gives the width.</summary>
     public const int MaxIntervals = 1000;
 
+    private const long MaxWidth = 100L * 365 * 86400;
+
     // The usual widths, in seconds: the narrowest that covers the range in TargetIntervals is chosen.
     private static readonly long[] Widths =
     [
@@ -40,9 +42,10 @@ internal static class StoredTimeline
         long? width = null;
         if (!string.IsNullOrWhiteSpace(intervalText))
         {
-            if (!long.TryParse(intervalText, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds < 1 || seconds > Widths[^1] * 100)
+            if (!long.TryParse(intervalText, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || seconds < 1 || seconds > MaxWidth)
             {
-                return Problems.BadRequest($"interval must be a whole number of seconds from 1, but is '{intervalText}'.");
+                return Problems.BadRequest(
+                    $"interval must be a whole number of seconds from 1 to {MaxWidth.ToString(CultureInfo.InvariantCulture)} (100 years), but is '{intervalText}'.");
             }
 
             width = seconds;
