@@ -22,8 +22,8 @@ internal sealed class DashboardServer : IAsyncDisposable
 
     public const string DefaultUrls = "http://127.0.0.1:5080";
 
-    // An open page holds two Server-Sent-Events streams, which end only when the client goes: Kestrel waits this long
-    // for them at shutdown, then closes the connections (which ends the streams).
+    // A bound on the stop: an open page's two Server-Sent-Events streams end when the app stops (StreamEndpoints), and
+    // Kestrel waits no longer than this for any other request still running, then closes the connections.
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(2);
 
     private readonly WebApplication _app;

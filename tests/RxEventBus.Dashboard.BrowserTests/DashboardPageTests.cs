@@ -18,8 +18,8 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
 
     public async Task DisposeAsync()
     {
-        // Close the page first: the dashboard's streams end when their client goes, not when the app stops, so
-        // an open page would hold the server's shutdown for its whole timeout.
+        // Close the page first, so the next test starts from a blank page and this server's streams end with their
+        // client (they also end when the app stops: StreamEndpoints, tested by the stop-with-a-page-open test).
         chromium.LeavePage();
         await Cleanup.DisposeAllAsync(_cleanup);
     }

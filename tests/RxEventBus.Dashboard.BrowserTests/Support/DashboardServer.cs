@@ -57,8 +57,8 @@ internal sealed class DashboardServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        // A backstop: a stream still open when the app stops (a test that failed before leaving the page) holds
-        // StopAsync until this timeout.
+        // A bound on the stop: the dashboard's streams end when the app stops, and anything else still open when
+        // it stops holds StopAsync no longer than this.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(bus).AddSingleton(consumer);
         var app = builder.Build();
