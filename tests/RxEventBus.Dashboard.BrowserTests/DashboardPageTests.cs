@@ -134,6 +134,35 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
         .ToList();
 
     [Fact]
+    public async Task StoreUnreadable_PageSaysSo_AndClearsItWhenTheStoreIsBack()
+    {
+        var server = await ServeAsync("unreadable");
+        server.Bus.Publish("orders", new Order(1));
+        await Wait.UntilAsync(() => server.Consumer.Statistics.Persisted == 1, "the consumer wrote the event");
+        var driver = chromium.Driver;
+        driver.Navigate().GoToUrl(server.PageUrl);
+        driver.UntilTrue(d => d.All("#counts .bar-row").Count == 1, "the counts are shown");
+        driver.FindElement(By.Id("store-error")).Displayed.Should().BeFalse();
+
+        // The tables go away under the page (as when the database is down or the table is dropped).
+        await Sql.ExecuteAsync(database.ConnectionString,
+            $"alter table {_schema}.unreadable rename to gone; alter table {_schema}.unreadable_dead_letters rename to gone_dead_letters");
+        driver.FindElement(By.CssSelector("#counts-since option[value='86400']")).Click(); // reads the store now
+        driver.UntilTrue(d => d.FindElement(By.Id("store-error")).Displayed, "the page says the store cannot be read",
+            () => driver.TextOf("#stored") ?? "");
+        driver.TextOf("#store-error").Should().StartWith("Cannot read the stored events: 500");
+        driver.UntilTrue(d => d.FindElement(By.Id("dead-letters-error")).Displayed, "the dead-letter list says so too, on its next refresh",
+            () => driver.TextOf("#dead-letters") ?? "");
+
+        await Sql.ExecuteAsync(database.ConnectionString,
+            $"alter table {_schema}.gone rename to unreadable; alter table {_schema}.gone_dead_letters rename to unreadable_dead_letters");
+        driver.FindElement(By.CssSelector("#counts-since option[value='3600']")).Click();
+        driver.UntilTrue(d => !d.FindElement(By.Id("store-error")).Displayed, "the error is cleared by the next read that works",
+            () => driver.TextOf("#store-error") ?? "");
+        driver.All("#counts .bar-row").Should().HaveCount(1);
+    }
+
+    [Fact]
     public async Task LiveView_Moves_WhileEventsArePublished()
     {
         var server = await ServeAsync("live");

@@ -163,6 +163,7 @@
   // element by element; each bar segment carries its topic, interval start and count, and says them in its title.
   function showTimeline(query) {
     getJson("api/stored/timeline" + query).then(function (t) {
+      storeRead();
       var box = $("timeline");
       while (box.firstChild) { box.removeChild(box.firstChild); }
       var topics = t.topics || [];
@@ -223,6 +224,7 @@
     var interval = $("counts-since").selectedOptions[0].getAttribute("data-interval");
     showTimeline(query + (interval ? "&interval=" + interval : ""));
     getJson("api/stored/counts" + query).then(function (counts) {
+      storeRead();
       var list = items(counts);
       var max = Math.max.apply(null, list.map(function (c) { return c.count; }).concat([1]));
       var box = $("counts");
@@ -238,12 +240,19 @@
     }).catch(storeError);
   }
 
+  // A store that is not configured hides the panel; any other failure (the database down, a 500) is shown, and
+  // cleared by the next read that works: a chart that silently stops moving would look like a quiet system.
   function storeError(error) {
     if (error && error.status === 404) {
       $("store-missing").hidden = false;
       $("store-panel").hidden = true;
+      return;
     }
+    $("store-error").textContent = "Cannot read the stored events: " + (error && error.message ? error.message : String(error));
+    $("store-error").hidden = false;
   }
+
+  function storeRead() { $("store-error").hidden = true; }
 
   function eventRow(e) {
     var row = el("tr", { className: "event", dataset: { id: e.id } },
@@ -314,6 +323,7 @@
 
   function showDeadLetters() {
     getJson("api/dead-letters?page=1&perPage=100").then(function (body) {
+      $("dead-letters-error").hidden = true;
       var list = items(body);
       $("dead-letter-count").textContent = "(" + number(body && body.total !== undefined ? body.total : list.length) + ")";
       fill($("dead-letter-list").tBodies[0], list.map(function (d) {
@@ -327,7 +337,9 @@
           el("td", { className: "num" }, number(d.attempts)), el("td", { className: "reason" }, d.reason), buttons);
       }));
     }).catch(function (error) {
-      if (error.status === 404) { $("dead-letters").hidden = true; }
+      if (error.status === 404) { $("dead-letters").hidden = true; return; }
+      $("dead-letters-error").textContent = "Cannot read the dead letters: " + error.message;
+      $("dead-letters-error").hidden = false;
     });
   }
 
@@ -349,6 +361,9 @@
         showDeadLetters();
         showCounts();
       });
+    }).catch(function (error) {
+      $("action-result").hidden = false;
+      $("action-result").textContent = action + " of " + deadLetter.id + " failed: " + error.message;
     });
   }
 
@@ -371,7 +386,10 @@
   });
   refreshTopicsAndSubscribers();
   setInterval(refreshTopicsAndSubscribers, 5000);
-  setInterval(function () { if (!$("store-panel").hidden) { showCounts(); } }, 10000);
+  setInterval(function () {
+    if (!$("store-panel").hidden) { showCounts(); }
+    if (!$("dead-letters").hidden) { showDeadLetters(); }
+  }, 10000);
   connectLive();
   $("search-form").addEventListener("submit", search);
   $("counts-since").addEventListener("change", showCounts);
