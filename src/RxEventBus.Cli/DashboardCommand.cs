@@ -58,11 +58,13 @@ internal static class DashboardCommand
                 context,
                 session,
                 DashboardServer.CheckUrls(parse.GetValue(urls) ?? DashboardServer.DefaultUrls, parse.GetValue(allowRemote)),
+                parse.GetValue(allowRemote),
                 parse.GetValue(enableActions))));
         return shared.Command;
     }
 
-    private static async Task<int> ServeAsync(CliContext context, DatabaseSession session, IReadOnlyList<string> urls, bool enableActions)
+    private static async Task<int> ServeAsync(
+        CliContext context, DatabaseSession session, IReadOnlyList<string> urls, bool allowRemote, bool enableActions)
     {
         var table = session.Table;
         var name = $"{table.Schema}.{table.Table}";
@@ -86,6 +88,7 @@ internal static class DashboardCommand
         var deadLetters = new DeadLetterStore(session.DataSource, table, bus.Scheduler);
         await using (var server = await DashboardServer.StartAsync(
             urls,
+            allowRemote,
             enableActions,
             services => services
                 .AddSingleton(bus)
@@ -93,6 +96,8 @@ internal static class DashboardCommand
                 .AddSingleton(session.Options)
                 .AddSingleton(store)
                 .AddSingleton(deadLetters),
+            context.Error,
+            "rxeventbus dashboard",
             session.Stopping))
         {
             await context.Out.WriteLineAsync($"Dashboard: {server.Url}");

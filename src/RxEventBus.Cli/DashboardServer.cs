@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -68,9 +69,22 @@ internal sealed class DashboardServer : IAsyncDisposable
         return urls;
     }
 
-    /// <summary>Starts Kestrel on <paramref name="urls"/> with <paramref name="services"/> registered and the dashboard mapped.</summary>
+    /// <summary>
+    /// Starts Kestrel on <paramref name="urls"/> (checked by <see cref="CheckUrls"/>) with <paramref name="services"/>
+    /// registered and the dashboard mapped; the host's configuration cannot add addresses, and unless
+    /// <paramref name="allowRemote"/> a bound address that is not loopback stops it.
+    /// </summary>
+    /// <param name="urls">Where to listen.</param>
+    /// <param name="allowRemote">Whether a non-loopback address may be bound (<c>--allow-remote</c>).</param>
+    /// <param name="enableActions">Whether the dead-letter actions are on (<c>--enable-actions</c>).</param>
+    /// <param name="services">Registers what the dashboard reads.</param>
+    /// <param name="error">Where the server's warnings and errors go, one line each (<see cref="ErrorLoggerProvider"/>).</param>
+    /// <param name="prefix">What starts each of those lines: the command, e.g. "rxeventbus dashboard".</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <exception cref="CliUsageException">It was bound beyond loopback without <paramref name="allowRemote"/>.</exception>
     public static async Task<DashboardServer> StartAsync(
-        IReadOnlyList<string> urls, bool enableActions, Action<IServiceCollection> services, CancellationToken cancellationToken)
+        IReadOnlyList<string> urls, bool allowRemote, bool enableActions, Action<IServiceCollection> services, TextWriter error, string prefix,
+        CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -79,9 +93,17 @@ internal sealed class DashboardServer : IAsyncDisposable
             ApplicationName = typeof(DashboardServer).Assembly.GetName().Name,
         });
 
-        // The command line reports for itself; the host's console logger would print over its output.
-        builder.Logging.ClearProviders();
+        // Where it listens is --urls and nothing else: the host's configuration (environment variables such as
+        // ASPNETCORE_URLS or Kestrel__Endpoints__*__Url, an appsettings file) could otherwise bind other addresses past
+        // the loopback check, and a container image sets such variables for its own app.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
         builder.WebHost.UseUrls([.. urls]);
+
+        // The command line reports for itself; the host's console logger would print over its output. Its warnings and
+        // errors (a request that failed, and why) go to standard error as one line each.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(new ErrorLoggerProvider(error, prefix));
         builder.Services.Configure<HostOptions>(static o => o.ShutdownTimeout = ShutdownTimeout);
         services(builder.Services);
 
@@ -98,8 +120,17 @@ internal sealed class DashboardServer : IAsyncDisposable
             throw;
         }
 
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
-            ?? urls[0];
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+        if (!allowRemote && addresses.FirstOrDefault(a => HostOf(a) is not { } host || !IsLoopback(host)) is { } remote)
+        {
+            // A second lock on the same door: whatever bound it, a non-loopback address is closed at once.
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+            throw new CliUsageException(
+                $"the dashboard was bound to {remote}, beyond this machine, though --allow-remote was not given; it stopped at once.");
+        }
+
+        var bound = addresses.FirstOrDefault() ?? urls[0];
         return new DashboardServer(app, bound.TrimEnd('/') + Prefix + "/");
     }
 

@@ -62,8 +62,11 @@ internal sealed class DemoRun(CliContext context, DemoRequest request)
         await using var dashboard = request.DashboardUrls is { } urls
             ? await DashboardServer.StartAsync(
                 urls,
+                allowRemote: false,
                 enableActions: false,
                 services => services.AddSingleton(bus).AddSingleton(consumer).AddSingleton(dataSource),
+                context.Error,
+                "rxeventbus demo",
                 stop.Stopping)
             : null;
         if (dashboard is not null)

@@ -58,6 +58,26 @@ public sealed class DashboardCommandTests(PostgresFixture postgres, ITestOutputH
     });
 
     [Fact]
+    public Task Dashboard_RequestThatFails_Answers500AndSaysWhyOnStandardError() => postgres.AttachLogOnFailureAsync(output, async () =>
+    {
+        var schema = await PrepareAsync("dash_500");
+        await InsertAsync(schema, 1, "orders");
+        await using var server = await Running.StartAsync(output, ["dashboard", "--urls", "http://127.0.0.1:0", .. Where(schema)], "Dashboard: ");
+        using var http = new HttpClient { Timeout = Bound };
+
+        await Sql.ExecuteAsync(postgres.ConnectionString, $"alter table {schema}.events rename to gone");
+        using (var failed = await http.GetAsync(server.Url + "api/stored/counts"))
+        {
+            failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
+        }
+
+        var result = await server.StopAsync(ExitCodes.Terminated);
+        result.ExitCode.Should().Be(ExitCodes.Success, result.ToString());
+        result.Error.Should().Contain("rxeventbus dashboard: error").And.Contain("42P01", "the server says why the page got a 500");
+        result.All.Should().NotContain(postgres.ConnectionString);
+    });
+
+    [Fact]
     public Task Dashboard_WithEnableActions_SaysSoOnStandardErrorAndServesThem() => postgres.AttachLogOnFailureAsync(output, async () =>
     {
         var schema = await PrepareAsync("dash_actions");
@@ -78,6 +98,18 @@ public sealed class DashboardCommandTests(PostgresFixture postgres, ITestOutputH
         result.ExitCode.Should().Be(ExitCodes.Success, result.ToString());
         result.Error.Should().Contain("ACTIONS ARE ON");
     });
+
+    [Fact]
+    public async Task Server_BoundBeyondLoopbackWithoutAllowRemote_StopsAtOnceWithAUsageError()
+    {
+        // The second lock, behind CheckUrls: whatever makes Kestrel bind a non-loopback address, the server does not stay up.
+        var port = FreePort();
+        var start = () => DashboardServer.StartAsync(
+            [$"http://0.0.0.0:{port}"], allowRemote: false, enableActions: false, _ => { }, TextWriter.Null, "test", CancellationToken.None);
+
+        (await start.Should().ThrowAsync<CliUsageException>()).Which.Message.Should().Contain("beyond this machine").And.Contain("--allow-remote");
+        (await ListensAsync(port)).Should().BeFalse("it stopped at once");
+    }
 
     [Theory]
     [InlineData("http://0.0.0.0:{0}")]

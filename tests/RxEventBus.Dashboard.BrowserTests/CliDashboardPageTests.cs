@@ -19,6 +19,37 @@ public sealed class CliDashboardPageTests(PostgresFixture database, Chromium chr
     private static readonly string[] Topics = ["orders", "payments"];
 
     [Fact]
+    public Task CliDashboard_HostConfigurationNamingAnotherAddress_IsIgnored_ItListensWhereUrlsSays() =>
+        database.AttachLogOnFailureAsync(output, async () =>
+        {
+            var schema = await database.CreateSchemaAsync("cli_env");
+            // What a container image or a shell profile may set for another app: each would bind every interface.
+            var environment = new Dictionary<string, string>
+            {
+                ["ASPNETCORE_URLS"] = "http://0.0.0.0:0",
+                ["URLS"] = "http://0.0.0.0:0",
+                ["ASPNETCORE_HTTP_PORTS"] = "0",
+                ["Kestrel__Endpoints__Http__Url"] = "http://0.0.0.0:0",
+            };
+            await using var cli = OsProcess.Start("rxeventbus dashboard (environment)", "dotnet",
+                [OsProcess.CliPath, "dashboard", "--urls", "http://127.0.0.1:0", "--database-url", database.ConnectionString, "--schema", schema],
+                environment);
+            try
+            {
+                await cli.WaitUntilAsync(static p => p.Out.Any(static l => l.StartsWith("Dashboard: ", StringComparison.Ordinal)) || p.HasExited,
+                    "it prints the page's address (or exits)", Bound);
+                cli.Out.Should().Contain(static l => l.StartsWith("Dashboard: http://127.0.0.1:", StringComparison.Ordinal),
+                    "it listens where --urls says, on loopback, and nowhere else\n{0}", cli);
+                await cli.TerminateAsync();
+                (await cli.WaitForExitAsync(Bound)).Should().Be(0, "{0}", cli);
+            }
+            finally
+            {
+                output.WriteLine(cli.ToString());
+            }
+        });
+
+    [Fact]
     public Task CliDashboard_InChromium_ShowsTheStoredCountsTheLiveTailAndTheReadOnlyNote_AndStopsOnSigterm() =>
         database.AttachLogOnFailureAsync(output, async () =>
         {
