@@ -72,6 +72,7 @@ public sealed class DashboardCommandTests(PostgresFixture postgres, ITestOutputH
         }
 
         var result = await server.StopAsync(ExitCodes.Terminated);
+        output.WriteLine(result.ToString());
         result.ExitCode.Should().Be(ExitCodes.Success, result.ToString());
         result.Error.Should().Contain("rxeventbus dashboard: error").And.Contain("42P01", "the server says why the page got a 500");
         result.All.Should().NotContain(postgres.ConnectionString);

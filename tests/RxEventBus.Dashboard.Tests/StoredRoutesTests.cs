@@ -163,6 +163,8 @@ public sealed class StoredRoutesTests(PostgresFixture database) : IAsyncLifetime
     [InlineData("interval=minute", "interval")]
     [InlineData("interval=99999999999", "interval")]
     [InlineData("since=yesterday", "since")]
+    [InlineData("since=0001-01-01T00:00:00Z", "since")]
+    [InlineData("since=0001-01-01T00:00:00Z&interval=604800", "since")]
     [InlineData("since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z", "until")]
     [InlineData("since=2025-01-01T00:00:00Z&until=2026-01-01T00:00:00Z&interval=60", "1000")]
     public async Task StoredTimeline_BadInput_Is400NamingTheProblem(string query, string named)

@@ -59,7 +59,11 @@ internal static class StoredTimeline
         }
 
         var step = width ?? Choose(to - from);
-        var start = AlignDown(from, step);
+        if (AlignDown(from, step) is not { } start)
+        {
+            return Problems.BadRequest($"since ({from:O}) is too early: the start of its interval of {step} s is before 0001-01-01.");
+        }
+
         var intervals = (long)Math.Ceiling((to - start).TotalSeconds / step);
         if (intervals > MaxIntervals)
         {
@@ -105,13 +109,16 @@ internal static class StoredTimeline
         return (needed + 86399) / 86400 * 86400;
     }
 
-    /// <summary>The start of the interval of <paramref name="width"/> seconds (counted from the Unix epoch) that holds <paramref name="time"/>.</summary>
-    public static DateTimeOffset AlignDown(DateTimeOffset time, long width)
+    /// <summary>
+    /// The start of the interval of <paramref name="width"/> seconds (counted from the Unix epoch) that holds
+    /// <paramref name="time"/>; null when that start is before <see cref="DateTimeOffset.MinValue"/>.
+    /// </summary>
+    public static DateTimeOffset? AlignDown(DateTimeOffset time, long width)
     {
         var ticks = time.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
         var step = width * TimeSpan.TicksPerSecond;
         var floor = ticks >= 0 ? ticks / step * step : -((-ticks + step - 1) / step * step);
-        return DateTimeOffset.UnixEpoch.AddTicks(floor);
+        return floor < DateTimeOffset.MinValue.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks ? null : DateTimeOffset.UnixEpoch.AddTicks(floor);
     }
 
     // The first stored event's time, when it is not after the range's end: where "all time" starts.
