@@ -25,10 +25,11 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
     }
 
     private async Task<DashboardServer> ServeAsync(string table, string[]? topics = null,
-        Action<PostgresPersistenceOptions>? configure = null, Func<PostgresPersistenceOptions, Task>? beforeStart = null)
+        Action<PostgresPersistenceOptions>? configure = null, Func<PostgresPersistenceOptions, Task>? beforeStart = null,
+        Func<Microsoft.AspNetCore.Http.HttpContext, Task>? beforeEachRequest = null)
     {
         var bus = new EventBus(new EventBusOptions { Topics = topics ?? ["orders", "refunds"] });
-        var server = await DashboardServer.StartAsync(database, bus, _schema, table, configure, beforeStart);
+        var server = await DashboardServer.StartAsync(database, bus, _schema, table, configure, beforeStart, beforeEachRequest);
         _cleanup.Add(new BusDisposer(bus));
         _cleanup.Add(server);
         return server;
@@ -117,6 +118,49 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
             () => string.Join("; ", Segments(driver)));
         driver.FindElement(By.CssSelector("#timeline svg.chart")).GetAttribute("data-interval-seconds").Should().Be("300");
         driver.Texts("#timeline .legend-item").Should().Equal("orders (4)", "refunds (2)");
+    }
+
+    [Fact]
+    public async Task Chart_AnswerForARangeNoLongerChosen_IsDroppedNotDrawn()
+    {
+        // The all-time read is held until the test lets it go: it answers after the user chose the last hour.
+        var allTimeAsked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await ServeAsync("stale", beforeEachRequest: async context =>
+        {
+            if (context.Request.Path.Value!.EndsWith("/api/stored/timeline", StringComparison.Ordinal) && !context.Request.Query.ContainsKey("since"))
+            {
+                allTimeAsked.TrySetResult();
+                await release.Task.WaitAsync(Page.Timeout);
+            }
+        });
+        var now = DateTimeOffset.UtcNow;
+        server.Bus.Publish(server.Bus.CreateEvent("orders", new Order(1)) with { OccurredAt = now.AddMinutes(-5) });
+        server.Bus.Publish(server.Bus.CreateEvent("orders", new Order(2)) with { OccurredAt = now.AddDays(-3) });
+        await Wait.UntilAsync(() => server.Consumer.Statistics.Persisted == 2, "both events stored");
+
+        var driver = chromium.Driver;
+        driver.Navigate().GoToUrl(server.PageUrl);
+        driver.UntilTrue(d => Segments(driver).Sum(s => s.Count) == 1, "the last hour shows one event");
+        driver.FindElement(By.CssSelector("#counts-since option[value='']")).Click();
+        await allTimeAsked.Task.WaitAsync(Page.Timeout);
+        driver.FindElement(By.CssSelector("#counts-since option[value='3600']")).Click();
+        driver.UntilTrue(d => Segments(driver).Count == 1 && d.FindElement(By.CssSelector("#timeline svg.chart")).GetAttribute("data-interval-seconds") == "30",
+            "the last hour is drawn again");
+
+        release.SetResult();
+        // The all-time answer now arrives. Wait until the browser has received all of it (its resource timing entry
+        // ends), then give its handlers a moment to run (they are already queued: its body is in memory) before
+        // looking: drawn, it would show two events in wider bars until the next refresh, 10 s later.
+        driver.UntilTrue(
+            d => Convert.ToDouble(driver.ExecuteScript(
+                "var e = performance.getEntriesByType('resource').filter(r => /api\\/stored\\/timeline$/.test(r.name)); " +
+                "return e.length ? e[e.length - 1].responseEnd : 0;"), System.Globalization.CultureInfo.InvariantCulture) > 0,
+            "the browser received the all-time answer");
+        driver.ExecuteAsyncScript("var done = arguments[arguments.length - 1]; setTimeout(done, 200);");
+        driver.FindElement(By.CssSelector("#timeline svg.chart")).GetAttribute("data-interval-seconds").Should().Be("30", "the chart still shows the last hour");
+        Segments(driver).Sum(s => s.Count).Should().Be(1, "the all-time answer (two events) was dropped");
+        Page.Number(driver.TextOf("#counts .bar-row[data-topic=orders] .bar-count")).Should().Be(1);
     }
 
     private sealed record Segment(string Topic, DateTimeOffset Start, long Count, double Y, double Height);

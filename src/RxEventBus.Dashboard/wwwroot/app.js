@@ -161,83 +161,98 @@
 
   // The stored counts per topic over time (api/stored/timeline) as stacked bars, one per interval, in an SVG built
   // element by element; each bar segment carries its topic, interval start and count, and says them in its title.
-  function showTimeline(query) {
-    getJson("api/stored/timeline" + query).then(function (t) {
-      storeRead();
-      var box = $("timeline");
-      while (box.firstChild) { box.removeChild(box.firstChild); }
-      var topics = t.topics || [];
-      var starts = t.starts || [];
-      if (topics.length === 0) { return; }
-      var totals = starts.map(function (_, i) { return topics.reduce(function (sum, s) { return sum + s.counts[i]; }, 0); });
-      var max = Math.max.apply(null, totals.concat([1]));
-      var ns = "http://www.w3.org/2000/svg";
-      var width = Math.max(starts.length, 1) * 10;
-      var height = 100;
-      var svg = document.createElementNS(ns, "svg");
-      svg.setAttribute("class", "chart");
-      svg.setAttribute("viewBox", "0 0 " + width + " " + height);
-      svg.setAttribute("preserveAspectRatio", "none");
-      svg.setAttribute("data-interval-seconds", String(t.intervalSeconds));
-      svg.setAttribute("data-max", String(max));
-      starts.forEach(function (start, i) {
-        var top = height;
-        topics.forEach(function (s, k) {
-          var count = s.counts[i];
-          if (!count) { return; }
-          var h = (count / max) * height;
-          top -= h;
-          var rect = document.createElementNS(ns, "rect");
-          rect.setAttribute("x", String(i * 10 + 1));
-          rect.setAttribute("y", top.toFixed(3));
-          rect.setAttribute("width", "8");
-          rect.setAttribute("height", h.toFixed(3));
-          rect.setAttribute("fill", PALETTE[k % PALETTE.length]);
-          rect.setAttribute("data-topic", s.topic);
-          rect.setAttribute("data-start", start);
-          rect.setAttribute("data-count", String(count));
-          var title = document.createElementNS(ns, "title");
-          title.textContent = s.topic + ": " + number(count) + " from " + utc(start) + " (" + duration(t.intervalSeconds) + ")";
-          rect.appendChild(title);
-          svg.appendChild(rect);
-        });
-      });
-      box.appendChild(svg);
-      box.appendChild(el("div", { className: "axis" },
-        el("span", { className: "axis-since" }, utc(t.since)),
-        el("span", { className: "axis-scale" }, "highest bar " + number(max) + " per " + duration(t.intervalSeconds)),
-        el("span", { className: "axis-until" }, utc(t.until))));
-      var legend = el("div", { className: "legend" });
+  function drawTimeline(t) {
+    var box = $("timeline");
+    while (box.firstChild) { box.removeChild(box.firstChild); }
+    var topics = t.topics || [];
+    var starts = t.starts || [];
+    if (topics.length === 0) { return; }
+    var totals = starts.map(function (_, i) { return topics.reduce(function (sum, s) { return sum + s.counts[i]; }, 0); });
+    var max = Math.max.apply(null, totals.concat([1]));
+    var ns = "http://www.w3.org/2000/svg";
+    var width = Math.max(starts.length, 1) * 10;
+    var height = 100;
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "chart");
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    svg.setAttribute("preserveAspectRatio", "none");
+    svg.setAttribute("data-interval-seconds", String(t.intervalSeconds));
+    svg.setAttribute("data-max", String(max));
+    starts.forEach(function (start, i) {
+      var top = height;
       topics.forEach(function (s, k) {
-        var swatch = el("span", { className: "swatch" });
-        swatch.style.background = PALETTE[k % PALETTE.length];
-        legend.appendChild(el("span", { className: "legend-item", dataset: { topic: s.topic } }, swatch, s.topic + " (" + number(s.total) + ")"));
+        var count = s.counts[i];
+        if (!count) { return; }
+        var h = (count / max) * height;
+        top -= h;
+        var rect = document.createElementNS(ns, "rect");
+        rect.setAttribute("x", String(i * 10 + 1));
+        rect.setAttribute("y", top.toFixed(3));
+        rect.setAttribute("width", "8");
+        rect.setAttribute("height", h.toFixed(3));
+        rect.setAttribute("fill", PALETTE[k % PALETTE.length]);
+        rect.setAttribute("data-topic", s.topic);
+        rect.setAttribute("data-start", start);
+        rect.setAttribute("data-count", String(count));
+        var title = document.createElementNS(ns, "title");
+        title.textContent = s.topic + ": " + number(count) + " from " + utc(start) + " (" + duration(t.intervalSeconds) + ")";
+        rect.appendChild(title);
+        svg.appendChild(rect);
       });
-      box.appendChild(legend);
-    }).catch(storeError);
+    });
+    box.appendChild(svg);
+    box.appendChild(el("div", { className: "axis" },
+      el("span", { className: "axis-since" }, utc(t.since)),
+      el("span", { className: "axis-scale" }, "highest bar " + number(max) + " per " + duration(t.intervalSeconds)),
+      el("span", { className: "axis-until" }, utc(t.until))));
+    var legend = el("div", { className: "legend" });
+    topics.forEach(function (s, k) {
+      var swatch = el("span", { className: "swatch" });
+      swatch.style.background = PALETTE[k % PALETTE.length];
+      legend.appendChild(el("span", { className: "legend-item", dataset: { topic: s.topic } }, swatch, s.topic + " (" + number(s.total) + ")"));
+    });
+    box.appendChild(legend);
   }
 
-  function showCounts() {
+  // A bar per topic with its total over the chart's range: the same answer, so the two never disagree.
+  function drawTotals(t) {
+    var list = t.topics || [];
+    var max = Math.max.apply(null, list.map(function (c) { return c.total; }).concat([1]));
+    var box = $("counts");
+    while (box.firstChild) { box.removeChild(box.firstChild); }
+    list.forEach(function (c) {
+      var bar = el("span", { className: "bar" });
+      bar.style.width = Math.max(1, Math.round((c.total / max) * 100)) + "%";
+      box.appendChild(el("div", { className: "bar-row", dataset: { topic: c.topic } },
+        el("span", { className: "bar-label" }, c.topic), el("span", { className: "bar-track" }, bar),
+        el("span", { className: "num bar-count" }, number(c.total))));
+    });
+    if (list.length === 0) { box.appendChild(el("p", { className: "note" }, "No stored events in this range.")); }
+  }
+
+  // One read of the store at a time: the 10 s refresh skips a tick while the last read still runs (on a large table
+  // "all time" is a scan), and an answer for a range no longer chosen is dropped, not drawn under the new label.
+  var countsGeneration = 0;
+  var countsBusy = false;
+
+  function showCounts(fromTimer) {
+    if (fromTimer === true && countsBusy) { return; }
+    var generation = ++countsGeneration;
+    countsBusy = true;
     var seconds = $("counts-since").value;
     var query = seconds ? "?since=" + encodeURIComponent(new Date(Date.now() - seconds * 1000).toISOString()) : "";
     // A preset range has its own width (an hour in 30 s bars); for all time the server chooses one.
     var interval = $("counts-since").selectedOptions[0].getAttribute("data-interval");
-    showTimeline(query + (interval ? "&interval=" + interval : ""));
-    getJson("api/stored/counts" + query).then(function (counts) {
+    getJson("api/stored/timeline" + query + (interval ? (query ? "&" : "?") + "interval=" + interval : "")).then(function (t) {
+      if (generation !== countsGeneration) { return; }
       storeRead();
-      var list = items(counts);
-      var max = Math.max.apply(null, list.map(function (c) { return c.count; }).concat([1]));
-      var box = $("counts");
-      while (box.firstChild) { box.removeChild(box.firstChild); }
-      list.forEach(function (c) {
-        var bar = el("span", { className: "bar" });
-        bar.style.width = Math.max(1, Math.round((c.count / max) * 100)) + "%";
-        box.appendChild(el("div", { className: "bar-row", dataset: { topic: c.topic } },
-          el("span", { className: "bar-label" }, c.topic), el("span", { className: "bar-track" }, bar),
-          el("span", { className: "num bar-count" }, number(c.count))));
-      });
-      if (list.length === 0) { box.appendChild(el("p", { className: "note" }, "No stored events.")); }
-    }).catch(storeError);
+      drawTimeline(t);
+      drawTotals(t);
+    }).catch(function (error) {
+      if (generation === countsGeneration) { storeError(error); }
+    }).then(function () {
+      if (generation === countsGeneration) { countsBusy = false; }
+    });
   }
 
   // A store that is not configured hides the panel; any other failure (the database down, a 500) is shown, and
@@ -387,7 +402,7 @@
   refreshTopicsAndSubscribers();
   setInterval(refreshTopicsAndSubscribers, 5000);
   setInterval(function () {
-    if (!$("store-panel").hidden) { showCounts(); }
+    if (!$("store-panel").hidden) { showCounts(true); }
     if (!$("dead-letters").hidden) { showDeadLetters(); }
   }, 10000);
   connectLive();

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -34,7 +35,8 @@ internal sealed class DashboardServer : IAsyncDisposable
     public EventBus Bus { get; }
 
     public static async Task<DashboardServer> StartAsync(PostgresFixture database, EventBus bus, string schema, string table,
-        Action<PostgresPersistenceOptions>? configure = null, Func<PostgresPersistenceOptions, Task>? beforeStart = null)
+        Action<PostgresPersistenceOptions>? configure = null, Func<PostgresPersistenceOptions, Task>? beforeStart = null,
+        Func<HttpContext, Task>? beforeEachRequest = null)
     {
         var options = new PostgresPersistenceOptions
         {
@@ -62,6 +64,16 @@ internal sealed class DashboardServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton(bus).AddSingleton(consumer);
         var app = builder.Build();
+        if (beforeEachRequest is not null)
+        {
+            // A test's hold on a request (to answer it late), before the dashboard sees it.
+            app.Use(async (context, next) =>
+            {
+                await beforeEachRequest(context);
+                await next(context);
+            });
+        }
+
         app.MapRxEventBusDashboard(Prefix, o =>
         {
             o.EnableActions = true;
