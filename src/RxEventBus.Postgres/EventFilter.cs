@@ -23,4 +23,12 @@ public sealed record EventFilter
 
     /// <summary>Only events of this transaction. Default: any transaction, or none.</summary>
     public Guid? TransactionId { get; init; }
+
+    /// <summary>
+    /// At most this many events, the first in the stream's order; at least 1. Default: null, every event that matches.
+    /// Set it when only the first events are wanted, rather than stopping the enumeration early: PostgreSQL then plans
+    /// for the first rows (an index in occurred order) instead of for all of them (with no index on a filtered column,
+    /// a scan and a sort of every match before the first row comes).
+    /// </summary>
+    public int? Limit { get; init; }
 }

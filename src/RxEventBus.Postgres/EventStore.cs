@@ -326,15 +326,22 @@ public sealed class EventStore
             conditions.Add("transaction_id = @transactionId");
         }
 
+        if (filter.Limit is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(filter), filter.Limit, "EventFilter.Limit must be at least 1; leave it null to read every event.");
+        }
+
         var where = conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
+        var limit = filter.Limit is null ? "" : " LIMIT @limit";
         var parameters = new
         {
             since = filter.Since?.ToUniversalTime(),
             until = filter.Until?.ToUniversalTime(),
             topics,
             transactionId = filter.TransactionId,
+            limit = filter.Limit,
         };
-        return StreamAsync($"SELECT {SelectColumns} FROM {Table.QualifiedName}{where}{Order}", parameters, cancellationToken);
+        return StreamAsync($"SELECT {SelectColumns} FROM {Table.QualifiedName}{where}{Order}{limit}", parameters, cancellationToken);
     }
 
     // The key of the cleaning lock, turned into the advisory lock's bigint on the server (hashtextextended), so

@@ -31,6 +31,30 @@ public sealed class EventStoreReadTests(PostgresFixture fixture) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task ReadAsync_Limit_StreamsOnlyTheFirstMatchesInOrder()
+    {
+        var events = Enumerable.Range(0, 10).Select(i => Create(i % 2 == 0 ? "a" : "b", T0.AddSeconds(i), n: i)).ToArray();
+        await InsertAsync(fixture.DataSource, _table, [.. events.Reverse()]);
+
+        // Read to the end: the stream itself stops after Limit events.
+        var read = await _store.ReadAsync(new EventFilter { Topics = ["a"], Limit = 3 }).ToListAsync();
+        var all = await _store.ReadAsync(new EventFilter { Limit = 100 }).ToListAsync();
+
+        read.Select(e => e.Id).Should().Equal(events[0].Id, events[2].Id, events[4].Id);
+        all.Should().HaveCount(10);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void ReadAsync_LimitBelowOne_Throws(int limit)
+    {
+        var read = () => _store.ReadAsync(new EventFilter { Limit = limit });
+
+        read.Should().Throw<ArgumentOutOfRangeException>().WithMessage("*Limit must be at least 1*");
+    }
+
+    [Fact]
     public async Task ReadAsync_SinceAndUntil_StreamsTheHalfOpenWindow()
     {
         var events = Enumerable.Range(0, 10).Select(i => Create("a", T0.AddMinutes(i), n: i)).ToArray();

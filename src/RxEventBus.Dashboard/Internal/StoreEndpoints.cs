@@ -87,14 +87,11 @@ internal static class StoreEndpoints
                 Topics = search.Topic is { Length: > 0 } topic ? [topic] : null,
                 Since = since,
                 Until = until,
+                Limit = limit, // in SQL: without it, a topic (not indexed by default) is scanned and sorted whole first
             };
             await foreach (var @event in store.ReadAsync(filter, cancellationToken).ConfigureAwait(false))
             {
                 found.Add(EventView.Of(@event, withPayload: false));
-                if (found.Count == limit)
-                {
-                    break;
-                }
             }
         }
 
