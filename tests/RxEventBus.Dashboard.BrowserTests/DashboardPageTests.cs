@@ -163,6 +163,40 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
         Page.Number(driver.TextOf("#counts .bar-row[data-topic=orders] .bar-count")).Should().Be(1);
     }
 
+    [Fact]
+    public async Task Escaping_MarkupInADeadLettersTopicAndReason_IsShownAsText_InTheListAndTheConfirmation()
+    {
+        const string table = "escaped_dl";
+        var server = await ServeAsync(table);
+        // A reason comes from PostgreSQL's error text, which quotes the refused values: markup can reach it.
+        var id = Guid.NewGuid();
+        await using (var insert = database.DataSource.CreateCommand(
+            $"insert into {_schema}.{table}_dead_letters (id, topic, data, reason, error_type, first_failed_at, last_failed_at) " +
+            "values ($1, $2, convert_to('{}', 'UTF8'), $3, 'X', now(), now())"))
+        {
+            insert.Parameters.Add(new Npgsql.NpgsqlParameter { Value = id });
+            insert.Parameters.Add(new Npgsql.NpgsqlParameter { Value = Script });
+            insert.Parameters.Add(new Npgsql.NpgsqlParameter { Value = "refused: " + Img + Script });
+            await insert.ExecuteNonQueryAsync();
+        }
+        var row = $"#dead-letter-list tr.dead-letter[data-id='{id}']";
+
+        var driver = chromium.Driver;
+        driver.Navigate().GoToUrl(server.PageUrl);
+        var replay = driver.Until(d => d.FindElement(By.CssSelector(row + " button.replay")), "the dead letter is listed",
+            () => driver.TextOf("#dead-letters") ?? "");
+        driver.TextOf(row).Should().Contain(Script).And.Contain(Img, "topic and reason are shown as text");
+        replay.Click();
+        var confirm = driver.Until(d => d.SwitchTo().Alert(), "the page asks for confirmation");
+        confirm.Text.Should().Contain(Script, "the confirmation names the topic literally");
+        confirm.Dismiss();
+
+        driver.All(row).Should().HaveCount(1, "a dismissed confirmation does nothing");
+        driver.ExecuteScript("return typeof window.__pwned;").Should().Be("undefined", "no markup from the data ran");
+        driver.ExecuteScript("return document.images.length + document.querySelectorAll('[onerror]').length;")
+            .Should().Be(0L, "no img (or onerror attribute) from the data is in the DOM");
+    }
+
     private sealed record Segment(string Topic, DateTimeOffset Start, long Count, double Y, double Height);
 
     // Every bar segment of the chart, read in one script call (the chart is redrawn every 10 s).
