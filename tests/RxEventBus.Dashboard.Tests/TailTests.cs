@@ -92,6 +92,26 @@ public sealed class TailTests(PostgresFixture database) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Tail_AppStopsWhileAPageIsOpen_TheStreamEnds_AndTheSubscriptionsConnectionsAreReleased()
+    {
+        var consumer = await Consumers.StartAsync(database, _bus, _schema, "events");
+        _cleanup.Add(consumer);
+        var application = $"stop-{Guid.NewGuid():N}"[..20];
+        await using var dataSource = NpgsqlDataSource.Create(
+            new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false, ApplicationName = application }.ConnectionString);
+        await using var host = await DashboardHost.StartAsync(s => s.AddSingleton(_bus).AddSingleton(consumer).AddSingleton(dataSource));
+        await using var tail = await SseStream.OpenAsync(host.Client, DashboardHost.Prefix + "/api/tail");
+        await tail.UntilAsync("state", s => s.Str("state") == "live");
+
+        // The client stays connected: only the app's stopping can end the stream.
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await host.App.StopAsync(bounded.Token);
+        bounded.IsCancellationRequested.Should().BeFalse("the stop ended the stream itself, not the 20 s bound");
+        await FluentActions.Awaiting(tail.NextAsync).Should().ThrowAsync<Exception>("the stream ended with the app");
+        await Wait.UntilAsync(() => Connections(application, listening: false) == 0, "the app's stop stops the shared subscription");
+    }
+
+    [Fact]
     public async Task Tail_APageThatDoesNotRead_IsDroppedWithAMessage_WithoutHoldingTheOthersBack()
     {
         var consumer = await Consumers.StartAsync(database, _bus, _schema, "events");
