@@ -24,7 +24,6 @@ internal sealed class TailHub
     private readonly HashSet<TailClient> _clients = [];
     private Run? _run;
     private bool _stopped;
-    private int _started;
 
     /// <param name="subscribe">Makes the subscription (not started) each time one is needed.</param>
     /// <param name="queue">The frames one client may have waiting before it is dropped.</param>
@@ -35,9 +34,6 @@ internal sealed class TailHub
         _queue = queue;
         appStopping.Register(static hub => ((TailHub)hub!).Stop(), this);
     }
-
-    /// <summary>How many subscriptions the hub has started so far.</summary>
-    public int SubscriptionsStarted => Volatile.Read(ref _started);
 
     /// <summary>A new client, following the tail from now on; dispose it to leave.</summary>
     public TailClient Join()
@@ -83,7 +79,6 @@ internal sealed class TailHub
     // Under the gate.
     private Run Start()
     {
-        Interlocked.Increment(ref _started);
         var run = new Run(_subscribe());
         // Observed before the reading starts, so the first state (starting) is not missed. Observers run on the
         // subscription's reading thread; Broadcast only hands frames over.
