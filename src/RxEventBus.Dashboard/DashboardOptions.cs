@@ -27,6 +27,10 @@ public sealed class DashboardOptions
     /// <summary>The SSE <c>retry:</c> the streams announce: how long a browser waits before reconnecting. Default 3 seconds.</summary>
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>The messages one <c>api/tail</c> stream may have waiting before it is dropped as too slow (tests set it
+    /// small).</summary>
+    internal int TailClientQueue { get; set; } = 256;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first option out of range.</summary>
     public void Validate()
     {

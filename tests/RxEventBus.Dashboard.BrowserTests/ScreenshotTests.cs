@@ -92,24 +92,14 @@ public sealed class ScreenshotTests(PostgresFixture database, Chromium chromium)
         new FileInfo(path).Length.Should().BeGreaterThan(10_000, "a real picture of the page");
     }
 
-    /// <summary>Publishes markers on refunds until the page's live tail shows one (it follows the table from when it connects).</summary>
+    /// <summary>Waits until the page says its live tail is live (every event committed from then on shows), then
+    /// publishes one marker on refunds and waits for its row; returns the markers published.</summary>
     private static int TailIsLive(EventBus bus, OpenQA.Selenium.Chrome.ChromeDriver driver)
     {
-        var deadline = DateTime.UtcNow + Page.Timeout;
-        for (var markers = 1; ; markers++)
-        {
-            var marker = bus.Publish("refunds", new Order(99));
-            var wait = new OpenQA.Selenium.Support.UI.WebDriverWait(driver, TimeSpan.FromSeconds(2)) { PollingInterval = TimeSpan.FromMilliseconds(50) };
-            try
-            {
-                wait.Until(d => d.FindElements(By.CssSelector($"#tail tr[data-id='{marker.Id}']")).Count > 0);
-                return markers;
-            }
-            catch (WebDriverTimeoutException) when (DateTime.UtcNow < deadline)
-            {
-                // Published before the tail's subscription was live: try again with a new marker.
-            }
-        }
+        driver.UntilTrue(d => d.All("#tail-state[data-state=live]").Count == 1, "the page's tail is live", () => driver.TextOf("#tail-state") ?? "");
+        var marker = bus.Publish("refunds", new Order(99));
+        driver.UntilTrue(d => d.All($"#tail tr[data-id='{marker.Id}']").Count > 0, "the marker shows in the tail");
+        return 1;
     }
 
     /// <summary>Saves the whole page (the window stretched to its height) as PNG; returns the TestResults copy's path.</summary>

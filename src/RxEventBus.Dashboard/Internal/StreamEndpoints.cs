@@ -125,72 +125,26 @@ internal static class StreamEndpoints
 
         using var end = StreamEnd(context);
         var stop = end.Token;
-        // Anonymous, from the end: it shows what commits from now on, by any instance, and stores no checkpoint.
-        var subscription = new EventSubscription(dataSource, table, new PrintablePayloadSerializer(sources.Serializer),
-            new EventSubscriptionOptions { From = SubscriptionStart.End }, sources.Bus.Scheduler);
-        await using var _ = subscription.ConfigureAwait(false);
-
-        // One writer to the response: the reader and the state changes both hand it frames. Bounded, so a slow client
-        // holds the reader back instead of growing memory.
-        var frames = Channel.CreateBounded<string>(new BoundedChannelOptions(64) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        using var states = subscription.StateChanges.Subscribe(s => frames.Writer.TryWrite(ServerSentEvents.Frame("state", new { State = s })));
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var reader = ReadAsync(subscription, frames.Writer, cancel.Token);
+        // One subscription for every open page (TailHub): this stream is one client of it, with its own bounded queue.
+        using var client = state.Tail.Join();
         try
         {
             await ServerSentEvents.StartAsync(context, state.Options.ReconnectDelay, stop).ConfigureAwait(false);
-            await foreach (var frame in frames.Reader.ReadAllAsync(stop).ConfigureAwait(false))
+            await foreach (var frame in client.Frames.ReadAllAsync(stop).ConfigureAwait(false))
             {
                 await ServerSentEvents.WriteAsync(context.Response, frame, stop).ConfigureAwait(false);
+            }
+
+            // Why the hub ended this stream (the subscription failed, or this client fell behind): written after the
+            // queue, never dropped for a full one.
+            if (client.Final is { } final)
+            {
+                await ServerSentEvents.WriteAsync(context.Response, final, stop).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // The client went away.
-        }
-        finally
-        {
-            await cancel.CancelAsync().ConfigureAwait(false);
-            await reader.ConfigureAwait(false);
-        }
-    }
-
-    private static async Task ReadAsync(EventSubscription subscription, ChannelWriter<string> frames, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await foreach (var @event in subscription.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var view = EventView.Of(@event, withPayload: true);
-                await frames.WriteAsync(ServerSentEvents.Frame("stored", new
-                {
-                    view.Id,
-                    view.Topic,
-                    view.TransactionId,
-                    view.Source,
-                    view.InitializedAt,
-                    view.OccurredAt,
-                    view.TtlSeconds,
-                    Position = subscription.Position?.ToString(),
-                    view.Data,
-                    view.DataBase64,
-                    view.DataType,
-                    view.DataError,
-                }), cancellationToken).ConfigureAwait(false);
-            }
-
-            frames.TryComplete();
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            frames.TryComplete();
-        }
-#pragma warning disable CA1031 // Any failure of the subscription ends the stream with a message the page can show.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            frames.TryWrite(ServerSentEvents.Frame("error", new { Error = e.GetType().Name, e.Message }));
-            frames.TryComplete();
+            // The client went away, or the app stops.
         }
     }
 }

@@ -320,8 +320,39 @@
     });
   }
 
+  // The tail's state, from its stream: connecting (until the shared subscription reads), live (events committed from
+  // now on show), reconnecting (the stream or the subscription's connection dropped), failed: why (an error message
+  // ended the stream; the browser reconnects, and a fresh subscription replaces the failed one).
+  function showTailState(state, text) {
+    var badge = $("tail-state");
+    badge.dataset.state = state;
+    badge.textContent = text;
+  }
+
   function connectTail() {
     var source = new EventSource(base + "api/tail");
+    var failed = null;
+    source.onopen = function () {
+      if (!failed) { showTailState("connecting", "connecting…"); }
+    };
+    source.addEventListener("state", function (m) {
+      var state = JSON.parse(m.data).state;
+      if (state === "live") {
+        failed = null;
+        showTailState("live", "live");
+      } else if (state === "reconnecting") {
+        showTailState("reconnecting", "reconnecting…");
+      } else if (state === "starting" || state === "catchingUp") {
+        if (!failed) { showTailState("connecting", "connecting…"); }
+      }
+    });
+    source.addEventListener("error", function (m) {
+      // The server's error message (a MessageEvent with data), not the EventSource's own error (a plain Event).
+      if (typeof m.data !== "string") { return; }
+      var error = JSON.parse(m.data);
+      failed = error.message || error.error || "the tail failed";
+      showTailState("failed", "failed: " + failed);
+    });
     source.addEventListener("stored", function (m) {
       var body = $("tail").tBodies[0];
       var e = JSON.parse(m.data);
@@ -331,7 +362,14 @@
       body.insertBefore(row, body.firstChild);
       while (body.rows.length > 50) { body.deleteRow(body.rows.length - 1); }
     });
-    source.onerror = function () { /* EventSource reconnects by itself */ };
+    // The stream ended or dropped: EventSource reconnects by itself. A failure stays shown until the tail is live again.
+    source.onerror = function () {
+      if (failed) {
+        showTailState("failed", "failed: " + failed + " (retrying)");
+      } else {
+        showTailState("reconnecting", "reconnecting…");
+      }
+    };
   }
 
   // ---- dead letters ----
