@@ -27,6 +27,16 @@ public sealed class TailTests(PostgresFixture database) : IAsyncLifetime
         _otherInstance.Dispose();
     }
 
+    // The app's own data source, unpooled and named, so that each connection the tail holds is a row of
+    // pg_stat_activity (application_name) while it is open, and gone once it is released.
+    private (NpgsqlDataSource DataSource, string Application) NamedUnpooledDataSource(string prefix)
+    {
+        var application = $"{prefix}-{Guid.NewGuid():N}"[..20];
+        return (NpgsqlDataSource.Create(
+            new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false, ApplicationName = application }.ConnectionString),
+            application);
+    }
+
     [Fact]
     public async Task Tail_AnEventCommittedByAnotherInstance_IsStreamed()
     {
@@ -57,11 +67,8 @@ public sealed class TailTests(PostgresFixture database) : IAsyncLifetime
         _cleanup.Add(consumer);
         var other = await Consumers.StartAsync(database, _otherInstance, _schema, "events");
         _cleanup.Add(other);
-        // The app's own data source, unpooled and named, so that each connection the tail holds is a row of
-        // pg_stat_activity while it is open, and gone once it is released.
-        var application = $"tail-{Guid.NewGuid():N}"[..20];
-        await using var dataSource = NpgsqlDataSource.Create(
-            new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false, ApplicationName = application }.ConnectionString);
+        var (dataSource, application) = NamedUnpooledDataSource("tail");
+        await using var _ = dataSource;
         await using var host = await DashboardHost.StartAsync(s => s.AddSingleton(_bus).AddSingleton(consumer).AddSingleton(dataSource));
 
         var tails = new List<SseStream>();
@@ -96,9 +103,8 @@ public sealed class TailTests(PostgresFixture database) : IAsyncLifetime
     {
         var consumer = await Consumers.StartAsync(database, _bus, _schema, "events");
         _cleanup.Add(consumer);
-        var application = $"stop-{Guid.NewGuid():N}"[..20];
-        await using var dataSource = NpgsqlDataSource.Create(
-            new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false, ApplicationName = application }.ConnectionString);
+        var (dataSource, application) = NamedUnpooledDataSource("stop");
+        await using var _ = dataSource;
         await using var host = await DashboardHost.StartAsync(s => s.AddSingleton(_bus).AddSingleton(consumer).AddSingleton(dataSource));
         await using var tail = await SseStream.OpenAsync(host.Client, DashboardHost.Prefix + "/api/tail");
         await tail.UntilAsync("state", s => s.Str("state") == "live");
