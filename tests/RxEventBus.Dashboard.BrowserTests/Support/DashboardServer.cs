@@ -7,6 +7,8 @@ using Microsoft.Extensions.Logging;
 using RxEventBus.Postgres;
 using RxEventBus.Postgres.Tests.Support;
 
+using RxEventBus.Dashboard.Tests.Support;
+
 namespace RxEventBus.Dashboard.BrowserTests.Support;
 
 /// <summary>
@@ -38,23 +40,7 @@ internal sealed class DashboardServer : IAsyncDisposable
         Action<PostgresPersistenceOptions>? configure = null, Func<PostgresPersistenceOptions, Task>? beforeStart = null,
         Func<HttpContext, Task>? beforeEachRequest = null)
     {
-        var options = new PostgresPersistenceOptions
-        {
-            ConnectionString = database.ConnectionString,
-            Schema = schema,
-            Table = table,
-            MaxBatchSize = 1,
-            AutoDeleteWithTtl = false,
-            RetryJitter = 0,
-        };
-        configure?.Invoke(options);
-        if (beforeStart is not null)
-        {
-            await beforeStart(options);
-        }
-
-        var consumer = new PostgresConsumer(bus, options);
-        await consumer.StartAsync();
+        var consumer = await Consumers.StartAsync(database, bus, schema, table, configure, beforeStart);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");

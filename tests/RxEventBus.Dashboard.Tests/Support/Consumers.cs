@@ -3,11 +3,15 @@ using RxEventBus.Postgres.Tests.Support;
 
 namespace RxEventBus.Dashboard.Tests.Support;
 
+// Also compiled into RxEventBus.Dashboard.BrowserTests, whose server runs the same consumer.
 internal static class Consumers
 {
-    /// <summary>A started consumer on the fixture's database, writing each event as it comes (batches of one).</summary>
+    /// <summary>
+    /// A started consumer on the fixture's database, writing each event as it comes (batches of one);
+    /// <paramref name="beforeStart"/> runs with its options before it starts (to prepare the table).
+    /// </summary>
     public static async Task<PostgresConsumer> StartAsync(PostgresFixture database, EventBus bus, string schema, string table,
-        Action<PostgresPersistenceOptions>? configure = null)
+        Action<PostgresPersistenceOptions>? configure = null, Func<PostgresPersistenceOptions, Task>? beforeStart = null)
     {
         var options = new PostgresPersistenceOptions
         {
@@ -19,16 +23,13 @@ internal static class Consumers
             RetryJitter = 0,
         };
         configure?.Invoke(options);
+        if (beforeStart is not null)
+        {
+            await beforeStart(options);
+        }
+
         var consumer = new PostgresConsumer(bus, options);
         await consumer.StartAsync();
         return consumer;
     }
-}
-
-/// <summary>A serializer that writes a payload of bytes as they are: a bytea table holding what is not JSON.</summary>
-internal sealed class RawBytes : IEventSerializer
-{
-    public ValueTask<byte[]> SerializeAsync(Event @event, CancellationToken cancellationToken) => ValueTask.FromResult((byte[])@event.Data);
-
-    public object Deserialize(string topic, ReadOnlySpan<byte> payload) => payload.ToArray();
 }
