@@ -113,7 +113,7 @@ public sealed class CliDashboardPageTests(PostgresFixture database, Chromium chr
     /// </summary>
     private async Task<(Guid Marker, EventBus Bus, PostgresConsumer Consumer)> TailShowsAsync(string schema, OpenQA.Selenium.Chrome.ChromeDriver driver)
     {
-        driver.UntilTrue(d => d.All("#tail-state[data-state=live]").Count == 1, "the page's tail is live", () => driver.TextOf("#tail-state") ?? "");
+        driver.UntilTailIsLive();
         var bus = new EventBus(new EventBusOptions { Topics = ["orders"] });
         var consumer = new PostgresConsumer(bus, new PostgresPersistenceOptions
         {

@@ -310,7 +310,7 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
         var server = await ServeAsync("tailed");
         var driver = chromium.Driver;
         driver.Navigate().GoToUrl(server.PageUrl);
-        TailIsLive(server, driver);
+        driver.UntilTailIsLive();
         driver.TextOf("#tail-state").Should().Be("live");
         var marker = server.Bus.Publish("orders", new Order(1));
         driver.Until(d => d.FindElements(By.CssSelector($"#tail tr[data-id='{marker.Id}']")).FirstOrDefault(),
@@ -324,7 +324,7 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
 
         // Back again: the browser reconnects, a fresh subscription starts, and the page says so.
         await Sql.ExecuteAsync(database.ConnectionString, $"ALTER TABLE \"{_schema}\".tailed_gone RENAME TO tailed");
-        TailIsLive(server, driver);
+        driver.UntilTailIsLive();
     }
 
     private const string Script = "<script>window.__pwned=1</script>";
@@ -336,7 +336,7 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
         var server = await ServeAsync("escaped", ["orders", Script, Img]);
         var driver = chromium.Driver;
         driver.Navigate().GoToUrl(server.PageUrl);
-        TailIsLive(server, driver);
+        driver.UntilTailIsLive();
 
         var hostile = server.Bus.CreateEvent(Script, new Note(Script + Img)) with { Source = Img };
         server.Bus.Publish(hostile);
@@ -381,14 +381,6 @@ public sealed class DashboardPageTests(PostgresFixture database, Chromium chromi
         driver.ExecuteScript("return document.images.length + document.querySelectorAll('[onerror]').length;")
             .Should().Be(0L, "no img (or onerror attribute) from the data is in the DOM");
     }
-
-    /// <summary>
-    /// Waits until the page says its live tail is live: the shared subscription has fixed where it starts and caught
-    /// up, so every event committed from then on shows in the tail.
-    /// </summary>
-    private static void TailIsLive(DashboardServer server, OpenQA.Selenium.Chrome.ChromeDriver driver) =>
-        driver.UntilTrue(d => d.All("#tail-state[data-state=live]").Count == 1, $"the page's tail is live ({server.PageUrl})",
-            () => driver.TextOf("#tail-state") ?? "(no #tail-state)");
 
     private sealed class BusDisposer(EventBus bus) : IAsyncDisposable
     {

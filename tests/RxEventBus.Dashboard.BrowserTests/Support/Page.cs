@@ -32,6 +32,14 @@ internal static class Page
         driver.Until(d => condition(d) ? "yes" : null, because, lastSeen);
 
     /// <summary>
+    /// Waits until the page says its live tail is live: the shared subscription has fixed where it starts and caught
+    /// up, so every event committed from then on shows in the tail.
+    /// </summary>
+    public static void UntilTailIsLive(this ChromeDriver driver) =>
+        driver.UntilTrue(d => d.All("#tail-state[data-state=live]").Count == 1, "the page's tail is live",
+            () => driver.TextOf("#tail-state") ?? "(no #tail-state)");
+
+    /// <summary>
     /// The rendered text of the first element <paramref name="css"/> selects, or null when there is none — read in one
     /// script call, since the live view replaces its elements on every message (a found element can go stale).
     /// </summary>
