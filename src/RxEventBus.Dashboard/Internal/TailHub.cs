@@ -83,7 +83,8 @@ internal sealed class TailHub
         // Observed before the reading starts, so the first state (starting) is not missed. Observers run on the
         // subscription's reading thread; Broadcast only hands frames over.
         run.States = run.Subscription.StateChanges.Subscribe(s => Broadcast(run, ServerSentEvents.Frame("state", new { State = s }), isState: true));
-        run.Reading = Task.Run(() => ReadAsync(run));
+        // Not awaited by anyone: ReadAsync ends every stream itself, whatever ends it, and releases the subscription.
+        _ = Task.Run(() => ReadAsync(run));
         return run;
     }
 
@@ -228,8 +229,6 @@ internal sealed class TailHub
         public CancellationToken Token => _stop.Token;
 
         public IDisposable? States { get; set; }
-
-        public Task? Reading { get; set; }
 
         /// <summary>The last state frame, for a client that joins later. Under the hub's gate.</summary>
         public string? StateFrame { get; set; }
