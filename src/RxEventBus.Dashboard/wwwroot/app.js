@@ -269,10 +269,11 @@
 
   function storeRead() { $("store-error").hidden = true; }
 
-  function eventRow(e) {
+  // A stored event's row (search results; the tail, which has no transaction id column); a click opens its detail.
+  function eventRow(e, withTransactionId) {
     var row = el("tr", { className: "event", dataset: { id: e.id } },
       el("td", null, utc(e.occurredAt)), el("td", null, e.topic), el("td", { className: "mono" }, e.id),
-      el("td", { className: "mono" }, e.transactionId || ""), el("td", null, e.source || ""));
+      withTransactionId ? el("td", { className: "mono" }, e.transactionId || "") : null, el("td", null, e.source || ""));
     row.addEventListener("click", function () { showDetail(e.id); });
     return row;
   }
@@ -290,7 +291,7 @@
     add("limit", "100");
     $("search-error").hidden = true;
     getJson("api/stored/events?" + params.join("&")).then(function (found) {
-      fill($("results").tBodies[0], items(found).map(eventRow));
+      fill($("results").tBodies[0], items(found).map(function (e) { return eventRow(e, true); }));
     }).catch(function (error) {
       $("search-error").textContent = error.message;
       $("search-error").hidden = false;
@@ -355,11 +356,7 @@
     });
     source.addEventListener("stored", function (m) {
       var body = $("tail").tBodies[0];
-      var e = JSON.parse(m.data);
-      var row = el("tr", { className: "event", dataset: { id: e.id } },
-        el("td", null, utc(e.occurredAt)), el("td", null, e.topic), el("td", { className: "mono" }, e.id), el("td", null, e.source || ""));
-      row.addEventListener("click", function () { showDetail(e.id); });
-      body.insertBefore(row, body.firstChild);
+      body.insertBefore(eventRow(JSON.parse(m.data), false), body.firstChild);
       while (body.rows.length > 50) { body.deleteRow(body.rows.length - 1); }
     });
     // The stream ended or dropped: EventSource reconnects by itself. A failure stays shown until the tail is live again.
